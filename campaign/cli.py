@@ -1,0 +1,296 @@
+"""The ``campaign`` command.
+
+Errors a person can fix (a wrong setting, an unknown appeal, a bad CSV line) are printed
+as one line; tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import redis
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from campaign import appeals as appeal_service
+from campaign import db, embedded_redis
+from campaign.errors import CampaignError
+from campaign.runtime import Runtime, redis_url
+from campaign.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="The campaign room: live SMS signatures, screens and history.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold phone numbers
+)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+appeal_app = typer.Typer(help="Urgent Action appeals.", no_args_is_help=True)
+import_app = typer.Typer(help="Import historical records.", no_args_is_help=True)
+redis_app = typer.Typer(help="The embedded Redis server.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(appeal_app, name="appeal")
+app.add_typer(import_app, name="import")
+app.add_typer(redis_app, name="redis")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def main() -> None:
+    try:
+        app()
+    except CampaignError as error:
+        errors.print(f"[bold red]error:[/] {error.message}", highlight=False)
+        sys.exit(2)
+
+
+def _runtime(migrate: bool = True) -> Runtime:
+    return Runtime.open(get_settings(), migrate=migrate)
+
+
+# -- bring-up ---------------------------------------------------------------------------------
+@app.command()
+def up(
+    host: Annotated[str | None, typer.Option(help="Address of the ingest service.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port of the ingest service.")] = None,
+) -> None:
+    """Migrate, start the embedded Redis (unless CAMPAIGN_REDIS_URL is set) and the services."""
+    settings = get_settings()
+    started_redis = not settings.redis_url and not embedded_redis.is_running(settings.data_dir)
+    engine = db.create_db_engine(settings.resolved_database_url)
+    db.upgrade(engine)
+    engine.dispose()
+    url = redis_url(settings)
+    env = {**os.environ, "CAMPAIGN_REDIS_URL": url}
+    host = host or settings.ingest_host
+    port = port or settings.ingest_port
+    children = {
+        "ingest": subprocess.Popen(  # noqa: S603 - our own command
+            [sys.executable, "-m", "campaign.cli", "ingest", "--host", host, "--port", str(port),
+             "--no-migrate"],
+            env=env,
+        ),
+    }
+    console.print(f"[bold green]campaign is up[/]: ingest on http://{host}:{port}  (Ctrl-C stops)")
+    console.print(f"  database: {_redact(settings.resolved_database_url)}")
+    console.print(f"  redis:    {url}")
+    _supervise(children)
+    if started_redis:
+        embedded_redis.stop(settings.data_dir)
+
+
+def _supervise(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    errors.print(f"[red]{name} stopped (exit {child.returncode}); stopping all[/]")
+                    stopping = True
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    for child in children.values():
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+def ingest(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    migrate: Annotated[bool, typer.Option(help="Run database migrations first.")] = True,
+) -> None:
+    """Serve the ingest service (webhooks and the live API) with uvicorn."""
+    import uvicorn
+
+    from ingest.app import create_app
+
+    settings = get_settings()
+    if migrate:
+        engine = db.create_db_engine(settings.resolved_database_url)
+        db.upgrade(engine)
+        engine.dispose()
+    if not settings.redis_url:
+        settings = settings.model_copy(update={"redis_url": redis_url(settings)})
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.ingest_host,
+        port=port or settings.ingest_port,
+        access_log=False,  # Vonage puts the sender's number in the query string
+        log_level="info",
+        server_header=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema to the newest version."""
+    settings = get_settings()
+    engine = db.create_db_engine(settings.resolved_database_url)
+    db.upgrade(engine)
+    console.print(f"database at the newest schema: {_redact(settings.resolved_database_url)}")
+
+
+# -- appeals ----------------------------------------------------------------------------------
+@appeal_app.command("add")
+def appeal_add(
+    slug: Annotated[str, typer.Option(help="Short name in URLs, e.g. hassan.")],
+    title: Annotated[str, typer.Option(help="Title, e.g. 'Stop the torture of Hassan'.")],
+    campaign: Annotated[str, typer.Option(help="Campaign slug; created if new.")],
+    person: Annotated[str, typer.Option(help="The person or case, as thank-yous name it.")] = "",
+    sms_text: Annotated[str, typer.Option(help="The alert text, at most 160 characters.")] = "",
+    keyword: Annotated[list[str] | None, typer.Option(help="A keyword that signs this appeal.")] = None,
+    language: Annotated[str, typer.Option(help="Language of the replies (en, nl, fr, ...).")] = "en",
+    thank_you: Annotated[str | None, typer.Option(help="Thank-you template: {others}, {count}, {person}, {title}.")] = None,
+    target_authority: Annotated[str, typer.Option(help="Who the signatures go to.")] = "",
+    target_email: Annotated[str, typer.Option(help="The authority's email address.")] = "",
+    target_fax: Annotated[str, typer.Option(help="The authority's fax number.")] = "",
+    country: Annotated[str, typer.Option(help="Country of concern, ISO code.")] = "",
+    goal: Annotated[int | None, typer.Option(help="Signatures aimed for.")] = None,
+    feature: Annotated[str | None, typer.Option(help="Short code on which a bare JA signs it.")] = None,
+) -> None:
+    """Add an appeal (and its campaign, if new)."""
+    rt = _runtime()
+    summary = appeal_service.add_appeal(
+        rt.engine,
+        slug=slug,
+        title=title,
+        campaign=campaign,
+        person=person,
+        sms_text=sms_text,
+        keywords=keyword or [],
+        language=language,
+        thank_you=thank_you,
+        target_authority=target_authority,
+        target_email=target_email,
+        target_fax=target_fax,
+        country=country,
+        goal=goal,
+        feature_on=feature,
+    )
+    _publish(rt, summary)
+    console.print(f"added appeal [bold]{summary.slug}[/] to campaign {summary.campaign}")
+
+
+@appeal_app.command("list")
+def appeal_list() -> None:
+    """List the appeals with their signatures."""
+    rt = _runtime()
+    table = Table("slug", "campaign", "title", "keywords", "featured on", "status", "signatures", "goal")
+    for a in appeal_service.list_appeals(rt.engine):
+        table.add_row(
+            a.slug, a.campaign, a.title, " ".join(a.keywords), " ".join(a.featured_on), a.status,
+            f"{a.signatures:,}", f"{a.goal:,}" if a.goal else "",
+        )
+    console.print(table)
+
+
+@appeal_app.command("feature")
+def appeal_feature(
+    slug: str,
+    short_code: Annotated[str | None, typer.Option(help="Short code; default CAMPAIGN_SHORT_CODE.")] = None,
+) -> None:
+    """Make a bare JA on a short code sign this appeal."""
+    rt = _runtime()
+    code = short_code or rt.settings.short_code
+    summary = appeal_service.feature_appeal(rt.engine, slug, code)
+    _publish(rt, summary)
+    console.print(f"a bare JA to {code} now signs [bold]{slug}[/]")
+
+
+@appeal_app.command("close")
+def appeal_close(slug: str) -> None:
+    """Close an appeal: signatures stay, new ones are no longer counted."""
+    rt = _runtime()
+    summary = appeal_service.close_appeal(rt.engine, slug)
+    _publish(rt, summary)
+    console.print(f"closed appeal [bold]{slug}[/] at {summary.signatures:,} signatures")
+
+
+def _publish(rt: Runtime, summary: appeal_service.AppealSummary) -> None:
+    try:
+        rt.live.publish_appeal(summary.public())
+    except (redis.RedisError, OSError):
+        errors.print("[yellow]Redis not reachable; the screens will pick this up when it is[/]")
+
+
+# -- figures ----------------------------------------------------------------------------------
+@app.command()
+def reconcile() -> None:
+    """Rebuild every live figure from the database and report what was wrong."""
+    from campaign.reconcile import reconcile as run
+
+    rt = _runtime()
+    differences = run(rt.engine, rt.live, rt.vault)
+    for line in differences:
+        console.print(f"fixed: {line}")
+    console.print(f"reconciled; {len(differences)} difference(s) fixed")
+
+
+@import_app.command("signatures")
+def import_signatures(path: Path) -> None:
+    """Import historical signatures from a CSV file (appeal,phone,signed_at[,channel][,provider])."""
+    from campaign.importer import import_signatures as run
+
+    rt = _runtime()
+    try:
+        with open(path, "rb") as handle:
+            total = max(sum(1 for _ in handle) - 1, 0)
+    except OSError as error:
+        raise CampaignError(f"{path}: {error.strerror}") from None
+    with Progress(
+        TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=errors, transient=True,
+    ) as progress:
+        task = progress.add_task("rows", total=total)
+        report = run(rt.recorder, rt.vault, path, lambda line: progress.update(task, completed=line - 1))
+    for line, reason in report.errors:
+        errors.print(f"{path}:{line}: {reason}", highlight=False)
+    try:
+        rt.live.apply(report.changes)
+    except (redis.RedisError, OSError):
+        errors.print("[yellow]Redis not reachable; run `campaign reconcile` when it is[/]")
+    console.print(
+        f"{report.imported:,} imported, {report.already_there:,} already there, "
+        f"{len(report.errors):,} bad line(s)"
+    )
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@redis_app.command("stop")
+def redis_stop() -> None:
+    """Stop the embedded Redis server of the data dir."""
+    settings: Settings = get_settings()
+    stopped = embedded_redis.stop(settings.data_dir)
+    console.print("stopped" if stopped else "the embedded Redis was not running")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,466 @@
+"""The live view in Redis: the only module that knows Redis key names.
+
+The database is the source of truth; Redis is a fast copy that can be rebuilt at any
+time.  Tallies only grow, so Redis keeps each one as a *max-register*: a write sets a
+field only when the new value is larger.  Writes from several processes can then arrive
+in any order, be repeated, or follow a Redis restart, and still converge on the
+database's figures without locks.
+
+Key layout (each appeal's keys share one Redis Cluster hash slot through ``{a:slug}``)::
+
+    campaign:appeals                 set of appeal slugs
+    campaign:{a:SLUG}:meta           hash: title, person, campaign, goal, status
+    campaign:{a:SLUG}:tally          hash: total, channel:sms, country:NL, updated_at
+    campaign:{a:SLUG}:minutes        hash: epoch minute -> signatures (last hour)
+    campaign:{a:SLUG}:seconds        hash: epoch second -> signatures (last two minutes)
+    campaign:{a:SLUG}:recent         stream: the latest signatures, numbers masked
+    campaign:{network}:tally         hash: members
+    campaign:live:ready              set once the view was built from the database
+    campaign:updates                 pub/sub channel: {"appeal": slug, "total": n}
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pycountry
+import redis
+from sqlalchemy import Engine, func, select
+
+from campaign.models import NETWORK, Appeal, Campaign, Signature, Supporter, Tally
+from campaign.phones import PhoneVault, mask, normalise
+from campaign.store import LiveChanges, Signed, epoch_minute, tally_field
+
+PREFIX = "campaign"
+APPEALS = f"{PREFIX}:appeals"
+READY = f"{PREFIX}:live:ready"
+UPDATES = f"{PREFIX}:updates"
+NETWORK_TALLY = f"{PREFIX}:{{network}}:tally"
+RECENT_LENGTH = 50
+MINUTES_KEPT = 60
+SECONDS_KEPT = 120
+
+# Set each field only if the new value is larger; report whether the total moved.
+MAX_SET = """
+local changed = 0
+for i = 1, #ARGV - 1, 2 do
+  local current = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '-1')
+  if tonumber(ARGV[i + 1]) > current then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+    if ARGV[i] == 'total' then changed = 1 end
+  end
+end
+if changed == 1 then redis.call('HSET', KEYS[1], 'updated_at', ARGV[#ARGV]) end
+return changed
+"""
+
+
+def appeal_key(slug: str, part: str) -> str:
+    return f"{PREFIX}:{{a:{slug}}}:{part}"
+
+
+def connect(url: str, **kwargs: Any) -> redis.Redis:
+    kwargs.setdefault("socket_timeout", 2)
+    kwargs.setdefault("socket_connect_timeout", 2)
+    kwargs.setdefault("health_check_interval", 10)
+    return redis.Redis.from_url(url, decode_responses=True, **kwargs)
+
+
+@dataclass
+class AppealFigures:
+    """An appeal's live figures as the API and the screens show them."""
+
+    slug: str
+    title: str = ""
+    person: str = ""
+    campaign: str = ""
+    status: str = ""
+    goal: int | None = None
+    signatures: int = 0
+    last_minute: int = 0
+    channels: dict[str, int] = field(default_factory=dict)
+    countries: list[dict[str, Any]] = field(default_factory=list)
+    per_minute: list[dict[str, Any]] = field(default_factory=list)
+    recent: list[dict[str, Any]] = field(default_factory=list)
+    updated_at: str | None = None
+
+    def as_json(self, *, detail: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "slug": self.slug,
+            "title": self.title,
+            "person": self.person,
+            "campaign": self.campaign,
+            "status": self.status,
+            "goal": self.goal,
+            "signatures": self.signatures,
+            "signatures_last_minute": self.last_minute,
+            "channels": self.channels,
+            "top_countries": self.countries,
+            "updated_at": self.updated_at,
+        }
+        if detail:
+            data["per_minute"] = self.per_minute
+            data["recent"] = self.recent
+        return data
+
+
+def country_name(code: str) -> str:
+    country = pycountry.countries.get(alpha_2=code) if code and code != "ZZ" else None
+    return getattr(country, "common_name", None) or (country.name if country else "Unknown")
+
+
+class LiveView:
+    """Reads and writes the live figures; every Redis command of the system is here."""
+
+    def __init__(self, client: redis.Redis):
+        self.redis = client
+        self._max_set = client.register_script(MAX_SET)
+
+    # -- writes -----------------------------------------------------------------------------
+    def apply(self, changes: LiveChanges, *, now: float | None = None) -> None:
+        """Copy tally values after a commit to Redis and announce moved totals."""
+        if not changes:
+            return
+        stamp = _iso(now)
+        pipe = self.redis.pipeline(transaction=False)
+        for scope, values in changes.tallies.items():
+            self._queue_tally(pipe, scope, values, stamp)
+        seconds: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        for signed in changes.signed:
+            seconds[signed.appeal_slug][int(signed.received_at.timestamp())] += 1
+            pipe.xadd(
+                appeal_key(signed.appeal_slug, "recent"),
+                _ticker_entry(signed),
+                maxlen=RECENT_LENGTH,
+                approximate=True,
+            )
+        for slug, counts in seconds.items():
+            key = appeal_key(slug, "seconds")
+            for second, count in counts.items():
+                pipe.hincrby(key, str(second), count)
+            pipe.expire(key, SECONDS_KEPT)
+        results = pipe.execute()
+        self._announce(changes.tallies, results)
+
+    def _queue_tally(
+        self, pipe: Any, scope: str, values: Mapping[str, int], stamp: str
+    ) -> None:
+        if scope == "*":
+            args: list[Any] = [a for item in values.items() for a in item]
+            self._max_set(keys=[NETWORK_TALLY], args=[*args, stamp], client=pipe)
+            return
+        plain = {k: v for k, v in values.items() if not k.startswith("minute:")}
+        minutes = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith("minute:")}
+        if plain:
+            args = [a for item in plain.items() for a in item]
+            self._max_set(keys=[appeal_key(scope, "tally")], args=[*args, stamp], client=pipe)
+        if minutes:
+            args = [a for item in minutes.items() for a in item]
+            self._max_set(keys=[appeal_key(scope, "minutes")], args=[*args, stamp], client=pipe)
+
+    def _announce(self, tallies: Mapping[str, Mapping[str, int]], results: list[Any]) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for scope, values in tallies.items():
+            if scope != "*" and "total" in values:
+                message = json.dumps({"appeal": scope, "total": values["total"]})
+                pipe.publish(UPDATES, message)
+        pipe.execute()
+
+    def publish_appeal(self, info: Mapping[str, Any]) -> None:
+        """Store an appeal's descriptive fields (title, goal, ...) for the screens."""
+        slug = info["slug"]
+        meta = {k: "" if v is None else str(v) for k, v in info.items() if k != "slug"}
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.sadd(APPEALS, slug)
+        pipe.delete(appeal_key(slug, "meta"))
+        pipe.hset(appeal_key(slug, "meta"), mapping={"slug": slug, **meta})
+        pipe.execute()
+
+    # -- reads ------------------------------------------------------------------------------
+    def slugs(self) -> list[str]:
+        return sorted(self.redis.smembers(APPEALS))  # type: ignore[arg-type]
+
+    def is_ready(self) -> bool:
+        return bool(self.redis.exists(READY))
+
+    def members(self) -> int:
+        return int(self.redis.hget(NETWORK_TALLY, "members") or 0)  # type: ignore[arg-type]
+
+    def figures(self, slug: str, *, now: float | None = None, top: int = 10) -> AppealFigures | None:
+        many = self.many_figures([slug], now=now, top=top)
+        return many[0] if many else None
+
+    def many_figures(
+        self, slugs: Iterable[str], *, now: float | None = None, top: int = 10
+    ) -> list[AppealFigures]:
+        slugs = list(slugs)
+        pipe = self.redis.pipeline(transaction=False)
+        for slug in slugs:
+            pipe.hgetall(appeal_key(slug, "meta"))
+            pipe.hgetall(appeal_key(slug, "tally"))
+            pipe.hgetall(appeal_key(slug, "minutes"))
+            pipe.hgetall(appeal_key(slug, "seconds"))
+            pipe.xrevrange(appeal_key(slug, "recent"), count=20)
+        results = pipe.execute()
+        moment = time.time() if now is None else now
+        figures = []
+        for i, slug in enumerate(slugs):
+            meta, tally, minutes, seconds, recent = results[i * 5 : i * 5 + 5]
+            if not meta:
+                continue
+            figures.append(_figures(slug, meta, tally, minutes, seconds, recent, moment, top))
+        return figures
+
+    def total(self, slug: str) -> int | None:
+        value = self.redis.hget(appeal_key(slug, "tally"), "total")
+        exists = value is not None or self.redis.exists(appeal_key(slug, "meta"))
+        return int(value or 0) if exists else None  # type: ignore[arg-type]
+
+    # -- rebuild from the database --------------------------------------------------------------
+    def refresh(
+        self, engine: Engine, vault: PhoneVault, *, force: bool = False, now: datetime | None = None
+    ) -> list[str]:
+        """Copy every figure from the database; ``force`` also lowers figures that are too high.
+
+        Returns the differences found, one line each (what ``campaign reconcile`` reports).
+        """
+        moment = now or datetime.now(UTC)
+        snapshot = DatabaseSnapshot.read(engine, vault, moment)
+        differences: list[str] = []
+        stamp = _iso(moment.timestamp())
+        for slug, info in snapshot.appeals.items():
+            self.publish_appeal(info)
+        known = set(snapshot.appeals)
+        for stale in set(self.slugs()) - known:
+            differences.append(f"{stale}: in Redis but not in the database; removed")
+            self.redis.delete(*(appeal_key(stale, p) for p in ("meta", "tally", "minutes")))
+            self.redis.srem(APPEALS, stale)
+        for scope, values in snapshot.tallies.items():
+            key = NETWORK_TALLY if scope == "*" else appeal_key(scope, "tally")
+            differences += self._sync_hash(key, scope, values, force, stamp)
+        for slug, values in snapshot.minutes.items():
+            key = appeal_key(slug, "minutes")
+            differences += self._sync_hash(key, slug, values, force, stamp, label="minute ")
+            current = self.redis.hkeys(key)
+            old = [m for m in current if int(m) < epoch_minute(moment) - MINUTES_KEPT]  # type: ignore[union-attr]
+            if old:
+                self.redis.hdel(key, *old)
+        for slug in known:
+            key = appeal_key(slug, "seconds")
+            pipe = self.redis.pipeline()
+            pipe.delete(key)
+            if snapshot.seconds.get(slug):
+                pipe.hset(key, mapping={str(k): v for k, v in snapshot.seconds[slug].items()})
+                pipe.expire(key, SECONDS_KEPT)
+            pipe.execute()
+            recent_key = appeal_key(slug, "recent")
+            if not self.redis.exists(recent_key) and snapshot.recent.get(slug):
+                pipe = self.redis.pipeline()
+                for signed in reversed(snapshot.recent[slug]):
+                    pipe.xadd(recent_key, _ticker_entry(signed), maxlen=RECENT_LENGTH)
+                pipe.execute()
+        self.redis.set(READY, stamp)
+        for scope, values in snapshot.tallies.items():
+            if scope != "*":
+                self.redis.publish(UPDATES, json.dumps({"appeal": scope, "total": values.get("total", 0)}))
+        return differences
+
+    def _sync_hash(
+        self,
+        key: str,
+        scope: str,
+        values: Mapping[str, int],
+        force: bool,
+        stamp: str,
+        label: str = "",
+    ) -> list[str]:
+        current = {k: v for k, v in self.redis.hgetall(key).items() if k != "updated_at"}  # type: ignore[union-attr]
+        differences = []
+        for name in sorted(set(values) | set(current)):
+            want = values.get(name, 0)
+            have = int(current.get(name, 0))
+            if have != want:
+                differences.append(f"{scope}: {label}{name} was {have} in Redis, {want} in the database")
+        if force:
+            pipe = self.redis.pipeline()
+            pipe.delete(key)
+            if values:
+                pipe.hset(key, mapping={**values, "updated_at": stamp})
+            pipe.execute()
+        elif values:
+            args: list[Any] = [a for item in values.items() for a in item]
+            self._max_set(keys=[key], args=[*args, stamp])
+        return differences
+
+
+@dataclass
+class DatabaseSnapshot:
+    """The database's figures, in the shape of the live view."""
+
+    appeals: dict[str, dict[str, Any]]
+    tallies: dict[str, dict[str, int]]
+    minutes: dict[str, dict[str, int]]
+    seconds: dict[str, dict[int, int]]
+    recent: dict[str, list[Signed]]
+
+    @classmethod
+    def read(cls, engine: Engine, vault: PhoneVault, moment: datetime) -> DatabaseSnapshot:
+        with engine.connect() as connection:
+            appeal_rows = connection.execute(
+                select(
+                    Appeal.id,
+                    Appeal.slug,
+                    Appeal.title,
+                    Appeal.person,
+                    Appeal.goal,
+                    Appeal.status,
+                    Campaign.slug.label("campaign"),
+                ).join(Campaign, Campaign.id == Appeal.campaign_id)
+            ).mappings().all()
+            slug_of = {row["id"]: row["slug"] for row in appeal_rows}
+            appeals = {
+                row["slug"]: {k: row[k] for k in ("slug", "title", "person", "goal", "status", "campaign")}
+                for row in appeal_rows
+            }
+            tallies: dict[str, dict[str, int]] = {slug: {"total": 0} for slug in appeals}
+            minutes: dict[str, dict[str, int]] = {slug: {} for slug in appeals}
+            oldest_minute = epoch_minute(moment) - MINUTES_KEPT
+            for appeal_id, kind, key, count in connection.execute(
+                select(Tally.appeal_id, Tally.kind, Tally.key, Tally.count)
+            ).tuples():
+                if appeal_id == NETWORK:
+                    tallies.setdefault("*", {})[tally_field(kind, key)] = count
+                elif appeal_id in slug_of and kind == "minute":
+                    if int(key) >= oldest_minute:
+                        minutes[slug_of[appeal_id]][key] = count
+                elif appeal_id in slug_of:
+                    tallies[slug_of[appeal_id]][tally_field(kind, key)] = count
+            seconds: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+            since = moment - timedelta(seconds=SECONDS_KEPT)
+            for appeal_id, received_at in connection.execute(
+                select(Signature.appeal_id, Signature.received_at).where(
+                    Signature.received_at >= since
+                )
+            ).tuples():
+                seconds[slug_of[appeal_id]][int(received_at.timestamp())] += 1
+            recent: dict[str, list[Signed]] = {}
+            for appeal_id, slug in slug_of.items():
+                rows = connection.execute(
+                    select(
+                        Signature.country,
+                        Signature.channel,
+                        Signature.received_at,
+                        Supporter.phone_encrypted,
+                    )
+                    .join(Supporter, Supporter.id == Signature.supporter_id)
+                    .where(Signature.appeal_id == appeal_id)
+                    .order_by(Signature.id.desc())
+                    .limit(20)
+                ).tuples()
+                recent[slug] = [
+                    Signed(slug, _masked(vault, encrypted), country, channel, received_at)
+                    for country, channel, received_at, encrypted in rows
+                ]
+        return cls(appeals, tallies, minutes, dict(seconds), recent)
+
+
+def recount(engine: Engine) -> dict[tuple[int, str, str], int]:
+    """Tallies computed afresh from the signatures and supporters themselves."""
+    counts: dict[tuple[int, str, str], int] = {}
+    with engine.connect() as connection:
+        for appeal_id, n in connection.execute(
+            select(Signature.appeal_id, func.count()).group_by(Signature.appeal_id)
+        ).tuples():
+            counts[(appeal_id, "total", "")] = n
+        for column, kind in ((Signature.channel, "channel"), (Signature.country, "country")):
+            for appeal_id, key, n in connection.execute(
+                select(Signature.appeal_id, column, func.count()).group_by(Signature.appeal_id, column)
+            ).tuples():
+                counts[(appeal_id, kind, key)] = n
+        for appeal_id, received_at in connection.execute(
+            select(Signature.appeal_id, Signature.received_at)
+        ).tuples():
+            key = (appeal_id, "minute", str(epoch_minute(received_at)))
+            counts[key] = counts.get(key, 0) + 1
+        members = connection.scalar(
+            select(func.count()).select_from(Supporter).where(Supporter.member_since.is_not(None))
+        )
+        if members:
+            counts[(NETWORK, "members", "")] = members
+    return counts
+
+
+def _masked(vault: PhoneVault, encrypted: str | None) -> str:
+    if not encrypted:
+        return "(erased)"
+    try:
+        return mask(normalise(vault.decrypt(encrypted)))
+    except ValueError:
+        return "(unreadable)"
+
+
+def _ticker_entry(signed: Signed) -> dict[str, str]:
+    return {
+        "number": signed.masked,
+        "country": signed.country,
+        "channel": signed.channel,
+        "at": signed.received_at.astimezone(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _iso(now: float | None) -> str:
+    moment = datetime.fromtimestamp(time.time() if now is None else now, UTC)
+    return moment.isoformat(timespec="seconds")
+
+
+def _figures(
+    slug: str,
+    meta: dict[str, str],
+    tally: dict[str, str],
+    minutes: dict[str, str],
+    seconds: dict[str, str],
+    recent: list[tuple[str, dict[str, str]]],
+    now: float,
+    top: int,
+) -> AppealFigures:
+    channels: dict[str, int] = {}
+    countries: dict[str, int] = {}
+    for name, value in tally.items():
+        if name.startswith("channel:"):
+            channels[name[8:]] = int(value)
+        elif name.startswith("country:"):
+            countries[name[8:]] = int(value)
+    ranked = sorted(countries.items(), key=lambda item: (-item[1], item[0]))[:top]
+    current_minute = int(now) // 60
+    per_minute = [
+        {
+            "minute": datetime.fromtimestamp(m * 60, UTC).isoformat(timespec="minutes"),
+            "signatures": int(minutes.get(str(m), 0)),
+        }
+        for m in range(current_minute - MINUTES_KEPT + 1, current_minute + 1)
+    ]
+    last_minute = sum(int(v) for k, v in seconds.items() if now - 60 < int(k) <= now)
+    goal = meta.get("goal")
+    return AppealFigures(
+        slug=slug,
+        title=meta.get("title", ""),
+        person=meta.get("person", ""),
+        campaign=meta.get("campaign", ""),
+        status=meta.get("status", ""),
+        goal=int(goal) if goal else None,
+        signatures=int(tally.get("total", 0)),
+        last_minute=last_minute,
+        channels=channels,
+        countries=[
+            {"country": code, "name": country_name(code), "signatures": n} for code, n in ranked
+        ],
+        per_minute=per_minute,
+        recent=[entry for _, entry in recent],
+        updated_at=tally.get("updated_at"),
+    )

@@ -1,0 +1,211 @@
+"""The schema: one source of truth for SQLite and PostgreSQL alike.
+
+Times are stored in UTC.  Phone numbers appear only as a keyed hash and a ciphertext.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite has no BIGINT autoincrement; an INTEGER primary key is its 64-bit rowid.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+# The appeal id under which figures of the whole SMS network (members) are tallied.
+NETWORK = 0
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every database (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; the system stores UTC only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class SystemValue(Base):
+    """Facts about the installation, such as the fingerprint of the secret key in use."""
+
+    __tablename__ = "system_values"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Appeal(Base):
+    """One Urgent Action case: a person at risk, a target authority, an SMS text, a goal."""
+
+    __tablename__ = "appeals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    person: Mapped[str] = mapped_column(String(200), default="")
+    sms_text: Mapped[str] = mapped_column(String(160), default="")
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    reply_templates: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    target_authority: Mapped[str] = mapped_column(String(200), default="")
+    target_email: Mapped[str] = mapped_column(String(254), default="")
+    target_fax: Mapped[str] = mapped_column(String(40), default="")
+    country: Mapped[str] = mapped_column(String(2), default="")
+    goal: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class FeaturedAppeal(Base):
+    """The appeal a bare yes-word signs when texted to this short code."""
+
+    __tablename__ = "featured_appeals"
+
+    short_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id"))
+    featured_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Supporter(Base):
+    __tablename__ = "supporters"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    phone_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    phone_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    country: Mapped[str] = mapped_column(String(2), default="ZZ")
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    subscribed: Mapped[bool] = mapped_column(Boolean, default=False)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    member_since: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    latest_alert_appeal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appeals.id"), nullable=True
+    )
+
+
+class Signature(Base):
+    """One supporter's support for one appeal; counted once however often they text."""
+
+    __tablename__ = "signatures"
+    __table_args__ = (
+        UniqueConstraint("appeal_id", "supporter_id", name="uq_signatures_appeal_supporter"),
+        Index("ix_signatures_received_at", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id"))
+    supporter_id: Mapped[int] = mapped_column(ForeignKey("supporters.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    provider: Mapped[str] = mapped_column(String(32))
+    provider_message_id: Mapped[str] = mapped_column(String(128))
+    country: Mapped[str] = mapped_column(String(2))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class InboundMessage(Base):
+    """Every inbound text once per provider message id; the body is kept only when unmatched."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_message_id", name="uq_inbound_provider_message"),
+        Index("ix_inbound_messages_intent", "intent"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    provider_message_id: Mapped[str] = mapped_column(String(128))
+    supporter_id: Mapped[int | None] = mapped_column(ForeignKey("supporters.id"), nullable=True)
+    short_code: Mapped[str] = mapped_column(String(32))
+    intent: Mapped[str] = mapped_column(String(16))
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"), nullable=True)
+    body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class MessagePart(Base):
+    """One part of a concatenated SMS, kept until all parts are there."""
+
+    __tablename__ = "message_parts"
+    __table_args__ = (
+        UniqueConstraint(
+            "provider", "phone_hash", "reference", "part", name="uq_message_parts_part"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    phone_hash: Mapped[str] = mapped_column(String(64))
+    reference: Mapped[str] = mapped_column(String(64))
+    part: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    provider_message_id: Mapped[str] = mapped_column(String(128))
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Tally(Base):
+    """Running counts per appeal, kept in the same transaction as the signatures they count.
+
+    kinds: ``total`` (key ""), ``channel`` (key sms, web, ...), ``country`` (ISO alpha-2),
+    ``minute`` (UTC epoch minute), ``members`` (appeal id 0: the whole SMS network).
+    The counts only grow, which lets Redis keep them as max-registers.
+    """
+
+    __tablename__ = "tallies"
+
+    appeal_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+

@@ -1,0 +1,118 @@
+"""The texts sent back to supporters, templated per appeal and language, at most 160 characters.
+
+Placeholders: ``{others}`` (people who signed besides this one), ``{count}`` (all signers),
+``{person}`` and ``{title}`` of the appeal.  Numbers are grouped the way the language
+groups them (12,344 in English, 12.344 in Dutch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SMS_LIMIT = 160
+
+THANK_YOU = {
+    "en": "Thank you! You and {others} others stand with {person}. Reply STOP to opt out.",
+    "nl": "Dank je! Jij en {others} anderen staan achter {person}. Antwoord STOP om af te melden.",
+    "fr": "Merci ! Vous et {others} autres soutenez {person}. Répondez STOP pour vous désabonner.",
+    "es": "¡Gracias! Tú y {others} personas más apoyan a {person}. Responde STOP para darte de baja.",
+    "sw": "Asante! Wewe na wengine {others} mnamuunga mkono {person}. Jibu STOP kujiondoa.",
+    "ar": "شكرا! أنت و{others} آخرون تقفون مع {person}. أرسل STOP لإلغاء الاشتراك.",
+}
+ALREADY_SIGNED = {
+    "en": "You already stand with {person}, thank you! {count} people have signed so far.",
+    "nl": "Je staat al achter {person}, dank je! Al {count} mensen hebben getekend.",
+}
+RECEIVED = {
+    "en": "Thank you! Your support for {person} is received and will be counted.",
+    "nl": "Dank je! Je steun voor {person} is ontvangen en wordt geteld.",
+}
+RECEIVED_PLAIN = {
+    "en": "Thank you! Your message is received.",
+    "nl": "Dank je! Je bericht is ontvangen.",
+}
+NO_APPEAL = {
+    "en": "Thank you! There is no open appeal to sign right now. Reply JOIN to get our alerts.",
+    "nl": "Dank je! Er is nu geen open oproep. Antwoord LID om onze oproepen te ontvangen.",
+}
+STOPPED = {
+    "en": "You will get no more messages from us. Reply START to come back.",
+    "nl": "Je ontvangt geen berichten meer van ons. Antwoord START om terug te komen.",
+}
+STARTED = {
+    "en": "Welcome back! You will get our Urgent Action alerts again. Reply STOP to opt out.",
+    "nl": "Welkom terug! Je ontvangt weer onze Urgent Action oproepen. Antwoord STOP om af te melden.",
+}
+JOINED = {
+    "en": "Welcome to the Urgent Action SMS network! Reply JA to an alert to sign. STOP to opt out.",
+    "nl": "Welkom bij het Urgent Action SMS-netwerk! Antwoord JA op een oproep om te tekenen. STOP om af te melden.",
+}
+HELP = {
+    "en": "Urgent Action SMS: reply JA to sign the current appeal, JOIN for alerts, STOP to opt out.",
+    "nl": "Urgent Action SMS: antwoord JA om de oproep te tekenen, LID voor oproepen, STOP om af te melden.",
+}
+UNKNOWN = {
+    "en": "Sorry, we did not understand. Reply JA to sign, HELP for info, STOP to opt out.",
+    "nl": "Sorry, dat begrepen we niet. Antwoord JA om te tekenen, INFO voor uitleg, STOP om af te melden.",
+}
+
+
+def group_digits(number: int, language: str) -> str:
+    grouped = f"{number:,}"
+    return grouped.replace(",", ".") if language in {"nl", "es", "sw"} else grouped
+
+
+def fit(text: str, limit: int = SMS_LIMIT) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class AppealWords:
+    """What a reply needs of an appeal."""
+
+    person: str
+    title: str
+    language: str = "en"
+    templates: dict[str, str] = field(default_factory=dict)
+
+
+def _pick(table: dict[str, str], language: str) -> str:
+    return table.get(language) or table["en"]
+
+
+def thank_you(appeal: AppealWords, count: int, language: str | None) -> str:
+    language = language or appeal.language
+    template = appeal.templates.get(language) or appeal.templates.get("default")
+    template = template or _pick(THANK_YOU, language)
+    return _render(template, appeal, count, language)
+
+
+def already_signed(appeal: AppealWords, count: int, language: str | None) -> str:
+    language = language or appeal.language
+    return _render(_pick(ALREADY_SIGNED, language), appeal, count, language)
+
+
+def received(appeal: AppealWords, language: str | None) -> str:
+    language = language or appeal.language
+    return _render(_pick(RECEIVED, language), appeal, 0, language)
+
+
+def plain(table: dict[str, str], language: str) -> str:
+    return fit(_pick(table, language))
+
+
+def _render(template: str, appeal: AppealWords, count: int, language: str) -> str:
+    values = {
+        "others": group_digits(max(count - 1, 0), language),
+        "count": group_digits(count, language),
+        "title": appeal.title,
+    }
+    # The person's name is shortened first when the text would not fit one SMS.
+    person = appeal.person or appeal.title
+    text = template.format(person=person, **values)
+    overflow = len(text) - SMS_LIMIT
+    if overflow > 0 and len(person) > overflow + 1:
+        text = template.format(person=person[: len(person) - overflow - 1] + "…", **values)
+    return fit(text)

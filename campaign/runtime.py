@@ -1,0 +1,54 @@
+"""The parts a process needs (engine, vault, write path, live view), built from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from sqlalchemy import Engine
+
+from campaign import db, embedded_redis
+from campaign.live import LiveView, connect
+from campaign.phones import PhoneVault
+from campaign.settings import Settings
+from campaign.store import Recorder
+
+
+def redis_url(settings: Settings, *, start: bool = True) -> str:
+    """The configured Redis URL, or the embedded server's (started if need be)."""
+    if settings.redis_url:
+        return settings.redis_url
+    if start:
+        return embedded_redis.start(settings.data_dir)
+    return embedded_redis.url_for(settings.data_dir)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    vault: PhoneVault
+    recorder: Recorder
+    redis: redis.Redis
+    live: LiveView
+
+    @classmethod
+    def open(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
+        engine = db.create_db_engine(settings.resolved_database_url)
+        if migrate:
+            db.upgrade(engine)
+        vault = PhoneVault(settings.resolved_secret_key())
+        db.check_secret_key(engine, vault.fingerprint)
+        client = connect(redis_url(settings))
+        return cls(
+            settings=settings,
+            engine=engine,
+            vault=vault,
+            recorder=Recorder(engine, settings.yes_words, settings.default_language),
+            redis=client,
+            live=LiveView(client),
+        )
+
+    def close(self) -> None:
+        self.redis.close()
+        self.engine.dispose()

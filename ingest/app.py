@@ -1,0 +1,193 @@
+"""The ingest service: providers' webhooks in, live figures out.
+
+``create_app(settings)`` builds the ASGI app; ``campaign ingest`` serves it with uvicorn.
+Every error answers in the one JSON shape of ``campaign.errors``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from campaign.errors import CampaignError, NotFound, PayloadTooLarge, error_body
+from campaign.inbound import InboundSms
+from campaign.runtime import Runtime
+from campaign.settings import Settings
+from campaign.spool import Spool
+from ingest.committer import GroupCommitter
+from ingest.providers import REGISTRY, Provider
+
+log = logging.getLogger("campaign.ingest")
+
+MAX_BODY = 64 * 1024
+
+
+class BodyLimit:
+    """Refuse bodies over ``MAX_BODY`` with a 413 before reading them into memory."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                if not value.isdigit() or int(value) > self.limit:
+                    await _send_json(send, PayloadTooLarge(f"body over {self.limit} bytes").as_json(), 413)
+                    return
+        received = 0
+
+        async def limited() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise PayloadTooLarge(f"body over {self.limit} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+async def _send_json(send: Send, body: dict[str, Any], status: int) -> None:
+    response = JSONResponse(body, status_code=status)
+    await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
+    providers = {name: cls(settings) for name, cls in REGISTRY.items()}
+    state: dict[str, Any] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        own = runtime is None
+        rt = runtime or await asyncio.to_thread(Runtime.open, settings, migrate=False)
+        committer = GroupCommitter(rt, Spool(settings.spool_dir, rt.vault))
+        await committer.start()
+        state.update(runtime=rt, committer=committer)
+        try:
+            yield
+        finally:
+            await committer.stop()
+            if own:
+                rt.close()
+
+    async def webhook(request: Request, provider: Provider) -> Response:
+        body = await request.body()
+        received = await provider.receive(request, body)
+        rt: Runtime = state["runtime"]
+        now = datetime.now(UTC)
+        messages = [
+            InboundSms(
+                provider=provider.name,
+                message_id=item.message_id,
+                sender=rt.vault.sender(item.sender, item.region),
+                short_code=item.short_code,
+                text=item.text,
+                received_at=now,
+                part=item.part,
+            )
+            for item in received
+        ]
+        outcomes = await state["committer"].submit(messages) if messages else []
+        return provider.answer(outcomes)
+
+    def provider_route(provider: Provider) -> Route:
+        async def endpoint(request: Request) -> Response:
+            return await webhook(request, provider)
+
+        return Route(provider.path, endpoint, methods=list(provider.methods), name=provider.name)
+
+    async def appeals(request: Request) -> Response:
+        live = state["runtime"].live
+        figures = await asyncio.to_thread(lambda: live.many_figures(live.slugs()))
+        return JSONResponse({"appeals": [f.as_json(detail=False) for f in figures]})
+
+    async def appeal(request: Request) -> Response:
+        slug = request.path_params["slug"]
+        live = state["runtime"].live
+        figures = await asyncio.to_thread(live.figures, slug)
+        if figures is None:
+            raise NotFound(f"no appeal {slug!r}")
+        return JSONResponse(figures.as_json())
+
+    async def healthz(request: Request) -> Response:
+        rt: Runtime = state["runtime"]
+        checks = await asyncio.to_thread(_health, rt)
+        down = [name for name, status in checks.items() if status != "ok"]
+        if down:
+            body = error_body(503, "unavailable", f"{' and '.join(down)} down")
+            body["checks"] = checks
+            return JSONResponse(body, status_code=503)
+        return JSONResponse({"status": "ok", "checks": checks})
+
+    routes = [provider_route(p) for p in providers.values()] + [
+        Route("/api/v1/appeals", appeals),
+        Route("/api/v1/appeals/{slug}", appeal),
+        Route("/healthz", healthz),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            CampaignError: _campaign_error,
+            HTTPException: _http_error,
+            Exception: _unexpected_error,
+        },
+    )
+    app.add_middleware(BodyLimit)  # type: ignore[arg-type]
+    app.state.campaign = state
+    return app
+
+
+def _health(rt: Runtime) -> dict[str, str]:
+    checks = {}
+    try:
+        with rt.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as error:
+        checks["database"] = f"down: {type(error).__name__}"
+    try:
+        rt.redis.ping()
+        checks["redis"] = "ok"
+    except (redis.RedisError, OSError) as error:
+        checks["redis"] = f"down: {type(error).__name__}"
+    return checks
+
+
+async def _campaign_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, CampaignError)
+    if error.status >= 500:
+        log.warning("%s %s: %s", request.method, request.url.path, error.message)
+    return JSONResponse(error.as_json(), status_code=error.status)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+    return JSONResponse(
+        error_body(error.status_code, code, str(error.detail)), status_code=error.status_code
+    )
+
+
+async def _unexpected_error(request: Request, error: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return JSONResponse(error_body(500, "internal_error", "internal error"), status_code=500)

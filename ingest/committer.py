@@ -1,0 +1,170 @@
+"""Group commit: requests arriving together share one database transaction.
+
+Each webhook hands its parsed texts to ``submit`` and waits; one writer takes whatever
+has queued up while the previous transaction ran, commits it as one batch, and answers
+every waiting request.  Under load, batches grow and the cost of a durable commit is
+shared; at rest, a lone request is committed at once.
+
+After the commit the tally values go to Redis on a second thread, so a slow or absent
+Redis never holds up the answer.  If the database cannot be reached, the batch goes to
+the durable spool instead; only if that fails too is the answer a 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import redis
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from campaign.errors import Unavailable
+from campaign.inbound import InboundSms, Outcome
+from campaign.runtime import Runtime
+from campaign.spool import Spool
+from campaign.store import BatchResult, LiveChanges
+
+log = logging.getLogger("campaign.ingest")
+
+MAX_BATCH = 500
+
+
+@dataclass
+class _Entry:
+    messages: list[InboundSms]
+    future: asyncio.Future[list[Outcome]] = field(repr=False)
+
+
+class GroupCommitter:
+    def __init__(self, runtime: Runtime, spool: Spool, max_batch: int = MAX_BATCH):
+        self.runtime = runtime
+        self.spool = spool
+        self.max_batch = max_batch
+        self.live_stale = True  # build the live view from the database at start
+        self._queue: asyncio.Queue[_Entry] = asyncio.Queue()
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="db-writer")
+        self._redis = ThreadPoolExecutor(1, thread_name_prefix="live-writer")
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def submit(self, messages: list[InboundSms]) -> list[Outcome]:
+        future: asyncio.Future[list[Outcome]] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Entry(messages, future))
+        return await future
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._write_loop(), name="group-commit"),
+            asyncio.create_task(self._keeper_loop(), name="live-keeper"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._db.shutdown(wait=True)
+        self._redis.shutdown(wait=True)
+
+    # -- the writer ---------------------------------------------------------------------------
+    async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            size = len(batch[0].messages)
+            while size < self.max_batch and not self._queue.empty():
+                entry = self._queue.get_nowait()
+                batch.append(entry)
+                size += len(entry.messages)
+            messages = [m for entry in batch for m in entry.messages]
+            try:
+                outcomes, changes = await loop.run_in_executor(self._db, self._commit, messages)
+            except Exception as error:  # answer every waiting request, whatever went wrong
+                for entry in batch:
+                    if not entry.future.done():
+                        entry.future.set_exception(error)
+                continue
+            start = 0
+            for entry in batch:
+                end = start + len(entry.messages)
+                if not entry.future.done():
+                    entry.future.set_result(outcomes[start:end])
+                start = end
+            if changes:
+                loop.run_in_executor(self._redis, self._apply_live, changes)
+
+    def _commit(self, messages: list[InboundSms]) -> tuple[list[Outcome], LiveChanges]:
+        try:
+            result: BatchResult = self.runtime.recorder.record(messages)
+            return result.outcomes, result.changes
+        except (OperationalError, DBAPIError) as error:
+            if isinstance(error, DBAPIError) and not (
+                isinstance(error, OperationalError) or error.connection_invalidated
+            ):
+                raise
+            log.warning("database unavailable (%s); spooling %d texts", _brief(error), len(messages))
+        try:
+            self.spool.append(messages)
+        except OSError as error:
+            log.error("spool failed too (%s); answering 503", error)
+            raise Unavailable("storage is unavailable; please retry") from None
+        return self.runtime.recorder.offline_outcomes(messages), LiveChanges()
+
+    # -- Redis --------------------------------------------------------------------------------
+    def _apply_live(self, changes: LiveChanges) -> None:
+        try:
+            self.runtime.live.apply(changes)
+        except (redis.RedisError, OSError) as error:
+            if not self.live_stale:
+                log.warning("Redis unavailable (%s); live figures will catch up", error)
+            self.live_stale = True
+
+    def _refresh_live(self) -> None:
+        runtime = self.runtime
+        try:
+            if self.live_stale or not runtime.live.is_ready():
+                runtime.live.refresh(runtime.engine, runtime.vault)
+                if self.live_stale:
+                    log.info("live figures rebuilt from the database")
+                self.live_stale = False
+        except (redis.RedisError, OSError):
+            self.live_stale = True
+        except (OperationalError, DBAPIError):
+            pass  # the database is away; try again on the next tick
+
+    def _drain_spool(self) -> LiveChanges | None:
+        merged = LiveChanges()
+
+        def record(messages: list[InboundSms]) -> None:
+            result = self.runtime.recorder.record(messages)
+            for scope, values in result.changes.tallies.items():
+                merged.tallies[scope].update(values)
+            merged.signed.extend(result.changes.signed)
+
+        try:
+            drained = self.spool.drain(record)
+        except (OperationalError, DBAPIError):
+            return None
+        if drained:
+            log.info("wrote %d spooled texts to the database", drained)
+        return merged
+
+    async def _keeper_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                if self.spool.pending():
+                    changes = await loop.run_in_executor(self._db, self._drain_spool)
+                    if changes:
+                        await loop.run_in_executor(self._redis, self._apply_live, changes)
+                await loop.run_in_executor(self._redis, self._refresh_live)
+            except Exception:  # the keeper must outlive any one failure
+                log.exception("live keeper tick failed")
+            await asyncio.sleep(1.0)
+
+
+def _brief(error: BaseException) -> str:
+    return str(getattr(error, "orig", error)).strip().splitlines()[0][:200]

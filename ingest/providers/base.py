@@ -1,0 +1,84 @@
+"""The one interface every SMS provider's webhook handler implements.
+
+A handler checks the request really comes from its provider, turns the provider's
+fields into ``Received`` texts, and shapes the answer the provider expects.  The app
+does the rest (numbers, storage, replies) the same way for every provider.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from campaign.errors import BadRequest
+from campaign.inbound import Outcome, Part
+from campaign.settings import Settings
+
+MAX_TEXT = 1600  # ten concatenated parts; anything longer is not an SMS
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One inbound text as the provider described it, before the number is protected."""
+
+    message_id: str
+    sender: str
+    short_code: str
+    text: str
+    region: str | None = None  # where the provider says the sender is, for local numbers
+    part: Part | None = None
+
+
+class Provider(ABC):
+    name: ClassVar[str]
+    path: ClassVar[str]
+    methods: ClassVar[tuple[str, ...]] = ("POST",)
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    @abstractmethod
+    async def receive(self, request: Request, body: bytes) -> list[Received]:
+        """Check the signature (403 when wrong) and read the texts (400 when malformed)."""
+
+    @abstractmethod
+    def answer(self, outcomes: list[Outcome]) -> Response:
+        """The response the provider expects for these outcomes."""
+
+    def public_url(self, request: Request) -> str:
+        """The URL the provider signed: the configured public base plus path and query."""
+        url = self.settings.public_url + request.url.path
+        return f"{url}?{request.url.query}" if request.url.query else url
+
+
+def form_fields(body: bytes) -> dict[str, str]:
+    """Read an application/x-www-form-urlencoded body; the last value of a field wins."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("the form is not UTF-8") from None
+    try:
+        return dict(parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=200))
+    except ValueError as error:
+        raise BadRequest(f"the form could not be read: {error}") from None
+
+
+def required(fields: Mapping[str, str], *names: str) -> list[str]:
+    missing = [name for name in names if not fields.get(name, "").strip()]
+    if missing:
+        raise BadRequest(f"missing field{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
+    return [fields[name] for name in names]
+
+
+def check_text(text: str) -> str:
+    if len(text) > MAX_TEXT:
+        raise BadRequest(f"text of {len(text)} characters; an SMS holds at most {MAX_TEXT}")
+    if "\x00" in text:
+        raise BadRequest("text contains a NUL character")
+    return text

@@ -1,0 +1,113 @@
+"""Vonage (Nexmo) inbound SMS: ``GET`` or ``POST /webhooks/vonage``, answered 200 at once.
+
+A sample request, as Vonage sends it (query string for GET; the same fields as a form or
+JSON for POST; ``timestamp``, ``nonce`` and ``sig`` only when signed messages are on)::
+
+    GET /webhooks/vonage?msisdn=31612345678&to=4777&messageId=0A0000001234567B
+        &text=JA&type=text&keyword=JA&api-key=abcd1234
+        &message-timestamp=2026-11-21+20%3A15%3A04&timestamp=1795372504
+        &nonce=9b5ecf3e-3c0b-4b55-8c0e-7d1d3c9d0a44&sig=3e0c...f1 HTTP/1.1
+
+Long texts come in parts with ``concat=true``, ``concat-ref``, ``concat-total`` and
+``concat-part``; the store keeps the parts until the set is complete.  Vonage retries
+anything but a 200 for a day, so the answer is always quick and empty.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from campaign.errors import BadRequest, Forbidden
+from campaign.inbound import Outcome, Part
+from ingest.providers.base import Provider, Received, check_text, form_fields, required
+
+MAX_CLOCK_SKEW = 300  # seconds a signed request may be old (replays are refused)
+
+
+def signature(params: dict[str, str], secret: str, method: str) -> str:
+    """Vonage's request signature: the sorted ``&key=value`` pairs, hashed with the secret."""
+    text = "".join(
+        f"&{key}={str(value).replace('&', '_').replace('=', '_')}"
+        for key, value in sorted(params.items())
+        if key != "sig"
+    )
+    if method == "md5hash":
+        return hashlib.md5((text + secret).encode(), usedforsecurity=False).hexdigest()
+    return hmac.new(secret.encode(), text.encode(), method).hexdigest()
+
+
+class Vonage(Provider):
+    name = "vonage"
+    path = "/webhooks/vonage"
+    methods = ("GET", "POST")
+
+    async def receive(self, request: Request, body: bytes) -> list[Received]:
+        fields = self._fields(request, body)
+        secret = self.settings.vonage_signature_secret
+        if secret:
+            self._check_signature(fields, secret)
+        if fields.get("type") == "binary":
+            return []  # a binary SMS carries no words to read
+        sender, short_code, message_id = required(fields, "msisdn", "to", "messageId")
+        return [
+            Received(
+                message_id=message_id[:128],
+                sender=sender,
+                short_code=short_code[:32],
+                text=check_text(fields.get("text", "")),
+                part=self._part(fields),
+            )
+        ]
+
+    def answer(self, outcomes: list[Outcome]) -> Response:
+        return Response(status_code=200)
+
+    @staticmethod
+    def _fields(request: Request, body: bytes) -> dict[str, str]:
+        fields = dict(request.query_params)
+        if request.method == "POST" and body:
+            if request.headers.get("content-type", "").startswith("application/json"):
+                try:
+                    data = json.loads(body)
+                except (UnicodeDecodeError, json.JSONDecodeError) as error:
+                    raise BadRequest(f"the JSON body could not be read: {error}") from None
+                if not isinstance(data, dict):
+                    raise BadRequest("the JSON body must be an object")
+                fields.update({str(k): "" if v is None else str(v) for k, v in data.items()})
+            else:
+                fields.update(form_fields(body))
+        return fields
+
+    def _check_signature(self, fields: dict[str, str], secret: str) -> None:
+        given = fields.get("sig", "").lower()
+        if not given:
+            raise Forbidden("missing sig: signed messages are required")
+        expected = signature(fields, secret, self.settings.vonage_signature_method)
+        if not hmac.compare_digest(given, expected):
+            raise Forbidden("sig does not match the request")
+        try:
+            stamp = int(fields.get("timestamp", ""))
+        except ValueError:
+            raise Forbidden("signed request without a valid timestamp") from None
+        if abs(time.time() - stamp) > MAX_CLOCK_SKEW:
+            raise Forbidden("signed request is too old (or from the future): refused as a replay")
+
+    @staticmethod
+    def _part(fields: dict[str, str]) -> Part | None:
+        if fields.get("concat", "").lower() != "true":
+            return None
+        try:
+            reference = fields["concat-ref"]
+            total = int(fields["concat-total"])
+            number = int(fields["concat-part"])
+        except (KeyError, ValueError):
+            raise BadRequest("concat=true needs concat-ref, concat-total and concat-part") from None
+        if not 1 <= number <= total <= 255:
+            raise BadRequest("concat-part must be between 1 and concat-total (at most 255)")
+        return Part(reference=reference[:64], number=number, total=total)
