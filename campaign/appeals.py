@@ -151,9 +151,7 @@ def close_appeal(engine: Engine, slug: str) -> AppealSummary:
         appeal = _appeal(session, slug)
         appeal.status = "closed"
         appeal.closed_at = appeal.closed_at or utcnow()
-        for featured in session.scalars(
-            select(FeaturedAppeal).where(FeaturedAppeal.appeal_id == appeal.id)
-        ):
+        for featured in session.scalars(select(FeaturedAppeal).where(FeaturedAppeal.appeal_id == appeal.id)):
             session.delete(featured)
         bump_version(session.connection())
     return get_appeal(engine, slug)
@@ -169,14 +167,10 @@ def get_appeal(engine: Engine, slug: str) -> AppealSummary:
 def list_appeals(engine: Engine) -> list[AppealSummary]:
     with Session(engine) as session:
         featured: dict[int, list[str]] = {}
-        for code, appeal_id in session.execute(
-            select(FeaturedAppeal.short_code, FeaturedAppeal.appeal_id)
-        ).tuples():
+        for code, appeal_id in session.execute(select(FeaturedAppeal.short_code, FeaturedAppeal.appeal_id)):
             featured.setdefault(appeal_id, []).append(code)
         totals = dict(
-            session.execute(
-                select(Tally.appeal_id, Tally.count).where(Tally.kind == "total")
-            ).all()
+            session.execute(select(Tally.appeal_id, Tally.count).where(Tally.kind == "total")).all()
         )
         rows = session.execute(
             select(Appeal, Campaign.slug)

@@ -74,8 +74,17 @@ def up(
     port = port or settings.ingest_port
     children = {
         "ingest": subprocess.Popen(  # noqa: S603 - our own command
-            [sys.executable, "-m", "campaign.cli", "ingest", "--host", host, "--port", str(port),
-             "--no-migrate"],
+            [
+                sys.executable,
+                "-m",
+                "campaign.cli",
+                "ingest",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--no-migrate",
+            ],
             env=env,
         ),
     }
@@ -167,7 +176,9 @@ def appeal_add(
     sms_text: Annotated[str, typer.Option(help="The alert text, at most 160 characters.")] = "",
     keyword: Annotated[list[str] | None, typer.Option(help="A keyword that signs this appeal.")] = None,
     language: Annotated[str, typer.Option(help="Language of the replies (en, nl, fr, ...).")] = "en",
-    thank_you: Annotated[str | None, typer.Option(help="Thank-you template: {others}, {count}, {person}, {title}.")] = None,
+    thank_you: Annotated[
+        str | None, typer.Option(help="Thank-you template: {others}, {count}, {person}, {title}.")
+    ] = None,
     target_authority: Annotated[str, typer.Option(help="Who the signatures go to.")] = "",
     target_email: Annotated[str, typer.Option(help="The authority's email address.")] = "",
     target_fax: Annotated[str, typer.Option(help="The authority's fax number.")] = "",
@@ -205,8 +216,14 @@ def appeal_list() -> None:
     table = Table("slug", "campaign", "title", "keywords", "featured on", "status", "signatures", "goal")
     for a in appeal_service.list_appeals(rt.engine):
         table.add_row(
-            a.slug, a.campaign, a.title, " ".join(a.keywords), " ".join(a.featured_on), a.status,
-            f"{a.signatures:,}", f"{a.goal:,}" if a.goal else "",
+            a.slug,
+            a.campaign,
+            a.title,
+            " ".join(a.keywords),
+            " ".join(a.featured_on),
+            a.status,
+            f"{a.signatures:,}",
+            f"{a.goal:,}" if a.goal else "",
         )
     console.print(table)
 
@@ -265,8 +282,12 @@ def import_signatures(path: Path) -> None:
     except OSError as error:
         raise CampaignError(f"{path}: {error.strerror}") from None
     with Progress(
-        TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=errors, transient=True,
+        TextColumn("importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=True,
     ) as progress:
         task = progress.add_task("rows", total=total)
         report = run(rt.recorder, rt.vault, path, lambda line: progress.update(task, completed=line - 1))

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,6 +42,12 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def dialect_insert(connection: Connection, table: Any) -> Any:
+    """INSERT with ON CONFLICT support, for the dialect of this connection."""
+    module = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return module.insert(table)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -78,9 +85,7 @@ def upgrade(engine: Engine) -> None:
 def check_secret_key(engine: Engine, fingerprint: str) -> None:
     """Refuse to run with another secret key than the one the stored numbers were made with."""
     with Session(engine) as session, session.begin():
-        stored = session.scalar(
-            select(SystemValue.value).where(SystemValue.name == "secret_key_fingerprint")
-        )
+        stored = session.scalar(select(SystemValue.value).where(SystemValue.name == "secret_key_fingerprint"))
         if stored is None:
             session.add(SystemValue(name="secret_key_fingerprint", value=fingerprint))
         elif stored != fingerprint:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, Connection, String, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from campaign.db import dialect_insert
 from campaign.keywords import KeywordBook
 from campaign.models import Appeal, Campaign, FeaturedAppeal, SystemValue
 from campaign.replies import AppealWords
@@ -51,9 +51,8 @@ def current_version(connection: Connection) -> str:
 
 def bump_version(connection: Connection) -> None:
     """Tell every write path that appeals changed."""
-    table = SystemValue.__table__
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    connection.execute(insert(table).values(name=VERSION_KEY, value="0").on_conflict_do_nothing())
+    insert = dialect_insert(connection, SystemValue.__table__)
+    connection.execute(insert.values(name=VERSION_KEY, value="0").on_conflict_do_nothing())
     connection.execute(
         update(SystemValue)
         .where(SystemValue.name == VERSION_KEY)
@@ -65,7 +64,7 @@ def load(connection: Connection, yes_words: tuple[str, ...]) -> Directory:
     version = current_version(connection)
     appeals = Appeal.__table__.c
     rows = connection.execute(
-        select(appeals, Campaign.slug.label("campaign_slug")).join(
+        select(*appeals, Campaign.slug.label("campaign_slug")).join(
             Campaign, Campaign.id == appeals.campaign_id
         )
     ).mappings()
@@ -91,9 +90,7 @@ def load(connection: Connection, yes_words: tuple[str, ...]) -> Directory:
         by_id[info.id] = info
         for keyword in info.keywords:
             keywords[keyword] = info.slug
-    featured = dict(
-        connection.execute(select(FeaturedAppeal.short_code, FeaturedAppeal.appeal_id)).all()
-    )
+    featured = dict(connection.execute(select(FeaturedAppeal.short_code, FeaturedAppeal.appeal_id)).all())
     return Directory(
         version=version,
         by_id=by_id,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -101,7 +101,9 @@ def import_signatures(
                 if len(batch) >= BATCH:
                     flush()
         except UnicodeDecodeError:
-            report.errors.append((report.lines + 2, "the file is not UTF-8; nothing after this line was read"))
+            report.errors.append(
+                (report.lines + 2, "the file is not UTF-8; nothing after this line was read")
+            )
         except csv.Error as error:
             report.errors.append((report.lines + 2, f"malformed CSV: {error}"))
         flush()
@@ -109,7 +111,7 @@ def import_signatures(
 
 
 def _signature(
-    row: dict[str, str], line: int, source: str, appeals: dict[str, object], vault: PhoneVault
+    row: dict[str, str], line: int, source: str, appeals: Mapping[str, object], vault: PhoneVault
 ) -> SignatureInput:
     slug = row.get("appeal", "")
     if not slug:

@@ -85,9 +85,7 @@ class KeywordBook:
         # Multi-word keywords ("FREE HASSAN") match on the whole folded text.
         if slug is None:
             joined = " ".join(tokens)
-            slug = next(
-                (s for k, s in self.appeal_keywords.items() if " " in k and k in joined), None
-            )
+            slug = next((s for k, s in self.appeal_keywords.items() if " " in k and k in joined), None)
         if first in self.yes_words:
             language = YES_WORD_LANGUAGES.get(fold(self.yes_words[first]))
             return Reading(Intent.SIGN, slug, language)

@@ -148,9 +148,7 @@ class LiveView:
         results = pipe.execute()
         self._announce(changes.tallies, results)
 
-    def _queue_tally(
-        self, pipe: Any, scope: str, values: Mapping[str, int], stamp: str
-    ) -> None:
+    def _queue_tally(self, pipe: Any, scope: str, values: Mapping[str, int], stamp: str) -> None:
         if scope == "*":
             args: list[Any] = [a for item in values.items() for a in item]
             self._max_set(keys=[NETWORK_TALLY], args=[*args, stamp], client=pipe)
@@ -179,7 +177,8 @@ class LiveView:
         pipe = self.redis.pipeline(transaction=False)
         pipe.sadd(APPEALS, slug)
         pipe.delete(appeal_key(slug, "meta"))
-        pipe.hset(appeal_key(slug, "meta"), mapping={"slug": slug, **meta})
+        mapping: dict[Any, Any] = {"slug": slug, **meta}
+        pipe.hset(appeal_key(slug, "meta"), mapping=mapping)
         pipe.execute()
 
     # -- reads ------------------------------------------------------------------------------
@@ -190,7 +189,7 @@ class LiveView:
         return bool(self.redis.exists(READY))
 
     def members(self) -> int:
-        return int(self.redis.hget(NETWORK_TALLY, "members") or 0)  # type: ignore[arg-type]
+        return int(self.redis.hget(NETWORK_TALLY, "members") or 0)
 
     def figures(self, slug: str, *, now: float | None = None, top: int = 10) -> AppealFigures | None:
         many = self.many_figures([slug], now=now, top=top)
@@ -220,7 +219,7 @@ class LiveView:
     def total(self, slug: str) -> int | None:
         value = self.redis.hget(appeal_key(slug, "tally"), "total")
         exists = value is not None or self.redis.exists(appeal_key(slug, "meta"))
-        return int(value or 0) if exists else None  # type: ignore[arg-type]
+        return int(value or 0) if exists else None
 
     # -- rebuild from the database --------------------------------------------------------------
     def refresh(
@@ -234,7 +233,7 @@ class LiveView:
         snapshot = DatabaseSnapshot.read(engine, vault, moment)
         differences: list[str] = []
         stamp = _iso(moment.timestamp())
-        for slug, info in snapshot.appeals.items():
+        for info in snapshot.appeals.values():
             self.publish_appeal(info)
         known = set(snapshot.appeals)
         for stale in set(self.slugs()) - known:
@@ -248,7 +247,7 @@ class LiveView:
             key = appeal_key(slug, "minutes")
             differences += self._sync_hash(key, slug, values, force, stamp, label="minute ")
             current = self.redis.hkeys(key)
-            old = [m for m in current if int(m) < epoch_minute(moment) - MINUTES_KEPT]  # type: ignore[union-attr]
+            old = [m for m in current if int(m) < epoch_minute(moment) - MINUTES_KEPT]
             if old:
                 self.redis.hdel(key, *old)
         for slug in known:
@@ -280,7 +279,8 @@ class LiveView:
         stamp: str,
         label: str = "",
     ) -> list[str]:
-        current = {k: v for k, v in self.redis.hgetall(key).items() if k != "updated_at"}  # type: ignore[union-attr]
+        stored: dict[str, str] = self.redis.hgetall(key)  # type: ignore[assignment]
+        current = {k: v for k, v in stored.items() if k != "updated_at"}
         differences = []
         for name in sorted(set(values) | set(current)):
             want = values.get(name, 0)
@@ -291,7 +291,8 @@ class LiveView:
             pipe = self.redis.pipeline()
             pipe.delete(key)
             if values:
-                pipe.hset(key, mapping={**values, "updated_at": stamp})
+                mapping: dict[Any, Any] = {**values, "updated_at": stamp}
+                pipe.hset(key, mapping=mapping)
             pipe.execute()
         elif values:
             args: list[Any] = [a for item in values.items() for a in item]
@@ -312,17 +313,21 @@ class DatabaseSnapshot:
     @classmethod
     def read(cls, engine: Engine, vault: PhoneVault, moment: datetime) -> DatabaseSnapshot:
         with engine.connect() as connection:
-            appeal_rows = connection.execute(
-                select(
-                    Appeal.id,
-                    Appeal.slug,
-                    Appeal.title,
-                    Appeal.person,
-                    Appeal.goal,
-                    Appeal.status,
-                    Campaign.slug.label("campaign"),
-                ).join(Campaign, Campaign.id == Appeal.campaign_id)
-            ).mappings().all()
+            appeal_rows = (
+                connection.execute(
+                    select(
+                        Appeal.id,
+                        Appeal.slug,
+                        Appeal.title,
+                        Appeal.person,
+                        Appeal.goal,
+                        Appeal.status,
+                        Campaign.slug.label("campaign"),
+                    ).join(Campaign, Campaign.id == Appeal.campaign_id)
+                )
+                .mappings()
+                .all()
+            )
             slug_of = {row["id"]: row["slug"] for row in appeal_rows}
             appeals = {
                 row["slug"]: {k: row[k] for k in ("slug", "title", "person", "goal", "status", "campaign")}
@@ -333,7 +338,7 @@ class DatabaseSnapshot:
             oldest_minute = epoch_minute(moment) - MINUTES_KEPT
             for appeal_id, kind, key, count in connection.execute(
                 select(Tally.appeal_id, Tally.kind, Tally.key, Tally.count)
-            ).tuples():
+            ):
                 if appeal_id == NETWORK:
                     tallies.setdefault("*", {})[tally_field(kind, key)] = count
                 elif appeal_id in slug_of and kind == "minute":
@@ -344,10 +349,8 @@ class DatabaseSnapshot:
             seconds: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
             since = moment - timedelta(seconds=SECONDS_KEPT)
             for appeal_id, received_at in connection.execute(
-                select(Signature.appeal_id, Signature.received_at).where(
-                    Signature.received_at >= since
-                )
-            ).tuples():
+                select(Signature.appeal_id, Signature.received_at).where(Signature.received_at >= since)
+            ):
                 seconds[slug_of[appeal_id]][int(received_at.timestamp())] += 1
             recent: dict[str, list[Signed]] = {}
             for appeal_id, slug in slug_of.items():
@@ -362,7 +365,7 @@ class DatabaseSnapshot:
                     .where(Signature.appeal_id == appeal_id)
                     .order_by(Signature.id.desc())
                     .limit(20)
-                ).tuples()
+                )
                 recent[slug] = [
                     Signed(slug, _masked(vault, encrypted), country, channel, received_at)
                     for country, channel, received_at, encrypted in rows
@@ -376,18 +379,16 @@ def recount(engine: Engine) -> dict[tuple[int, str, str], int]:
     with engine.connect() as connection:
         for appeal_id, n in connection.execute(
             select(Signature.appeal_id, func.count()).group_by(Signature.appeal_id)
-        ).tuples():
+        ):
             counts[(appeal_id, "total", "")] = n
         for column, kind in ((Signature.channel, "channel"), (Signature.country, "country")):
             for appeal_id, key, n in connection.execute(
                 select(Signature.appeal_id, column, func.count()).group_by(Signature.appeal_id, column)
-            ).tuples():
+            ):
                 counts[(appeal_id, kind, key)] = n
-        for appeal_id, received_at in connection.execute(
-            select(Signature.appeal_id, Signature.received_at)
-        ).tuples():
-            key = (appeal_id, "minute", str(epoch_minute(received_at)))
-            counts[key] = counts.get(key, 0) + 1
+        for appeal_id, received_at in connection.execute(select(Signature.appeal_id, Signature.received_at)):
+            bucket = (appeal_id, "minute", str(epoch_minute(received_at)))
+            counts[bucket] = counts.get(bucket, 0) + 1
         members = connection.scalar(
             select(func.count()).select_from(Supporter).where(Supporter.member_since.is_not(None))
         )
@@ -405,7 +406,7 @@ def _masked(vault: PhoneVault, encrypted: str | None) -> str:
         return "(unreadable)"
 
 
-def _ticker_entry(signed: Signed) -> dict[str, str]:
+def _ticker_entry(signed: Signed) -> dict[Any, Any]:
     return {
         "number": signed.masked,
         "country": signed.country,
@@ -457,9 +458,7 @@ def _figures(
         signatures=int(tally.get("total", 0)),
         last_minute=last_minute,
         channels=channels,
-        countries=[
-            {"country": code, "name": country_name(code), "signatures": n} for code, n in ranked
-        ],
+        countries=[{"country": code, "name": country_name(code), "signatures": n} for code, n in ranked],
         per_minute=per_minute,
         recent=[entry for _, entry in recent],
         updated_at=tally.get("updated_at"),

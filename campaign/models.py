@@ -129,9 +129,7 @@ class Supporter(Base):
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     member_since: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    latest_alert_appeal_id: Mapped[int | None] = mapped_column(
-        ForeignKey("appeals.id"), nullable=True
-    )
+    latest_alert_appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"), nullable=True)
 
 
 class Signature(Base):
@@ -178,9 +176,7 @@ class MessagePart(Base):
 
     __tablename__ = "message_parts"
     __table_args__ = (
-        UniqueConstraint(
-            "provider", "phone_hash", "reference", "part", name="uq_message_parts_part"
-        ),
+        UniqueConstraint("provider", "phone_hash", "reference", "part", name="uq_message_parts_part"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -208,4 +204,3 @@ class Tally(Base):
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
-

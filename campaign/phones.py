@@ -77,9 +77,7 @@ class PhoneVault:
         self._hash_key = hmac.new(master, b"campaign/phone-hash/v1", hashlib.sha256).digest()
         encryption_key = hmac.new(master, b"campaign/phone-encrypt/v1", hashlib.sha256).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(encryption_key))
-        self.fingerprint = hmac.new(master, b"campaign/fingerprint", hashlib.sha256).hexdigest()[
-            :16
-        ]
+        self.fingerprint = hmac.new(master, b"campaign/fingerprint", hashlib.sha256).hexdigest()[:16]
 
     def hash(self, e164_number: str) -> str:
         return hmac.new(self._hash_key, e164_number.encode(), hashlib.sha256).hexdigest()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, delete, select
 
+from campaign.db import dialect_insert
 from campaign.live import LiveView, recount
 from campaign.models import NETWORK, Appeal, Tally
 from campaign.phones import PhoneVault
-from campaign.store import dialect_insert
 
 
 def reconcile(engine: Engine, live: LiveView, vault: PhoneVault) -> list[str]:

@@ -11,6 +11,16 @@ from dataclasses import dataclass, field
 
 SMS_LIMIT = 160
 
+FIRST = {
+    "en": "Thank you! You are the first to stand with {person}. Reply STOP to opt out.",
+    "nl": "Dank je! Jij bent de eerste die achter {person} staat. Antwoord STOP om af te melden.",
+    "fr": "Merci ! Vous êtes la première personne à soutenir {person}. Répondez STOP pour arrêter.",
+}
+ONE_OTHER = {
+    "en": "Thank you! You and 1 other stand with {person}. Reply STOP to opt out.",
+    "nl": "Dank je! Jij en 1 ander staan achter {person}. Antwoord STOP om af te melden.",
+    "fr": "Merci ! Vous et 1 autre personne soutenez {person}. Répondez STOP pour arrêter.",
+}
 THANK_YOU = {
     "en": "Thank you! You and {others} others stand with {person}. Reply STOP to opt out.",
     "nl": "Dank je! Jij en {others} anderen staan achter {person}. Antwoord STOP om af te melden.",
@@ -85,7 +95,9 @@ def _pick(table: dict[str, str], language: str) -> str:
 def thank_you(appeal: AppealWords, count: int, language: str | None) -> str:
     language = language or appeal.language
     template = appeal.templates.get(language) or appeal.templates.get("default")
-    template = template or _pick(THANK_YOU, language)
+    if not template:
+        table = FIRST if count <= 1 else ONE_OTHER if count == 2 else THANK_YOU
+        template = _pick(table, language)
     return _render(template, appeal, count, language)
 
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, delete, select, update
 
 from campaign import replies
+from campaign.db import dialect_insert
 from campaign.directory import AppealInfo, Directory, current_version, load
 from campaign.inbound import InboundSms, Outcome
 from campaign.keywords import Intent, Reading
@@ -75,11 +75,6 @@ class SignatureInput:
 
 def tally_field(kind: str, key: str) -> str:
     return kind if kind in {"total", "members"} else f"{kind}:{key}"
-
-
-def dialect_insert(connection: Connection, table: Table) -> Any:
-    module = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return module.insert(table)
 
 
 class Recorder:
@@ -245,7 +240,10 @@ class _SmsBatch:
             )
             text = "".join(row.body for row in stored)
             whole.append(
-                (index, replace(message, message_id=stored[0].provider_message_id, text=text, part=None))
+                (
+                    index,
+                    replace(message, message_id=stored[0].provider_message_id, text=text, part=None),
+                )
             )
         return sorted(whole, key=lambda item: item[0])
 
@@ -255,8 +253,7 @@ class _SmsBatch:
         supporters = upsert_supporters(connection, [(m.sender, m.received_at) for _, m in items])
         readings = {index: directory.book.read(m.text) for index, m in items}
         appeals = {
-            index: self._appeal_for(readings[index], m, supporters[m.sender.phone_hash])
-            for index, m in items
+            index: self._appeal_for(readings[index], m, supporters[m.sender.phone_hash]) for index, m in items
         }
         new_ids = self._log_messages(items, readings, appeals, supporters)
 
@@ -396,7 +393,7 @@ class _SmsBatch:
             .on_conflict_do_nothing()
             .returning(table.c.provider, table.c.provider_message_id)
         )
-        return {(p, m) for p, m in self.connection.execute(statement).tuples()}
+        return {(p, m) for p, m in self.connection.execute(statement)}
 
     def _outcome(
         self,
@@ -406,9 +403,7 @@ class _SmsBatch:
         retry: bool,
         totals: dict[int, int],
     ) -> Outcome:
-        language = reading.language or (
-            appeal.words.language if appeal else self.recorder.default_language
-        )
+        language = reading.language or (appeal.words.language if appeal else self.recorder.default_language)
         intent = reading.intent
         slug = appeal.slug if appeal else None
         if intent is Intent.SIGN:
@@ -416,9 +411,7 @@ class _SmsBatch:
                 return Outcome(intent, None, reply=replies.plain(replies.NO_APPEAL, language))
             total = totals.get(appeal.id, 0)
             if not appeal.is_open:
-                text = replies.fit(
-                    (CLOSED.get(language) or CLOSED["en"]).format(person=appeal.words.person)
-                )
+                text = replies.fit((CLOSED.get(language) or CLOSED["en"]).format(person=appeal.words.person))
                 return Outcome(intent, slug, retry=retry, total=total, reply=text)
             if counted or retry:
                 text = replies.thank_you(appeal.words, total, reading.language)
@@ -481,7 +474,7 @@ def insert_signatures(connection: Connection, rows: list[dict[str, Any]]) -> set
         .on_conflict_do_nothing()
         .returning(table.c.appeal_id, table.c.supporter_id)
     )
-    return {(a, s) for a, s in connection.execute(statement).tuples()}
+    return {(a, s) for a, s in connection.execute(statement)}
 
 
 def signature_increments(rows: Iterable[dict[str, Any]]) -> Counter[tuple[int, str, str]]:
@@ -511,8 +504,7 @@ def bump_tallies(
     table = Tally.__table__
     insert = dialect_insert(connection, table)
     rows = [
-        {"appeal_id": a, "kind": k, "key": key, "count": n}
-        for (a, k, key), n in sorted(increments.items())
+        {"appeal_id": a, "kind": k, "key": key, "count": n} for (a, k, key), n in sorted(increments.items())
     ]
     statement = (
         insert.values(rows)
@@ -523,7 +515,7 @@ def bump_tallies(
         .returning(table.c.appeal_id, table.c.kind, table.c.key, table.c.count)
     )
     totals: dict[int, int] = {}
-    for appeal_id, kind, key, count in connection.execute(statement).tuples():
+    for appeal_id, kind, key, count in connection.execute(statement):
         scope = "*" if appeal_id == NETWORK else directory.by_id[appeal_id].slug
         changes.tallies[scope][tally_field(kind, key)] = count
         if kind == "total":

@@ -47,10 +47,9 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                if not value.isdigit() or int(value) > self.limit:
-                    await _send_json(send, PayloadTooLarge(f"body over {self.limit} bytes").as_json(), 413)
-                    return
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
+                await _send_json(send, PayloadTooLarge(f"body over {self.limit} bytes").as_json(), 413)
+                return
         received = 0
 
         async def limited() -> Any:
@@ -78,7 +77,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         own = runtime is None
-        rt = runtime or await asyncio.to_thread(Runtime.open, settings, migrate=False)
+        rt = (
+            runtime if runtime is not None else await asyncio.to_thread(Runtime.open, settings, migrate=False)
+        )
         committer = GroupCommitter(rt, Spool(settings.spool_dir, rt.vault))
         await committer.start()
         state.update(runtime=rt, committer=committer)
@@ -152,7 +153,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             Exception: _unexpected_error,
         },
     )
-    app.add_middleware(BodyLimit)  # type: ignore[arg-type]
+    app.add_middleware(BodyLimit)
     app.state.campaign = state
     return app
 
@@ -183,9 +184,7 @@ async def _campaign_error(request: Request, error: Exception) -> Response:
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-    return JSONResponse(
-        error_body(error.status_code, code, str(error.detail)), status_code=error.status_code
-    )
+    return JSONResponse(error_body(error.status_code, code, str(error.detail)), status_code=error.status_code)
 
 
 async def _unexpected_error(request: Request, error: Exception) -> Response:

@@ -1,0 +1,134 @@
+"""Twilio webhooks through the real ASGI app: captured payloads and a table of cases."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+import pytest
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from campaign.models import InboundMessage, Signature, Supporter
+from campaign.runtime import Runtime
+from tests.conftest import TESTDATA, post_twilio, twilio_form, twilio_signature
+
+pytestmark = pytest.mark.usefixtures("hassan")
+
+
+def captured(name: str) -> dict[str, str]:
+    body = (TESTDATA / "twilio" / f"{name}.form").read_text()
+    return dict(parse_qsl(body, keep_blank_values=True))
+
+
+# payload file, status, words in the TwiML reply, signatures counted afterwards
+CAPTURED = [
+    ("sign_ja", 200, "Dank je! Jij bent de eerste", 1),
+    ("sign_keyword_emoji_new_fields", 200, "Dank je! Jij bent de eerste", 1),
+    ("local_number_unknown_text", 200, "Sorry, we did not understand", 0),
+    ("stop", 200, "no more messages", 0),
+    ("join_lid", 200, "Welcome to the Urgent Action SMS network", 0),
+]
+
+
+@pytest.mark.parametrize(("name", "status", "reply", "counted"), CAPTURED)
+def test_captured_payloads(
+    client: TestClient, runtime: Runtime, name: str, status: int, reply: str, counted: int
+) -> None:
+    response = post_twilio(client, captured(name))
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("application/xml")
+    assert reply in response.text
+    assert runtime.live.total("hassan") == counted
+    with runtime.engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(Signature)) == counted
+
+
+# form changes, status, error code in the JSON body
+REFUSED = [
+    ("no signature", {}, None, 403, "forbidden"),
+    ("signature of another token", {}, "other-token", 403, "forbidden"),
+    ("signature over other fields", {"Body": "JA"}, "tamper", 403, "forbidden"),
+    ("missing From", {"From": ""}, "signed", 400, "bad_request"),
+    ("missing MessageSid", {"MessageSid": ""}, "signed", 400, "bad_request"),
+    ("unreadable number", {"From": "+999"}, "signed", 400, "invalid_number"),
+    ("letters as number", {"From": "Amnesty"}, "signed", 400, "invalid_number"),
+    ("text over ten parts", {"Body": "JA " * 600}, "signed", 400, "bad_request"),
+]
+
+
+@pytest.mark.parametrize(("case", "changes", "signing", "status", "code"), REFUSED)
+def test_refused_requests_store_nothing(
+    client: TestClient,
+    runtime: Runtime,
+    case: str,
+    changes: dict[str, str],
+    signing: str | None,
+    status: int,
+    code: str,
+) -> None:
+    form = {**twilio_form("SMrefused", "+31612345678", "JA"), **changes}
+    headers = {}
+    if signing == "signed":
+        headers["X-Twilio-Signature"] = twilio_signature(form)
+    elif signing == "other-token":
+        headers["X-Twilio-Signature"] = twilio_signature(form, token="someone-else")
+    elif signing == "tamper":
+        headers["X-Twilio-Signature"] = twilio_signature({**form, "Body": "STOP"})
+    response = client.post("/webhooks/twilio", data=form, headers=headers)
+    assert response.status_code == status, case
+    body = response.json()
+    assert body["error"]["status"] == status
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+    with runtime.engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(InboundMessage)) == 0
+
+
+def test_a_conversation_counts_each_supporter_once(client: TestClient, runtime: Runtime) -> None:
+    steps = [
+        ("SM1", "+31612345678", "JA", "Jij bent de eerste"),
+        ("SM1", "+31612345678", "JA", "Jij bent de eerste"),  # Twilio retrying
+        ("SM2", "+31612345678", "ja!", "Je staat al achter Hassan"),
+        ("SM3", "+4915112345678", "YES", "You and 1 other stand"),
+        ("SM4", "+33612345678", "oui hassan", "Vous et 2 autres soutenez Hassan"),
+        ("SM5", "+4915112345678", "STOP", "no more messages"),
+        ("SM6", "+254712345678", "Kenya?", "did not understand"),
+        ("SM7", "+254712345678", "help", "reply JA to sign"),
+    ]
+    for sid, sender, text, reply in steps:
+        response = post_twilio(client, twilio_form(sid, sender, text))
+        assert response.status_code == 200
+        assert reply in response.text, (sid, response.text)
+    figures = client.get("/api/v1/appeals/hassan").json()
+    assert figures["signatures"] == 3
+    assert figures["channels"] == {"sms": 3}
+    assert {c["country"]: c["signatures"] for c in figures["top_countries"]} == {
+        "NL": 1,
+        "DE": 1,
+        "FR": 1,
+    }
+    assert {c["name"] for c in figures["top_countries"]} == {"Netherlands", "Germany", "France"}
+    with runtime.engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(Signature)) == 3
+        assert connection.scalar(select(func.count()).select_from(InboundMessage)) == 7
+        stopped = connection.scalar(select(func.count()).where(Supporter.opted_out.is_(True)))
+        assert stopped == 1
+        unmatched = (
+            connection.execute(select(InboundMessage.body).where(InboundMessage.intent == "unknown"))
+            .scalars()
+            .all()
+        )
+        assert unmatched == ["Kenya?"]
+
+
+def test_no_clear_number_reaches_the_database_or_redis(client: TestClient, runtime: Runtime) -> None:
+    post_twilio(client, twilio_form("SMpii", "+31612345678", "JA"))
+    with runtime.engine.connect() as connection:
+        stored = connection.execute(select(Supporter.phone_hash, Supporter.phone_encrypted)).one()
+    assert "612345678" not in stored.phone_hash + stored.phone_encrypted
+    dump = " ".join(
+        str(runtime.redis.dump(key))
+        for key in runtime.redis.scan_iter("*")  # type: ignore[union-attr]
+    )
+    assert "612345678" not in dump
+    assert "+31 6 ••• ••• 78" in client.get("/api/v1/appeals/hassan").text
