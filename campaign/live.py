@@ -174,12 +174,12 @@ class LiveView:
         """Store an appeal's descriptive fields (title, goal, ...) for the screens."""
         slug = info["slug"]
         meta = {k: "" if v is None else str(v) for k, v in info.items() if k != "slug"}
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.sadd(APPEALS, slug)
+        pipe = self.redis.pipeline(transaction=True)  # readers never see the meta half-written
         pipe.delete(appeal_key(slug, "meta"))
         mapping: dict[Any, Any] = {"slug": slug, **meta}
         pipe.hset(appeal_key(slug, "meta"), mapping=mapping)
         pipe.execute()
+        self.redis.sadd(APPEALS, slug)
 
     # -- reads ------------------------------------------------------------------------------
     def slugs(self) -> list[str]:
@@ -247,7 +247,8 @@ class LiveView:
             key = appeal_key(slug, "minutes")
             differences += self._sync_hash(key, slug, values, force, stamp, label="minute ")
             current = self.redis.hkeys(key)
-            old = [m for m in current if int(m) < epoch_minute(moment) - MINUTES_KEPT]
+            oldest = epoch_minute(moment) - MINUTES_KEPT
+            old = [m for m in current if not m.isdigit() or int(m) < oldest]
             if old:
                 self.redis.hdel(key, *old)
         for slug in known:
@@ -291,7 +292,9 @@ class LiveView:
             pipe = self.redis.pipeline()
             pipe.delete(key)
             if values:
-                mapping: dict[Any, Any] = {**values, "updated_at": stamp}
+                mapping: dict[Any, Any] = dict(values)
+                if key.endswith(":tally"):
+                    mapping["updated_at"] = stamp
                 pipe.hset(key, mapping=mapping)
             pipe.execute()
         elif values:

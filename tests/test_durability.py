@@ -1,0 +1,303 @@
+"""Durability through real processes: concurrency, a killed ingest, and outages of each store.
+
+Each test runs its own ingest process on a free port (stopped by PID); outages are made
+with processes the test owns (its own redis-server, a TCP proxy in front of PostgreSQL),
+never by touching the machine's shared services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import select as selectors
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from sqlalchemy import func, select
+
+from campaign import embedded_redis
+from campaign.live import recount
+from campaign.models import InboundMessage, Signature
+from campaign.runtime import Runtime
+from campaign.settings import Settings
+from tests.conftest import Backend, free_port, start_ingest, twilio_form, twilio_signature
+
+pytestmark = pytest.mark.usefixtures("hassan")
+
+
+async def send_all(url: str, forms: list[dict[str, str]], concurrency: int = 100) -> list[int | None]:
+    """POST signed forms concurrently; None for a request that got no answer."""
+    limits = httpx.Limits(max_connections=concurrency)
+    semaphore = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
+
+        async def one(form: dict[str, str]) -> int | None:
+            async with semaphore:
+                try:
+                    response = await http.post(
+                        "/webhooks/twilio", data=form, headers={"X-Twilio-Signature": twilio_signature(form)}
+                    )
+                except httpx.HTTPError:
+                    return None
+                return response.status_code
+
+        return await asyncio.gather(*(one(form) for form in forms))
+
+
+def counts(runtime: Runtime) -> tuple[int, int]:
+    with runtime.engine.connect() as connection:
+        signatures = connection.scalar(select(func.count()).select_from(Signature)) or 0
+        messages = connection.scalar(select(func.count()).select_from(InboundMessage)) or 0
+    return signatures, messages
+
+
+def total(runtime: Runtime, slug: str = "hassan") -> int | None:
+    figures = runtime.live.figures(slug)
+    return figures.signatures if figures is not None else None
+
+
+def wait_for(check: object, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    assert check(), "condition not met in time"  # type: ignore[operator]
+
+
+def test_500_concurrent_webhooks_with_duplicates_and_retries(
+    runtime: Runtime, settings: Settings, tmp_path: Path
+) -> None:
+    server = start_ingest(settings, tmp_path / "ingest.log")
+    try:
+        rng = random.Random(7)
+        forms = []
+        for i in range(400):  # 400 messages from 300 people; some text twice
+            forms.append(twilio_form(f"SMc{i:05d}", f"+316{rng.randrange(300):08d}", "JA"))
+        forms += rng.sample(forms, 100)  # 100 provider retries of the same MessageSid
+        rng.shuffle(forms)
+        statuses = asyncio.run(send_all(server.url, forms))
+    finally:
+        server.stop()
+    assert statuses == [200] * 500
+    signers = {form["From"] for form in forms}
+    assert counts(runtime) == (len(signers), 400)
+    figures = runtime.live.figures("hassan")
+    assert figures is not None and figures.signatures == len(signers)
+    assert recount(runtime.engine)[(runtime.recorder.directory().by_slug["hassan"].id, "total", "")] == len(
+        signers
+    )
+
+
+def test_a_killed_ingest_loses_no_acknowledged_signature(
+    runtime: Runtime, settings: Settings, tmp_path: Path
+) -> None:
+    port = free_port()
+    server = start_ingest(settings, tmp_path / "ingest.log", port=port)
+    forms = [twilio_form(f"SMk{i:05d}", f"+3162{i:07d}", "JA") for i in range(3000)]
+    acknowledged: list[str] = []
+
+    async def load() -> None:
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+            semaphore = asyncio.Semaphore(32)
+
+            async def one(form: dict[str, str]) -> None:
+                async with semaphore:
+                    with contextlib.suppress(httpx.HTTPError):
+                        response = await http.post(
+                            "/webhooks/twilio",
+                            data=form,
+                            headers={"X-Twilio-Signature": twilio_signature(form)},
+                        )
+                        if response.status_code == 200:
+                            acknowledged.append(form["MessageSid"])
+
+            await asyncio.gather(*(one(form) for form in forms))
+
+    killer = threading.Timer(1.5, lambda: server.stop(kill=True))
+    killer.start()
+    asyncio.run(load())
+    killer.join()
+    assert 0 < len(acknowledged) < len(forms), "the kill should land mid-load"
+    with runtime.engine.connect() as connection:
+        stored = set(connection.scalars(select(InboundMessage.provider_message_id)))
+        signatures = connection.scalar(select(func.count()).select_from(Signature))
+    assert set(acknowledged) <= stored
+    assert signatures == len(stored)
+    # A new process picks up where the killed one stopped; the live view catches up.
+    restarted = start_ingest(settings, tmp_path / "ingest2.log", port=port)
+    try:
+        wait_for(lambda: total(runtime) == signatures)
+    finally:
+        restarted.stop()
+
+
+# -- Redis going away and coming back empty -------------------------------------------------------
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[tuple[str, callable]]:  # type: ignore[valid-type]
+    """A redis-server of this test's own on a free TCP port, which the test may kill."""
+    port = free_port()
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start() -> None:
+        processes.append(
+            subprocess.Popen(
+                [
+                    embedded_redis.executable(),
+                    "--port",
+                    str(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ],
+                stdout=subprocess.DEVNULL,
+                cwd=tmp_path,
+            )
+        )
+        wait_for(lambda: _pings(port), timeout=10)
+
+    start()
+    yield f"redis://127.0.0.1:{port}/0", start
+    for process in processes:
+        process.kill()
+        process.wait()
+
+
+def _pings(port: int) -> bool:
+    try:
+        return bool(redis.Redis(port=port, socket_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
+def test_redis_outage_loses_nothing_and_figures_catch_up(
+    backend: Backend,
+    settings: Settings,
+    runtime: Runtime,
+    tmp_path: Path,
+    own_redis: tuple[str, callable],  # type: ignore[valid-type]
+) -> None:
+    url, restart = own_redis
+    ours = settings.model_copy(update={"redis_url": url})
+    server = start_ingest(ours, tmp_path / "ingest.log")
+    try:
+        live = Runtime.open(ours, migrate=False)
+        wait_for(lambda: live.live.is_ready())
+        first = [twilio_form(f"SMr{i}", f"+3163{i:07d}", "JA") for i in range(20)]
+        assert asyncio.run(send_all(server.url, first)) == [200] * 20
+        wait_for(lambda: total(live) == 20)
+
+        redis.Redis.from_url(url).shutdown(nosave=True)  # Redis dies, and with it every figure
+        during = [twilio_form(f"SMr{i}", f"+3163{i:07d}", "JA") for i in range(20, 50)]
+        statuses = asyncio.run(send_all(server.url, during))
+        assert statuses == [200] * 30, "signatures are stored and thanked while Redis is away"
+        assert counts(runtime)[0] == 50
+
+        restart()  # back, empty
+        wait_for(lambda: total(live) == 50)
+        figures = live.live.figures("hassan")
+        assert figures is not None and figures.channels == {"sms": 50}
+        live.close()
+    finally:
+        server.stop()
+
+
+# -- the database going away: the spool keeps what was acknowledged ------------------------------
+class TcpProxy:
+    """Forwards a local port to PostgreSQL; ``cut`` drops every connection and refuses new ones."""
+
+    def __init__(self, target: tuple[str, int]):
+        self.target = target
+        self.port = free_port()
+        self._listener: socket.socket | None = None
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self.restore()
+
+    def restore(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        with self._lock:
+            if self._listener is not None:
+                with contextlib.suppress(OSError):  # wakes the thread blocked in accept()
+                    self._listener.shutdown(socket.SHUT_RDWR)
+                self._listener.close()
+                self._listener = None
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                    sock.close()
+            self._sockets.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            with self._lock:
+                self._sockets += [client, upstream]
+            threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while True:
+                ready, _, _ = selectors.select([a, b], [], [], 1.0)
+                for sock in ready:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    (b if sock is a else a).sendall(data)
+        except OSError:
+            return
+
+
+def test_database_outage_is_spooled_and_written_when_it_returns(
+    backend: Backend, settings: Settings, runtime: Runtime, tmp_path: Path
+) -> None:
+    if backend.name != "server":
+        pytest.skip("an unreachable database is a server's failure; SQLite is a local file")
+    proxy = TcpProxy(("127.0.0.1", 5432))
+    proxied = backend.database_url.replace(":5432/", f":{proxy.port}/")
+    ours = settings.model_copy(update={"database_url": proxied})
+    server = start_ingest(ours, tmp_path / "ingest.log")
+    try:
+        before = [twilio_form(f"SMd{i}", f"+3164{i:07d}", "JA") for i in range(10)]
+        assert asyncio.run(send_all(server.url, before)) == [200] * 10
+        proxy.cut()
+        during = [twilio_form(f"SMd{i}", f"+3164{i:07d}", "JA") for i in range(10, 40)]
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            for form in during:
+                response = http.post(
+                    "/webhooks/twilio", data=form, headers={"X-Twilio-Signature": twilio_signature(form)}
+                )
+                assert response.status_code == 200, response.text
+                assert "Hassan" in response.text  # thanked, without a count it cannot know yet
+        assert list((ours.spool_dir).glob("*.spool")), "acknowledged texts wait in the spool"
+        assert counts(runtime)[0] == 10
+        proxy.restore()
+        wait_for(lambda: counts(runtime) == (40, 40), timeout=30)
+        wait_for(lambda: not list(ours.spool_dir.glob("*.spool")))
+        wait_for(lambda: total(runtime) == 40)
+    finally:
+        server.stop()
+        proxy.cut()
