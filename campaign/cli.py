@@ -157,6 +157,33 @@ def ingest(
     )
 
 
+@app.command()
+def dashboard(
+    host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 for screens elsewhere.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int | None, typer.Option(help="Port; default CAMPAIGN_DASHBOARD_PORT (8501).")] = None,
+) -> None:
+    """Serve the dashboard (wall screens, on-air view) with Streamlit, headless.
+
+    Its Streamlit settings travel as flags, so they hold wherever this is started.
+    """
+    from dashboard.launch import streamlit_command
+
+    settings = get_settings()
+    env = dict(os.environ)
+    if not settings.redis_url:  # the screens only read; start the embedded server for them
+        env["CAMPAIGN_REDIS_URL"] = redis_url(settings)
+    port = port or settings.dashboard_port
+    command = streamlit_command(host=host, port=port)
+    console.print(f"[bold green]dashboard[/] on http://{host}:{port}/live and /on-air  (Ctrl-C stops)")
+    try:
+        code = subprocess.call(command, env=env)  # noqa: S603 - our own app, our own flags
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema to the newest version."""

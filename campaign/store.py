@@ -143,8 +143,7 @@ class Recorder:
                         "received_at": item.received_at,
                     }
                 )
-            inserted = insert_signatures(connection, rows)
-            counted = [row for row in rows if (row["appeal_id"], row["supporter_id"]) in inserted]
+            counted = newly_signed(rows, insert_signatures(connection, rows))
             changes = LiveChanges()
             bump_tallies(connection, directory, signature_increments(counted), changes)
             return len(counted), changes
@@ -306,15 +305,8 @@ class _SmsBatch:
                 )
                 new_members += became_member
 
-        inserted = insert_signatures(connection, signature_rows)
-        counted_rows: list[dict[str, Any]] = []
-        counted_indexes: set[int] = set()
-        for row in signature_rows:
-            pair = (row["appeal_id"], row["supporter_id"])
-            if pair in inserted:
-                inserted.discard(pair)  # a second JA in the same batch is not counted
-                counted_rows.append(row)
-                counted_indexes.add(row["_index"])
+        counted_rows = newly_signed(signature_rows, insert_signatures(connection, signature_rows))
+        counted_indexes = {row["_index"] for row in counted_rows}
         increments = signature_increments(counted_rows)
         if new_members:
             increments[(NETWORK, "members", "")] += new_members
@@ -475,6 +467,17 @@ def insert_signatures(connection: Connection, rows: list[dict[str, Any]]) -> set
         .returning(table.c.appeal_id, table.c.supporter_id)
     )
     return {(a, s) for a, s in connection.execute(statement)}
+
+
+def newly_signed(rows: list[dict[str, Any]], inserted: set[tuple[int, int]]) -> list[dict[str, Any]]:
+    """The rows that added a signature: the first of each inserted pair, in batch order."""
+    counted = []
+    for row in rows:
+        pair = (row["appeal_id"], row["supporter_id"])
+        if pair in inserted:
+            inserted.discard(pair)  # a second JA in the same batch is not counted again
+            counted.append(row)
+    return counted
 
 
 def signature_increments(rows: Iterable[dict[str, Any]]) -> Counter[tuple[int, str, str]]:

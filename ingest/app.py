@@ -150,6 +150,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         exception_handlers={
             CampaignError: _campaign_error,
             HTTPException: _http_error,
+            redis.RedisError: _redis_error,
             Exception: _unexpected_error,
         },
     )
@@ -184,7 +185,18 @@ async def _campaign_error(request: Request, error: Exception) -> Response:
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-    return JSONResponse(error_body(error.status_code, code, str(error.detail)), status_code=error.status_code)
+    return JSONResponse(
+        error_body(error.status_code, code, str(error.detail)),
+        status_code=error.status_code,
+        headers=error.headers,  # e.g. Allow on a 405
+    )
+
+
+async def _redis_error(request: Request, error: Exception) -> Response:
+    log.warning("%s %s: Redis unavailable (%s)", request.method, request.url.path, error)
+    return JSONResponse(
+        error_body(503, "unavailable", "live figures unavailable: redis down"), status_code=503
+    )
 
 
 async def _unexpected_error(request: Request, error: Exception) -> Response:

@@ -5,9 +5,11 @@ has queued up while the previous transaction ran, commits it as one batch, and a
 every waiting request.  Under load, batches grow and the cost of a durable commit is
 shared; at rest, a lone request is committed at once.
 
-After the commit the tally values go to Redis on a second thread, so a slow or absent
-Redis never holds up the answer.  If the database cannot be reached, the batch goes to
-the durable spool instead; only if that fails too is the answer a 503.
+After the commit the tally values go to Redis before the requests are answered, so a
+client that reads the API after its 2xx sees its own signature.  Once Redis fails, the
+writer stops waiting for it: the keeper rebuilds the live view from the database when
+Redis answers again.  If the database cannot be reached, the batch goes to the durable
+spool instead; only if that fails too is the answer a 503.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class GroupCommitter:
         self.spool = spool
         self.max_batch = max_batch
         self.live_stale = True  # build the live view from the database at start
+        self.redis_down = False  # while true, commits do not wait for Redis
         self._queue: asyncio.Queue[_Entry] = asyncio.Queue()
         self._db = ThreadPoolExecutor(1, thread_name_prefix="db-writer")
         self._redis = ThreadPoolExecutor(1, thread_name_prefix="live-writer")
@@ -81,7 +84,7 @@ class GroupCommitter:
                 size += len(entry.messages)
             messages = [m for entry in batch for m in entry.messages]
             try:
-                outcomes, changes = await loop.run_in_executor(self._db, self._commit, messages)
+                outcomes = await loop.run_in_executor(self._db, self._commit, messages)
             except Exception as error:  # answer every waiting request, whatever went wrong
                 for entry in batch:
                     if not entry.future.done():
@@ -93,13 +96,13 @@ class GroupCommitter:
                 if not entry.future.done():
                     entry.future.set_result(outcomes[start:end])
                 start = end
-            if changes:
-                loop.run_in_executor(self._redis, self._apply_live, changes)
 
-    def _commit(self, messages: list[InboundSms]) -> tuple[list[Outcome], LiveChanges]:
+    def _commit(self, messages: list[InboundSms]) -> list[Outcome]:
         try:
             result: BatchResult = self.runtime.recorder.record(messages)
-            return result.outcomes, result.changes
+            if not self.redis_down:
+                self._apply_live(result.changes)
+            return result.outcomes
         except (OperationalError, DBAPIError) as error:
             if isinstance(error, DBAPIError) and not (
                 isinstance(error, OperationalError) or error.connection_invalidated
@@ -111,16 +114,16 @@ class GroupCommitter:
         except OSError as error:
             log.error("spool failed too (%s); answering 503", error)
             raise Unavailable("storage is unavailable; please retry") from None
-        return self.runtime.recorder.offline_outcomes(messages), LiveChanges()
+        return self.runtime.recorder.offline_outcomes(messages)
 
     # -- Redis --------------------------------------------------------------------------------
     def _apply_live(self, changes: LiveChanges) -> None:
         try:
             self.runtime.live.apply(changes)
         except (redis.RedisError, OSError) as error:
-            if not self.live_stale:
+            if not self.redis_down:
                 log.warning("Redis unavailable (%s); live figures will catch up", error)
-            self.live_stale = True
+            self.live_stale = self.redis_down = True
 
     def _refresh_live(self) -> None:
         runtime = self.runtime
@@ -129,9 +132,9 @@ class GroupCommitter:
                 runtime.live.refresh(runtime.engine, runtime.vault)
                 if self.live_stale:
                     log.info("live figures rebuilt from the database")
-                self.live_stale = False
+                self.live_stale = self.redis_down = False
         except (redis.RedisError, OSError):
-            self.live_stale = True
+            self.live_stale = self.redis_down = True
         except (OperationalError, DBAPIError):
             pass  # the database is away; try again on the next tick
 

@@ -39,7 +39,8 @@ VONAGE_SECRET = "test-vonage-signature-secret"
 PUBLIC_URL = "https://campaign.example.org"
 
 PG_ADMIN_URL = os.environ.get("CAMPAIGN_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-SERVER_REDIS = os.environ.get("CAMPAIGN_TEST_REDIS", "redis://127.0.0.1:6379/13")
+SERVER_REDIS = os.environ.get("CAMPAIGN_TEST_REDIS", "redis://127.0.0.1:6379")
+OWNER_KEY = "campaign-test-session-owner"
 
 
 def _answers(host: str, port: int) -> bool:
@@ -61,6 +62,23 @@ def embedded_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
     url = embedded_redis.start(data_dir)
     yield url
     embedded_redis.stop(data_dir)
+
+
+@pytest.fixture(scope="session")
+def server_redis_url() -> Iterator[str]:
+    """A database number of the server Redis that no other test session is using."""
+    if not _answers("127.0.0.1", 6379):
+        pytest.skip("Redis does not answer on 127.0.0.1:6379")
+    owner = uuid.uuid4().hex
+    for number in range(1, 16):
+        client = redis.Redis.from_url(f"{SERVER_REDIS}/{number}")
+        if client.set(OWNER_KEY, owner, nx=True, ex=3 * 3600):
+            yield f"{SERVER_REDIS}/{number}"
+            client.flushdb()
+            client.close()
+            return
+        client.close()
+    pytest.skip("every database number of the server Redis is taken by other test sessions")
 
 
 @pytest.fixture(scope="session")
@@ -108,13 +126,15 @@ def backend(
         path.write_bytes(sqlite_template.read_bytes())
         chosen = Backend("embedded", f"sqlite:///{path}", embedded_redis_url)
     else:
-        if not _answers("127.0.0.1", 6379):
-            pytest.skip("Redis does not answer on 127.0.0.1:6379")
+        redis_url = request.getfixturevalue("server_redis_url")
         pg = request.getfixturevalue("postgres_url")
         _truncate(pg)
-        chosen = Backend("server", pg, SERVER_REDIS)
+        chosen = Backend("server", pg, redis_url)
     client = redis.Redis.from_url(chosen.redis_url)
+    owner = client.get(OWNER_KEY)
     client.flushdb()
+    if owner is not None:  # keep this session's claim on the database number
+        client.set(OWNER_KEY, owner, ex=3 * 3600)
     client.close()
     yield chosen
 

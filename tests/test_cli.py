@@ -1,0 +1,164 @@
+"""The `campaign` command as a person uses it: in a real process, reading CAMPAIGN_* settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from campaign.models import Signature
+from campaign.runtime import Runtime
+from campaign.settings import Settings
+
+
+def campaign(
+    settings: Settings, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
+        "CAMPAIGN_DATABASE_URL": settings.resolved_database_url,
+        "CAMPAIGN_REDIS_URL": settings.redis_url,
+        "CAMPAIGN_SECRET_KEY": settings.secret_key,
+        "COLUMNS": "200",
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "campaign.cli", *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=settings.data_dir.parent,
+    )
+
+
+def test_appeal_add_list_feature_close(settings: Settings, runtime: Runtime) -> None:
+    added = campaign(
+        settings,
+        "appeal", "add", "--slug", "hassan", "--title", "Stop the torture of Hassan",
+        "--campaign", "torture", "--person", "Hassan", "--keyword", "HASSAN", "--goal", "5000",
+        "--sms-text", "Hassan is at risk of torture. Reply JA to act.",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "added appeal hassan" in added.stdout
+    featured = campaign(settings, "appeal", "feature", "hassan", "--short-code", "4777")
+    assert featured.returncode == 0 and "4777" in featured.stdout
+    listing = campaign(settings, "appeal", "list")
+    assert "hassan" in listing.stdout and "4777" in listing.stdout and "5,000" in listing.stdout
+    figures = runtime.live.figures("hassan")
+    assert figures is not None and figures.goal == 5000
+    closed = campaign(settings, "appeal", "close", "hassan")
+    assert closed.returncode == 0 and "closed appeal hassan" in closed.stdout
+    assert runtime.recorder.directory().by_slug["hassan"].status == "closed"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["appeal", "add", "--slug", "Bad Slug", "--title", "t", "--campaign", "c"],
+            "use lower-case letters",
+        ),
+        (
+            ["appeal", "add", "--slug", "x", "--title", "t", "--campaign", "c", "--sms-text", "x" * 161],
+            "161 characters",
+        ),
+        (
+            ["appeal", "add", "--slug", "x", "--title", "t", "--campaign", "c", "--thank-you", "{nope}"],
+            "unknown placeholder",
+        ),
+        (["appeal", "close", "nobody"], "no appeal 'nobody'"),
+        (["import", "signatures", "/nonexistent.csv"], "No such file"),
+    ],
+)
+def test_mistakes_get_one_clear_line(
+    settings: Settings, runtime: Runtime, args: list[str], message: str
+) -> None:
+    result = campaign(settings, *args)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("CAMPAIGN_INGEST_PORT", "eighty", "CAMPAIGN_INGEST_PORT"),
+        (
+            "CAMPAIGN_PUBLIC_URL",
+            "campaign.example.org",
+            "CAMPAIGN_PUBLIC_URL: Value error, must start with http",
+        ),
+        ("CAMPAIGN_TIMEZONE", "Mars/Olympus", "unknown time zone"),
+        ("CAMPAIGN_DATABASE_URL", "postgres-without-scheme", "CAMPAIGN_DATABASE_URL"),
+        ("CAMPAIGN_DATABASE_URL", "mysql+nodriver://x/y", "no driver"),
+    ],
+)
+def test_a_wrong_setting_is_one_line(settings: Settings, variable: str, value: str, message: str) -> None:
+    result = campaign(settings, "db", "upgrade", env={variable: value})
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_another_secret_key_is_refused(settings: Settings, runtime: Runtime) -> None:
+    result = campaign(settings, "appeal", "list", env={"CAMPAIGN_SECRET_KEY": "not-the-one"})
+    assert result.returncode == 2
+    assert "CAMPAIGN_SECRET_KEY: differs from the key" in result.stderr
+
+
+def test_import_reports_bad_lines_and_never_imports_twice(
+    settings: Settings, runtime: Runtime, hassan: object, tmp_path: Path
+) -> None:
+    csv = tmp_path / "signatures.csv"
+    csv.write_text(
+        "appeal,phone,signed_at,channel\n"
+        "hassan,+31612345678,2008-02-27T20:15:00+01:00,sms\n"
+        "hassan,+32470123456,2008-02-27 21:00:00,web\n"
+        "nobody,+31612345679,2008-02-27T20:15:00Z,sms\n"
+        "hassan,not-a-number,2008-02-27T20:15:00Z,sms\n"
+        "hassan,+31612345670,yesterday,sms\n"
+        "hassan,+31612345671,2999-01-01T00:00:00Z,sms\n"
+        "hassan,+31612345672,2008-02-27T20:15:00Z,carrier-pigeon\n"
+        "hassan,+31612345678,2008-02-28T10:00:00Z,sms\n",  # the same person again
+        encoding="utf-8",
+    )
+    first = campaign(settings, "import", "signatures", str(csv))
+    assert first.returncode == 1
+    assert "2 imported, 1 already there, 5 bad line(s)" in first.stdout
+    for line, reason in [
+        (4, "no appeal 'nobody'"),
+        (5, "number could not be read"),
+        (6, "not an ISO 8601 time"),
+        (7, "in the future"),
+        (8, "channel 'carrier-pigeon'"),
+    ]:
+        assert f"signatures.csv:{line}: " in first.stderr and reason in first.stderr, (line, first.stderr)
+    second = campaign(settings, "import", "signatures", str(csv))
+    assert "0 imported, 3 already there" in second.stdout
+    with runtime.engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(Signature)) == 2
+    figures = runtime.live.figures("hassan")
+    assert figures is not None and figures.signatures == 2
+    assert figures.channels == {"sms": 1, "web": 1}
+
+
+def test_import_without_the_needed_columns(settings: Settings, runtime: Runtime, tmp_path: Path) -> None:
+    csv = tmp_path / "wrong.csv"
+    csv.write_text("name,number\nx,+31612345678\n")
+    result = campaign(settings, "import", "signatures", str(csv))
+    assert result.returncode == 2
+    assert "line 1: the header lacks appeal, phone, signed_at" in result.stderr
+
+
+def test_reconcile_reports_what_it_fixed(settings: Settings, runtime: Runtime, hassan: object) -> None:
+    runtime.redis.hset("campaign:{a:hassan}:tally", "total", 41)
+    result = campaign(settings, "reconcile")
+    assert result.returncode == 0, result.stderr
+    assert "hassan: total was 41 in Redis, 0 in the database" in result.stdout
+    assert runtime.live.figures("hassan").signatures == 0  # type: ignore[union-attr]
