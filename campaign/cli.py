@@ -20,8 +20,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from campaign import __version__, db, embedded_redis
 from campaign import appeals as appeal_service
-from campaign import db, embedded_redis
 from campaign.errors import CampaignError
 from campaign.runtime import Runtime, redis_url
 from campaign.settings import Settings, get_settings
@@ -42,6 +42,21 @@ app.add_typer(redis_app, name="redis")
 
 console = Console()
 errors = Console(stderr=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"campaign {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """The campaign room: live SMS signatures, screens and history."""
 
 
 def main() -> None:
