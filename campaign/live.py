@@ -24,13 +24,14 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pycountry
 import redis
+import redis.asyncio
 from sqlalchemy import Engine, func, select
 
 from campaign.models import NETWORK, Appeal, Campaign, Signature, Supporter, Tally
@@ -108,6 +109,23 @@ class AppealFigures:
             data["per_minute"] = self.per_minute
             data["recent"] = self.recent
         return data
+
+
+async def updates(url: str) -> AsyncIterator[tuple[str, int]]:
+    """Moved totals as the write path announces them: (appeal slug, total), until cancelled."""
+    client = redis.asyncio.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    try:
+        await pubsub.subscribe(UPDATES)
+        async for message in pubsub.listen():
+            try:
+                data = json.loads(message["data"])
+                yield str(data["appeal"]), int(data["total"])
+            except (ValueError, KeyError, TypeError):
+                continue  # not ours; the channel is public to every Redis client
+    finally:
+        await pubsub.aclose()
+        await client.aclose()
 
 
 def country_name(code: str) -> str:

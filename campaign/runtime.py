@@ -30,6 +30,7 @@ class Runtime:
     vault: PhoneVault
     recorder: Recorder
     redis: redis.Redis
+    redis_url: str
     live: LiveView
 
     @classmethod
@@ -39,13 +40,15 @@ class Runtime:
             db.upgrade(engine)
         vault = PhoneVault(settings.resolved_secret_key())
         db.check_secret_key(engine, vault.fingerprint)
-        client = connect(redis_url(settings))
+        url = redis_url(settings)
+        client = connect(url)
         return cls(
             settings=settings,
             engine=engine,
             vault=vault,
             recorder=Recorder(engine, settings.yes_words, settings.default_language),
             redis=client,
+            redis_url=url,
             live=LiveView(client),
         )
 

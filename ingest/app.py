@@ -28,6 +28,8 @@ from campaign.runtime import Runtime
 from campaign.settings import Settings
 from campaign.spool import Spool
 from ingest.committer import GroupCommitter
+from ingest.overlay import TotalsHub
+from ingest.overlay import routes as overlay_routes
 from ingest.providers import REGISTRY, Provider
 
 log = logging.getLogger("campaign.ingest")
@@ -72,6 +74,7 @@ async def _send_json(send: Send, body: dict[str, Any], status: int) -> None:
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     providers = {name: cls(settings) for name, cls in REGISTRY.items()}
+    hub = TotalsHub()
     state: dict[str, Any] = {}
 
     @contextlib.asynccontextmanager
@@ -81,11 +84,14 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             runtime if runtime is not None else await asyncio.to_thread(Runtime.open, settings, migrate=False)
         )
         committer = GroupCommitter(rt, Spool(settings.spool_dir, rt.vault))
+        hub.attach(rt.redis_url, rt.live)
         await committer.start()
+        await hub.start()
         state.update(runtime=rt, committer=committer)
         try:
             yield
         finally:
+            await hub.stop()
             await committer.stop()
             if own:
                 rt.close()
@@ -143,6 +149,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         Route("/api/v1/appeals", appeals),
         Route("/api/v1/appeals/{slug}", appeal),
         Route("/healthz", healthz),
+        *overlay_routes(hub),
     ]
     app = Starlette(
         routes=routes,

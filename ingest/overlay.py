@@ -1,0 +1,177 @@
+"""The broadcast feed: a self-contained overlay page, a server-sent event stream, a bare number.
+
+One Redis subscription per process feeds every viewer: ``TotalsHub`` keeps the latest
+total of each appeal and hands it to each viewer's one-slot mailbox, so a slow viewer
+skips to the newest figure instead of queueing old ones.  A viewer that connects (or
+reconnects) gets the current figure at once.  Figures sent to a viewer never go down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from campaign import live
+from campaign.errors import NotFound
+from campaign.live import LiveView
+
+log = logging.getLogger("campaign.overlay")
+
+OVERLAY_PAGE = Path(__file__).parent / "static" / "overlay.html"
+HEARTBEAT_SECONDS = 15.0
+POLL_SECONDS = 5.0  # safety net: catches any announcement missed while Redis was away
+
+
+class TotalsHub:
+    redis_url: str
+    view: LiveView
+
+    def __init__(self) -> None:
+        self.latest: dict[str, int] = {}
+        self._mailboxes: dict[str, set[asyncio.Queue[int]]] = defaultdict(set)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def attach(self, redis_url: str, view: LiveView) -> None:
+        """Connect the hub to the live view once the app has opened its stores."""
+        self.redis_url = redis_url
+        self.view = view
+
+    @property
+    def viewers(self) -> int:
+        return sum(len(boxes) for boxes in self._mailboxes.values())
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="totals-listen"),
+            asyncio.create_task(self._poll(), name="totals-poll"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def publish(self, slug: str, total: int) -> None:
+        if total < self.latest.get(slug, -1):
+            return
+        self.latest[slug] = total
+        for mailbox in self._mailboxes.get(slug, ()):
+            with contextlib.suppress(asyncio.QueueEmpty):
+                mailbox.get_nowait()  # drop the older figure still waiting
+            mailbox.put_nowait(total)
+
+    async def current(self, slug: str) -> int | None:
+        total = await asyncio.to_thread(self.view.total, slug)
+        if total is not None:
+            self.publish(slug, total)
+        return self.latest.get(slug, total)
+
+    async def watch(self, slug: str) -> AsyncIterator[int]:
+        mailbox: asyncio.Queue[int] = asyncio.Queue(maxsize=1)
+        self._mailboxes[slug].add(mailbox)
+        try:
+            while True:
+                yield await mailbox.get()
+        finally:
+            self._mailboxes[slug].discard(mailbox)
+            if not self._mailboxes[slug]:
+                del self._mailboxes[slug]
+
+    async def _listen(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                async for slug, total in live.updates(self.redis_url):
+                    self.publish(slug, total)
+                    delay = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # Redis away: keep trying, viewers keep their figure
+                log.debug("totals subscription lost (%s); retrying", error)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            for slug in list(self._mailboxes):
+                with contextlib.suppress(Exception):
+                    await self.current(slug)
+
+
+def _event(slug: str, total: int) -> str:
+    return f"id: {total}\nevent: total\ndata: {json.dumps({'appeal': slug, 'total': total})}\n\n"
+
+
+def routes(hub: TotalsHub) -> list[Route]:
+    async def stream(request: Request) -> Response:
+        slug = request.path_params["slug"]
+        first = await hub.current(slug)
+        if first is None:
+            raise NotFound(f"no appeal {slug!r}")
+
+        async def events() -> AsyncIterator[str]:
+            sent = first
+            yield f"retry: 1000\n{_event(slug, first)}"
+            updates = hub.watch(slug).__aiter__()
+            pending: asyncio.Task[int] | None = None
+            try:
+                while True:
+                    pending = pending or asyncio.ensure_future(updates.__anext__())
+                    done, _ = await asyncio.wait({pending}, timeout=HEARTBEAT_SECONDS)
+                    if not done:
+                        yield ": keep-alive\n\n"
+                        continue
+                    total, pending = pending.result(), None
+                    if total > sent:
+                        sent = total
+                        yield _event(slug, total)
+            finally:
+                if pending is not None:
+                    pending.cancel()
+                await updates.aclose()  # type: ignore[attr-defined]
+
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+    async def total_txt(request: Request) -> Response:
+        slug = request.path_params["slug"]
+        total = await hub.current(slug)
+        if total is None:
+            raise NotFound(f"no appeal {slug!r}")
+        return PlainTextResponse(str(total), headers={"Cache-Control": "no-cache"})
+
+    async def overlay(request: Request) -> Response:
+        slug = request.path_params["slug"]
+        figures = await asyncio.to_thread(hub.view.figures, slug)
+        if figures is None:
+            raise NotFound(f"no appeal {slug!r}")
+        page = OVERLAY_PAGE.read_text(encoding="utf-8")
+        config = {
+            "slug": slug,
+            "stream": f"/api/v1/appeals/{slug}/stream",
+            "label": request.query_params.get("label") or figures.person or figures.title,
+            "goal": figures.goal if request.query_params.get("goal", "1") != "0" else None,
+            "theme": request.query_params.get("theme", "transparent"),
+            "total": figures.signatures,
+        }
+        # The config is JSON inside a script tag; "<" is escaped so no text can close the tag.
+        encoded = json.dumps(config).replace("<", "\\u003c")
+        return HTMLResponse(page.replace("/*CONFIG*/{}", encoded), headers={"Cache-Control": "no-cache"})
+
+    return [
+        Route("/api/v1/appeals/{slug}/stream", stream),
+        Route("/api/v1/appeals/{slug}/total.txt", total_txt),
+        Route("/overlay/{slug}", overlay),
+    ]
