@@ -76,42 +76,59 @@ def _runtime(migrate: bool = True) -> Runtime:
 def up(
     host: Annotated[str | None, typer.Option(help="Address of the ingest service.")] = None,
     port: Annotated[int | None, typer.Option(help="Port of the ingest service.")] = None,
+    dashboard_port: Annotated[int | None, typer.Option(help="Port of the dashboard.")] = None,
+    demo: Annotated[bool, typer.Option(help="Seed demo appeals if none exist and send demo traffic.")] = True,
+    open_dashboard: Annotated[
+        bool, typer.Option("--dashboard/--no-dashboard", help="Serve the dashboard.")
+    ] = True,
 ) -> None:
-    """Migrate, start the embedded Redis (unless CAMPAIGN_REDIS_URL is set) and the services."""
+    """Migrate, start the embedded Redis (unless CAMPAIGN_REDIS_URL is set) and every service."""
+    from campaign import demo as demo_data
+
     settings = get_settings()
     started_redis = not settings.redis_url and not embedded_redis.is_running(settings.data_dir)
     engine = db.create_db_engine(settings.resolved_database_url)
     db.upgrade(engine)
-    engine.dispose()
     url = redis_url(settings)
-    env = {**os.environ, "CAMPAIGN_REDIS_URL": url}
     host = host or settings.ingest_host
     port = port or settings.ingest_port
+    dashboard_port = dashboard_port or settings.dashboard_port
+    token = settings.demo_twilio_token() if demo else settings.twilio_auth_token
+    env = {**os.environ, "CAMPAIGN_REDIS_URL": url, "CAMPAIGN_TWILIO_AUTH_TOKEN": token}
+    if demo:
+        added = demo_data.seed(engine, settings.short_code)
+        if added:
+            console.print(f"seeded demo appeals: {', '.join(added)}")
+    engine.dispose()
+    me = [sys.executable, "-m", "campaign.cli"]
     children = {
         "ingest": subprocess.Popen(  # noqa: S603 - our own command
-            [
-                sys.executable,
-                "-m",
-                "campaign.cli",
-                "ingest",
-                "--host",
-                host,
-                "--port",
-                str(port),
-                "--no-migrate",
-            ],
-            env=env,
+            [*me, "ingest", "--host", host, "--port", str(port), "--no-migrate"], env=env
         ),
     }
-    console.print(f"[bold green]campaign is up[/]: ingest on http://{host}:{port}  (Ctrl-C stops)")
-    console.print(f"  database: {_redact(settings.resolved_database_url)}")
-    console.print(f"  redis:    {url}")
-    _supervise(children)
+    if open_dashboard:
+        children["dashboard"] = subprocess.Popen(  # noqa: S603
+            [*me, "dashboard", "--port", str(dashboard_port)], env=env
+        )
+    if demo:
+        children["demo traffic"] = subprocess.Popen(  # noqa: S603
+            [*me, "simulate", "--url", f"http://{host}:{port}", "--wait", "--quiet"], env=env
+        )
+    console.print("[bold green]campaign is up[/]  (Ctrl-C stops)")
+    console.print(f"  ingest:    http://{host}:{port}  (overlay: /overlay/<appeal>)")
+    if open_dashboard:
+        console.print(f"  dashboard: http://127.0.0.1:{dashboard_port}/live  and  /on-air")
+    console.print(f"  database:  {_redact(settings.resolved_database_url)}")
+    console.print(f"  redis:     {url}")
+    if demo:
+        console.print("  demo traffic: a TV call to action every few minutes (--no-demo turns it off)")
+    _supervise(children, optional=frozenset({"demo traffic"}))
     if started_redis:
         embedded_redis.stop(settings.data_dir)
 
 
-def _supervise(children: dict[str, subprocess.Popen[bytes]]) -> None:
+def _supervise(children: dict[str, subprocess.Popen[bytes]], optional: frozenset[str] = frozenset()) -> None:
+    """Wait until Ctrl-C, SIGTERM or a needed child stops; then stop them all."""
     stopping = False
 
     def stop(*_: object) -> None:
@@ -122,7 +139,7 @@ def _supervise(children: dict[str, subprocess.Popen[bytes]]) -> None:
     try:
         while not stopping:
             for name, child in children.items():
-                if child.poll() is not None:
+                if child.poll() is not None and name not in optional:
                     errors.print(f"[red]{name} stopped (exit {child.returncode}); stopping all[/]")
                     stopping = True
             time.sleep(0.5)
@@ -197,6 +214,62 @@ def dashboard(
     except KeyboardInterrupt:
         code = 0
     raise typer.Exit(code)
+
+
+@app.command()
+def simulate(
+    url: Annotated[str | None, typer.Option(help="Ingest address; default from the settings.")] = None,
+    count: Annotated[int | None, typer.Option(help="Stop after this many texts.")] = None,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    rate: Annotated[float, typer.Option(help="Scale of the traffic (1 = 2/s background, 42/s peak).")] = 1.0,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per second (60: an hour a minute).")] = 30.0,
+    seed: Annotated[int | None, typer.Option(help="Random seed, for the same traffic every run.")] = None,
+    wait: Annotated[bool, typer.Option(help="Wait for the ingest service to answer first.")] = False,
+    quiet: Annotated[bool, typer.Option(help="Print only the summary.")] = False,
+) -> None:
+    """Send realistic demo traffic through the real signed Twilio webhook."""
+    import asyncio
+
+    import httpx
+
+    from campaign.simulate import Simulator
+
+    settings = get_settings()
+    target = url or f"http://{settings.ingest_host}:{settings.ingest_port}"
+    if wait:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{target}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+    engine = db.create_db_engine(settings.resolved_database_url)
+    keywords = [k for a in appeal_service.list_appeals(engine) if a.status == "open" for k in a.keywords]
+    engine.dispose()
+    simulator = Simulator(
+        target,
+        settings.public_url,
+        settings.demo_twilio_token(),
+        short_code=settings.short_code,
+        keywords=keywords,
+        speed=speed,
+        seed=seed,
+    )
+    last = [0.0]
+
+    def tick(report: object) -> None:
+        if not quiet and time.monotonic() - last[0] > 5:
+            last[0] = time.monotonic()
+            console.print(simulator.report.line())
+
+    if count is None and duration is None and not quiet:
+        console.print("sending demo traffic until Ctrl-C")
+    try:
+        report = asyncio.run(simulator.run(count=count, duration=duration, rate_scale=rate, on_tick=tick))
+    except KeyboardInterrupt:
+        report = simulator.report
+    console.print(report.line())
 
 
 @db_app.command("upgrade")

@@ -6,6 +6,7 @@ append-only files there, and is shared by every process of the installation.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -47,6 +48,17 @@ def start(data_dir: Path, timeout: float = 10.0) -> str:
     """Start the embedded server unless it already runs; return its URL."""
     if is_running(data_dir):
         return url_for(data_dir)
+    lock_dir = (data_dir / "redis").resolve()
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    # Processes starting together (ingest, dashboard, a CLI command) must start one server.
+    with open(lock_dir / "start.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if is_running(data_dir):
+            return url_for(data_dir)
+        return _start(data_dir, timeout)
+
+
+def _start(data_dir: Path, timeout: float) -> str:
     path = socket_path(data_dir)
     if len(str(path)) > 100:
         raise ConfigurationError(

@@ -136,9 +136,14 @@ class Settings(BaseSettings):
 
     def resolved_secret_key(self) -> str:
         """The configured key, or the one generated once into the data dir."""
-        if self.secret_key:
-            return self.secret_key
-        key_file = self.data_dir / "secret.key"
+        return self.secret_key or self._generated_once("secret.key")
+
+    def demo_twilio_token(self) -> str:
+        """The Twilio token, or one made up for the demo (`campaign up` signs with it)."""
+        return self.twilio_auth_token or self._generated_once("demo-twilio-token")
+
+    def _generated_once(self, name: str) -> str:
+        key_file = self.data_dir / name
         if key_file.exists():
             return key_file.read_text().strip()
         self.data_dir.mkdir(parents=True, exist_ok=True)
