@@ -33,6 +33,8 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     else:
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("pool_size", 10)
+    # Statement parameters hold hashes and ciphertexts; keep them out of error messages anyway.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.drivername in {"postgresql", "postgres"}:
         parsed = parsed.set(drivername="postgresql+psycopg")
     try:
