@@ -184,6 +184,7 @@ def ingest(
         host=host or settings.ingest_host,
         port=port or settings.ingest_port,
         access_log=False,  # Vonage puts the sender's number in the query string
+        timeout_graceful_shutdown=3,  # overlay streams never end by themselves; viewers reconnect
         log_level="info",
         server_header=False,
     )

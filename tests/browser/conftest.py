@@ -1,0 +1,95 @@
+"""A real headless Chromium (Debian's package) driven by Playwright; no browser download.
+
+Every request the page makes is recorded; anything not on this machine is refused and
+reported, so a page that reaches for a CDN fails its test here as it would at a venue.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import ROOT
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = ROOT / "test-artifacts"
+LOCAL = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield instance
+        instance.close()
+
+
+class Visit:
+    """A page with every request it made, and a way to keep a screenshot."""
+
+    def __init__(self, page: object, requests: list[str]):
+        self.page = page
+        self.requests = requests
+
+    def outside(self) -> list[str]:
+        return [
+            url
+            for url in self.requests
+            if (urlparse(url).hostname or "") not in LOCAL
+            and not url.startswith(("data:", "blob:", "about:"))
+        ]
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path))  # type: ignore[attr-defined]
+        return path
+
+
+@pytest.fixture
+def visit(browser: object) -> Iterator[object]:
+    contexts = []
+
+    def open_page(url: str, width: int = 1920, height: int = 1080) -> Visit:
+        context = browser.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
+        contexts.append(context)
+        page = context.new_page()
+        requests: list[str] = []
+
+        def guard(route: object) -> None:
+            url = route.request.url  # type: ignore[attr-defined]
+            requests.append(url)
+            host = urlparse(url).hostname or ""
+            if host in LOCAL or url.startswith(("data:", "blob:")):
+                route.continue_()  # type: ignore[attr-defined]
+            else:
+                route.abort()  # type: ignore[attr-defined]
+
+        page.route("**/*", guard)
+        page.goto(url)
+        return Visit(page, requests)
+
+    yield open_page
+    for context in contexts:
+        context.close()
