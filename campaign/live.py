@@ -13,7 +13,7 @@ Key layout (each appeal's keys share one Redis Cluster hash slot through ``{a:sl
     campaign:{a:SLUG}:tally          hash: total, channel:sms, country:NL, updated_at
     campaign:{a:SLUG}:minutes        hash: epoch minute -> signatures (last hour)
     campaign:{a:SLUG}:seconds        hash: epoch second -> signatures (last two minutes)
-    campaign:{a:SLUG}:recent         stream: the latest signatures, numbers masked
+    campaign:{a:SLUG}:recent         list: the latest signatures (JSON), numbers masked
     campaign:{network}:tally         hash: members
     campaign:live:ready              set once the view was built from the database
     campaign:updates                 pub/sub channel: {"appeal": slug, "total": n}
@@ -43,7 +43,7 @@ APPEALS = f"{PREFIX}:appeals"
 READY = f"{PREFIX}:live:ready"
 UPDATES = f"{PREFIX}:updates"
 NETWORK_TALLY = f"{PREFIX}:{{network}}:tally"
-RECENT_LENGTH = 50
+RECENT_LENGTH = 30
 MINUTES_KEPT = 60
 SECONDS_KEPT = 120
 
@@ -146,47 +146,48 @@ class LiveView:
         if not changes:
             return
         stamp = _iso(now)
+        oldest_minute = int(time.time() if now is None else now) // 60 - MINUTES_KEPT
         pipe = self.redis.pipeline(transaction=False)
         for scope, values in changes.tallies.items():
-            self._queue_tally(pipe, scope, values, stamp)
+            self._queue_tally(pipe, scope, values, stamp, oldest_minute)
+            if scope != "*" and "total" in values:
+                pipe.publish(UPDATES, json.dumps({"appeal": scope, "total": values["total"]}))
         seconds: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        latest: dict[str, list[str]] = defaultdict(list)
         for signed in changes.signed:
             seconds[signed.appeal_slug][int(signed.received_at.timestamp())] += 1
-            pipe.xadd(
-                appeal_key(signed.appeal_slug, "recent"),
-                _ticker_entry(signed),
-                maxlen=RECENT_LENGTH,
-                approximate=True,
-            )
+            latest[signed.appeal_slug].append(_ticker_entry(signed))
+        for slug, entries in latest.items():  # one push per appeal, however big the batch
+            pipe.lpush(appeal_key(slug, "recent"), *entries[-RECENT_LENGTH:])
+            pipe.ltrim(appeal_key(slug, "recent"), 0, RECENT_LENGTH - 1)
         for slug, counts in seconds.items():
             key = appeal_key(slug, "seconds")
             for second, count in counts.items():
                 pipe.hincrby(key, str(second), count)
             pipe.expire(key, SECONDS_KEPT)
-        results = pipe.execute()
-        self._announce(changes.tallies, results)
+        pipe.execute()
 
-    def _queue_tally(self, pipe: Any, scope: str, values: Mapping[str, int], stamp: str) -> None:
+    def _queue_tally(
+        self, pipe: Any, scope: str, values: Mapping[str, int], stamp: str, oldest_minute: int
+    ) -> None:
+        """Queue max-register writes; minutes older than the live hour stay in the database only."""
+
+        # EVAL rather than EVALSHA: one round trip, and nothing to reload after a Redis restart.
+        def max_set(key: str, fields: Mapping[str, int]) -> None:
+            args = [a for item in fields.items() for a in item]
+            pipe.eval(MAX_SET, 1, key, *args, stamp)
+
         if scope == "*":
-            args: list[Any] = [a for item in values.items() for a in item]
-            self._max_set(keys=[NETWORK_TALLY], args=[*args, stamp], client=pipe)
+            max_set(NETWORK_TALLY, values)
             return
         plain = {k: v for k, v in values.items() if not k.startswith("minute:")}
-        minutes = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith("minute:")}
+        minutes = {
+            k[7:]: v for k, v in values.items() if k.startswith("minute:") and int(k[7:]) >= oldest_minute
+        }
         if plain:
-            args = [a for item in plain.items() for a in item]
-            self._max_set(keys=[appeal_key(scope, "tally")], args=[*args, stamp], client=pipe)
+            max_set(appeal_key(scope, "tally"), plain)
         if minutes:
-            args = [a for item in minutes.items() for a in item]
-            self._max_set(keys=[appeal_key(scope, "minutes")], args=[*args, stamp], client=pipe)
-
-    def _announce(self, tallies: Mapping[str, Mapping[str, int]], results: list[Any]) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        for scope, values in tallies.items():
-            if scope != "*" and "total" in values:
-                message = json.dumps({"appeal": scope, "total": values["total"]})
-                pipe.publish(UPDATES, message)
-        pipe.execute()
+            max_set(appeal_key(scope, "minutes"), minutes)
 
     def publish_appeal(self, info: Mapping[str, Any]) -> None:
         """Store an appeal's descriptive fields (title, goal, ...) for the screens."""
@@ -223,7 +224,7 @@ class LiveView:
             pipe.hgetall(appeal_key(slug, "tally"))
             pipe.hgetall(appeal_key(slug, "minutes"))
             pipe.hgetall(appeal_key(slug, "seconds"))
-            pipe.xrevrange(appeal_key(slug, "recent"), count=20)
+            pipe.lrange(appeal_key(slug, "recent"), 0, 19)
         results = pipe.execute()
         moment = time.time() if now is None else now
         figures = []
@@ -279,10 +280,8 @@ class LiveView:
             pipe.execute()
             recent_key = appeal_key(slug, "recent")
             if not self.redis.exists(recent_key) and snapshot.recent.get(slug):
-                pipe = self.redis.pipeline()
-                for signed in reversed(snapshot.recent[slug]):
-                    pipe.xadd(recent_key, _ticker_entry(signed), maxlen=RECENT_LENGTH)
-                pipe.execute()
+                entries = [_ticker_entry(signed) for signed in reversed(snapshot.recent[slug])]
+                self.redis.lpush(recent_key, *entries)
         self.redis.set(READY, stamp)
         for scope, values in snapshot.tallies.items():
             if scope != "*":
@@ -427,13 +426,16 @@ def _masked(vault: PhoneVault, encrypted: str | None) -> str:
         return "(unreadable)"
 
 
-def _ticker_entry(signed: Signed) -> dict[Any, Any]:
-    return {
-        "number": signed.masked,
-        "country": signed.country,
-        "channel": signed.channel,
-        "at": signed.received_at.astimezone(UTC).isoformat(timespec="seconds"),
-    }
+def _ticker_entry(signed: Signed) -> str:
+    return json.dumps(
+        {
+            "number": signed.masked,
+            "country": signed.country,
+            "channel": signed.channel,
+            "at": signed.received_at.astimezone(UTC).isoformat(timespec="seconds"),
+        },
+        ensure_ascii=False,
+    )
 
 
 def _iso(now: float | None) -> str:
@@ -447,7 +449,7 @@ def _figures(
     tally: dict[str, str],
     minutes: dict[str, str],
     seconds: dict[str, str],
-    recent: list[tuple[str, dict[str, str]]],
+    recent: list[str],
     now: float,
     top: int,
 ) -> AppealFigures:
@@ -481,6 +483,6 @@ def _figures(
         channels=channels,
         countries=[{"country": code, "name": country_name(code), "signatures": n} for code, n in ranked],
         per_minute=per_minute,
-        recent=[entry for _, entry in recent],
+        recent=[json.loads(entry) for entry in recent],
         updated_at=tally.get("updated_at"),
     )

@@ -5,8 +5,10 @@ supporters, logs each provider message id once, records signatures (one per supp
 and appeal), applies STOP/START/JOIN, and bumps the tallies.  It returns each message's
 outcome and the tally values after the commit, which the live view copies to Redis.
 
-Statements touch rows in a sorted order so that concurrent batches on PostgreSQL do not
-deadlock; duplicates are absorbed by unique constraints (``ON CONFLICT DO NOTHING``).
+Rows go to each statement as a list (executemany), so SQLAlchemy compiles each statement
+once and batches the rows itself.  Statements touch rows in a sorted order so that
+concurrent batches on PostgreSQL do not deadlock; duplicates are absorbed by unique
+constraints (``ON CONFLICT DO NOTHING``).
 """
 
 from __future__ import annotations
@@ -209,7 +211,7 @@ class _SmsBatch:
             if m.part is not None
         ]
         insert = dialect_insert(self.connection, table)
-        self.connection.execute(insert.values(rows).on_conflict_do_nothing())
+        self.connection.execute(insert.on_conflict_do_nothing(), rows)
         last_of_set: dict[tuple[str, str, str], tuple[int, InboundSms]] = {}
         for index, message in parts:
             assert message.part is not None
@@ -381,11 +383,10 @@ class _SmsBatch:
         table = InboundMessage.__table__
         statement = (
             dialect_insert(self.connection, table)
-            .values(rows)
             .on_conflict_do_nothing()
             .returning(table.c.provider, table.c.provider_message_id)
         )
-        return {(p, m) for p, m in self.connection.execute(statement)}
+        return {(p, m) for p, m in self.connection.execute(statement, rows)}
 
     def _outcome(
         self,
@@ -442,7 +443,7 @@ def upsert_supporters(
         }
         for h in hashes
     ]
-    connection.execute(dialect_insert(connection, table).values(rows).on_conflict_do_nothing())
+    connection.execute(dialect_insert(connection, table).on_conflict_do_nothing(), rows)
     found = connection.execute(
         select(table.c.id, table.c.phone_hash, table.c.latest_alert_appeal_id).where(
             table.c.phone_hash.in_(hashes)
@@ -462,11 +463,10 @@ def insert_signatures(connection: Connection, rows: list[dict[str, Any]]) -> set
     )
     statement = (
         dialect_insert(connection, table)
-        .values(values)
         .on_conflict_do_nothing()
         .returning(table.c.appeal_id, table.c.supporter_id)
     )
-    return {(a, s) for a, s in connection.execute(statement)}
+    return {(a, s) for a, s in connection.execute(statement, values)}
 
 
 def newly_signed(rows: list[dict[str, Any]], inserted: set[tuple[int, int]]) -> list[dict[str, Any]]:
@@ -509,16 +509,12 @@ def bump_tallies(
     rows = [
         {"appeal_id": a, "kind": k, "key": key, "count": n} for (a, k, key), n in sorted(increments.items())
     ]
-    statement = (
-        insert.values(rows)
-        .on_conflict_do_update(
-            index_elements=[table.c.appeal_id, table.c.kind, table.c.key],
-            set_={"count": table.c.count + insert.excluded.count},
-        )
-        .returning(table.c.appeal_id, table.c.kind, table.c.key, table.c.count)
-    )
+    statement = insert.on_conflict_do_update(
+        index_elements=[table.c.appeal_id, table.c.kind, table.c.key],
+        set_={"count": table.c.count + insert.excluded.count},
+    ).returning(table.c.appeal_id, table.c.kind, table.c.key, table.c.count)
     totals: dict[int, int] = {}
-    for appeal_id, kind, key, count in connection.execute(statement):
+    for appeal_id, kind, key, count in connection.execute(statement, rows):
         scope = "*" if appeal_id == NETWORK else directory.by_id[appeal_id].slug
         changes.tallies[scope][tally_field(kind, key)] = count
         if kind == "total":
