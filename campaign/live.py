@@ -14,6 +14,7 @@ Key layout (each appeal's keys share one Redis Cluster hash slot through ``{a:sl
     campaign:{a:SLUG}:minutes        hash: epoch minute -> signatures (last hour)
     campaign:{a:SLUG}:seconds        hash: epoch second -> signatures (last two minutes)
     campaign:{a:SLUG}:recent         list: the latest signatures (JSON), numbers masked
+    campaign:{c:SLUG}:tally          hash: social:facebook:join, visits:facebook, ... per campaign
     campaign:{network}:tally         hash: members
     campaign:live:ready              set once the view was built from the database
     campaign:updates                 pub/sub channel: {"appeal": slug, "total": n}
@@ -34,7 +35,16 @@ import redis
 import redis.asyncio
 from sqlalchemy import Engine, func, select
 
-from campaign.models import NETWORK, Appeal, Campaign, Signature, Supporter, Tally
+from campaign.models import (
+    NETWORK,
+    Appeal,
+    Campaign,
+    CampaignTally,
+    Signature,
+    SocialEvent,
+    Supporter,
+    Tally,
+)
 from campaign.phones import PhoneVault, mask, normalise
 from campaign.store import LiveChanges, Signed, epoch_minute, tally_field
 
@@ -64,6 +74,38 @@ return changed
 
 def appeal_key(slug: str, part: str) -> str:
     return f"{PREFIX}:{{a:{slug}}}:{part}"
+
+
+def campaign_key(slug: str, part: str) -> str:
+    return f"{PREFIX}:{{c:{slug}}}:{part}"
+
+
+SOCIAL_PLATFORMS = frozenset({"facebook", "instagram", "flickr", "twitter", "youtube", "tiktok", "whatsapp"})
+
+
+@dataclass
+class CampaignFigures:
+    """A campaign's live social figures: activity per platform and kind, web visits by referrer."""
+
+    slug: str
+    social: dict[str, dict[str, int]] = field(default_factory=dict)  # platform -> kind -> count
+    visits: dict[str, int] = field(default_factory=dict)  # referring platform or "direct" -> count
+
+    @property
+    def visits_from_social(self) -> float | None:
+        """Share of web visits referred by a social platform (the "15% through Facebook")."""
+        total = sum(self.visits.values())
+        if not total:
+            return None
+        return sum(n for k, n in self.visits.items() if k in SOCIAL_PLATFORMS) / total
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "campaign": self.slug,
+            "social": self.social,
+            "visits": self.visits,
+            "visits_from_social": self.visits_from_social,
+        }
 
 
 def connect(url: str, **kwargs: Any) -> redis.Redis:
@@ -189,6 +231,30 @@ class LiveView:
         if minutes:
             max_set(appeal_key(scope, "minutes"), minutes)
 
+    def apply_campaigns(self, tallies: Mapping[str, Mapping[str, int]], *, now: float | None = None) -> None:
+        """Copy campaign tallies (social activity, visits) after a commit, as max-registers."""
+        if not tallies:
+            return
+        stamp = _iso(now)
+        pipe = self.redis.pipeline(transaction=False)
+        for slug, values in tallies.items():
+            args = [a for item in values.items() for a in item]
+            pipe.eval(MAX_SET, 1, campaign_key(slug, "tally"), *args, stamp)
+            pipe.publish(UPDATES, json.dumps({"campaign": slug}))
+        pipe.execute()
+
+    def campaign_figures(self, slug: str) -> CampaignFigures:
+        stored: dict[str, str] = self.redis.hgetall(campaign_key(slug, "tally"))  # type: ignore[assignment]
+        figures = CampaignFigures(slug)
+        for name, value in stored.items():
+            kind, _, rest = name.partition(":")
+            if kind == "social":
+                platform, _, action = rest.partition(":")
+                figures.social.setdefault(platform, {})[action] = int(value)
+            elif kind == "visits":
+                figures.visits[rest] = int(value)
+        return figures
+
     def publish_appeal(self, info: Mapping[str, Any]) -> None:
         """Store an appeal's descriptive fields (title, goal, ...) for the screens."""
         slug = info["slug"]
@@ -262,6 +328,10 @@ class LiveView:
         for scope, values in snapshot.tallies.items():
             key = NETWORK_TALLY if scope == "*" else appeal_key(scope, "tally")
             differences += self._sync_hash(key, scope, values, force, stamp)
+        for slug, values in snapshot.campaign_tallies.items():
+            differences += self._sync_hash(
+                campaign_key(slug, "tally"), f"campaign {slug}", values, force, stamp
+            )
         for slug, values in snapshot.minutes.items():
             key = appeal_key(slug, "minutes")
             differences += self._sync_hash(key, slug, values, force, stamp, label="minute ")
@@ -329,6 +399,7 @@ class DatabaseSnapshot:
     minutes: dict[str, dict[str, int]]
     seconds: dict[str, dict[int, int]]
     recent: dict[str, list[Signed]]
+    campaign_tallies: dict[str, dict[str, int]]
 
     @classmethod
     def read(cls, engine: Engine, vault: PhoneVault, moment: datetime) -> DatabaseSnapshot:
@@ -390,7 +461,16 @@ class DatabaseSnapshot:
                     Signed(slug, _masked(vault, encrypted), country, channel, received_at)
                     for country, channel, received_at, encrypted in rows
                 ]
-        return cls(appeals, tallies, minutes, dict(seconds), recent)
+            campaign_tallies: dict[str, dict[str, int]] = {
+                slug: {} for (slug,) in connection.execute(select(Campaign.slug))
+            }
+            for slug, kind, key, count in connection.execute(
+                select(Campaign.slug, CampaignTally.kind, CampaignTally.key, CampaignTally.count).join(
+                    Campaign, Campaign.id == CampaignTally.campaign_id
+                )
+            ):
+                campaign_tallies[slug][f"{kind}:{key}"] = count
+        return cls(appeals, tallies, minutes, dict(seconds), recent, campaign_tallies)
 
 
 def recount(engine: Engine) -> dict[tuple[int, str, str], int]:
@@ -414,6 +494,21 @@ def recount(engine: Engine) -> dict[tuple[int, str, str], int]:
         )
         if members:
             counts[(NETWORK, "members", "")] = members
+    return counts
+
+
+def recount_campaigns(engine: Engine) -> dict[tuple[int, str, str], int]:
+    """Campaign tallies computed afresh from the social events themselves."""
+    counts: dict[tuple[int, str, str], int] = {}
+    with engine.connect() as connection:
+        for campaign_id, platform, kind, attributes in connection.execute(
+            select(SocialEvent.campaign_id, SocialEvent.platform, SocialEvent.kind, SocialEvent.attributes)
+        ):
+            if kind == "visit":
+                key = (campaign_id, "visits", str((attributes or {}).get("referrer") or "direct"))
+            else:
+                key = (campaign_id, "social", f"{platform}:{kind}")
+            counts[key] = counts.get(key, 0) + 1
     return counts
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -204,3 +205,106 @@ class Tally(Base):
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CampaignTally(Base):
+    """Running counts per campaign (social activity, web visits), like ``Tally`` per appeal.
+
+    kinds: ``social`` (key "facebook:join", "flickr:photo", ...), ``visits`` (key: referring
+    platform, or "direct").  Counts only grow.
+    """
+
+    __tablename__ = "campaign_tallies"
+
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SocialAccount(Base):
+    """A page, group or account on a platform, and the campaign whose activity it carries."""
+
+    __tablename__ = "social_accounts"
+    __table_args__ = (UniqueConstraint("platform", "external_id", name="uq_social_accounts_platform_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class SocialEvent(Base):
+    """A join, post, comment, reaction, share, photo or web visit, stored once per platform id."""
+
+    __tablename__ = "social_events"
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id", name="uq_social_events_platform_id"),
+        Index("ix_social_events_campaign_occurred", "campaign_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"), nullable=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(191))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    actor_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    attributes: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class Demonstration(Base):
+    """An offline action at a place and time, with its estimated attendance."""
+
+    __tablename__ = "demonstrations"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "city", "starts_at", "title", name="uq_demonstrations_event"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    city: Mapped[str] = mapped_column(String(120))
+    country: Mapped[str] = mapped_column(String(2))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    attendance: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    organiser: Mapped[str] = mapped_column(String(200), default="")
+    links: Mapped[list[str]] = mapped_column(JSON, default=list)
+    photos: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(String(16), default="cli")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Outcome(Base):
+    """What happened to the person of an appeal."""
+
+    __tablename__ = "outcomes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    good: Mapped[bool] = mapped_column(Boolean)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    source: Mapped[str] = mapped_column(String(500), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ApiToken(Base):
+    """A token for the events API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

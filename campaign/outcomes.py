@@ -1,0 +1,125 @@
+"""Outcomes: what happened to the person of an appeal, and what the appeals achieved.
+
+Recording an outcome moves the appeal from open to "outcome" (it stays signable until it
+is closed); the statistics answer "what worked?" for the Outcomes page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+from sqlalchemy import Engine, select, update
+
+from campaign.directory import bump_version
+from campaign.errors import BadRequest, NotFound
+from campaign.models import Appeal, Campaign, Outcome, utcnow
+
+# kind -> (label, good by default)
+KINDS: dict[str, tuple[str, bool]] = {
+    "released": ("Released", True),
+    "death-sentence-commuted": ("Death sentence commuted", True),
+    "reappeared": ("Reappeared", True),
+    "whereabouts-disclosed": ("Whereabouts disclosed", True),
+    "medical-care-given": ("Medical care given", True),
+    "charges-dropped": ("Charges dropped", True),
+    "fair-trial-granted": ("Fair trial granted", True),
+    "no-change": ("No change", False),
+    "worsened": ("Worsened", False),
+}
+
+
+@dataclass(frozen=True)
+class RecordedOutcome:
+    appeal: str
+    kind: str
+    good: bool
+    occurred_at: datetime
+
+
+def record(
+    engine: Engine,
+    appeal: str,
+    kind: str,
+    *,
+    occurred_at: datetime | None = None,
+    good: bool | None = None,
+    source: str = "",
+    note: str = "",
+) -> RecordedOutcome:
+    if kind not in KINDS:
+        raise BadRequest(f"outcome {kind!r} is not one of {', '.join(KINDS)}")
+    moment = occurred_at or utcnow()
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if moment > utcnow():
+        raise BadRequest("the outcome's date is in the future")
+    if len(source) > 500:
+        raise BadRequest("source: a URL or a short reference, at most 500 characters")
+    verdict = KINDS[kind][1] if good is None else good
+    with engine.begin() as connection:
+        row = connection.execute(select(Appeal.id, Appeal.status, Appeal.opened_at).where(Appeal.slug == appeal)).first()
+        if row is None:
+            raise NotFound(f"no appeal {appeal!r}")
+        if moment < row.opened_at:
+            raise BadRequest("the outcome's date is before the appeal was opened")
+        connection.execute(
+            Outcome.__table__.insert().values(
+                appeal_id=row.id, kind=kind, good=verdict, occurred_at=moment, source=source[:500], note=note,
+                recorded_at=utcnow(),
+            )  # fmt: skip
+        )
+        if row.status == "open":
+            connection.execute(update(Appeal).where(Appeal.id == row.id).values(status="outcome"))
+            bump_version(connection)
+    return RecordedOutcome(appeal, kind, verdict, moment)
+
+
+def frame(engine: Engine, campaign: str | None = None) -> pd.DataFrame:
+    """One row per appeal with its latest outcome (if any): the basis of every statistic."""
+    with engine.connect() as connection:
+        appeals = pd.DataFrame(
+            connection.execute(
+                select(
+                    Appeal.id, Appeal.slug, Appeal.title, Appeal.country, Appeal.status, Appeal.opened_at,
+                    Campaign.slug.label("campaign"),
+                ).join(Campaign, Campaign.id == Appeal.campaign_id)
+            ).all(),
+            columns=["id", "slug", "title", "country", "status", "opened_at", "campaign"],
+        )  # fmt: skip
+        outcomes = pd.DataFrame(
+            connection.execute(
+                select(Outcome.appeal_id, Outcome.kind, Outcome.good, Outcome.occurred_at, Outcome.id).order_by(Outcome.id)
+            ).all(),
+            columns=["appeal_id", "kind", "good", "occurred_at", "outcome_id"],
+        )
+    if campaign:
+        appeals = appeals[appeals["campaign"] == campaign]
+    latest = outcomes.drop_duplicates("appeal_id", keep="last")
+    merged = appeals.merge(latest, how="left", left_on="id", right_on="appeal_id")
+    merged["opened_at"] = pd.to_datetime(merged["opened_at"], utc=True)
+    merged["occurred_at"] = pd.to_datetime(merged["occurred_at"], utc=True)
+    merged["days_to_outcome"] = (merged["occurred_at"] - merged["opened_at"]).dt.total_seconds() / 86400
+    merged["label"] = merged["kind"].map(lambda k: KINDS[k][0] if isinstance(k, str) else None)
+    return merged.drop(columns=["appeal_id"]).reset_index(drop=True)
+
+
+def good_share(table: pd.DataFrame, by: str | None = None) -> pd.DataFrame | float | None:
+    """Share of appeals with an outcome whose outcome is good, overall or per column ``by``."""
+    decided = table[table["kind"].notna()]
+    if by is None:
+        return float(decided["good"].astype(bool).mean()) if len(decided) else None
+    grouped = decided.groupby(by)["good"].agg(appeals="count", good="sum")
+    grouped["share"] = grouped["good"] / grouped["appeals"]
+    return grouped.reset_index()
+
+
+def waiting_longest(table: pd.DataFrame, now: datetime | None = None, limit: int = 10) -> pd.DataFrame:
+    """Open appeals without an outcome, longest waiting first."""
+    moment = pd.Timestamp(now or utcnow())
+    waiting = table[table["kind"].isna() & (table["status"] != "closed")].copy()
+    waiting["days_waiting"] = (moment - waiting["opened_at"]).dt.total_seconds() / 86400
+    return waiting.sort_values("days_waiting", ascending=False).head(limit)[
+        ["slug", "title", "campaign", "country", "opened_at", "days_waiting"]
+    ]
