@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy import update as sql_update
 
 from campaign.db import dialect_insert
 from campaign.errors import BadRequest, NotFound
@@ -102,7 +103,16 @@ def save(engine: Engine, items: list[DemonstrationInput]) -> int:
                 index_elements=[table.c.campaign_id, table.c.city, table.c.starts_at, table.c.title],
                 set_={
                     name: insert.excluded[name]
-                    for name in ("country", "latitude", "longitude", "attendance", "organiser", "links", "photos", "updated_at")
+                    for name in (
+                        "country",
+                        "latitude",
+                        "longitude",
+                        "attendance",
+                        "organiser",
+                        "links",
+                        "photos",
+                        "updated_at",
+                    )
                 },
             ),
             rows,
@@ -113,11 +123,18 @@ def save(engine: Engine, items: list[DemonstrationInput]) -> int:
 def update(engine: Engine, demonstration_id: int, **changes: Any) -> None:
     """Edit one demonstration (from the staff form); coordinates follow a changed city."""
     with engine.begin() as connection:
-        row = connection.execute(select(Demonstration).where(Demonstration.id == demonstration_id)).mappings().first()
+        row = (
+            connection.execute(select(Demonstration).where(Demonstration.id == demonstration_id))
+            .mappings()
+            .first()
+        )
         if row is None:
             raise NotFound(f"no demonstration {demonstration_id}")
         campaign = connection.scalar(select(Campaign.slug).where(Campaign.id == row["campaign_id"]))
-        merged = {k: row[k] for k in ("title", "city", "country", "starts_at", "attendance", "organiser", "links", "photos")}
+        merged = {
+            k: row[k]
+            for k in ("title", "city", "country", "starts_at", "attendance", "organiser", "links", "photos")
+        }
         merged.update(changes)
         if "city" in changes or "country" in changes:
             merged.setdefault("latitude", changes.get("latitude"))
@@ -127,7 +144,9 @@ def update(engine: Engine, demonstration_id: int, **changes: Any) -> None:
             merged["longitude"] = changes.get("longitude", row["longitude"])
         values = prepare(DemonstrationInput(campaign=str(campaign), source=row["source"], **merged))
         values["updated_at"] = utcnow()
-        connection.execute(Demonstration.__table__.update().where(Demonstration.id == demonstration_id).values(**values))
+        connection.execute(
+            sql_update(Demonstration).where(Demonstration.id == demonstration_id).values(**values)
+        )
 
 
 def parse_time(text: str) -> datetime:
@@ -151,18 +170,24 @@ def import_csv(engine: Engine, path: Path, source: str = "csv") -> ImportReport:
         header = [name.strip().lower() for name in reader.fieldnames or []]
         missing = [name for name in CSV_COLUMNS if name not in header]
         if missing:
-            raise BadRequest(f"line 1: the header lacks {', '.join(missing)} (needs {', '.join(CSV_COLUMNS)})")
+            raise BadRequest(
+                f"line 1: the header lacks {', '.join(missing)} (needs {', '.join(CSV_COLUMNS)})"
+            )
         reader.fieldnames = header
         try:
             for row in reader:
                 report.rows += 1
                 line = reader.line_num
                 try:
-                    report.saved += save(engine, [_from_row({k: (v or "").strip() for k, v in row.items() if k}, source)])
+                    report.saved += save(
+                        engine, [_from_row({k: (v or "").strip() for k, v in row.items() if k}, source)]
+                    )
                 except BadRequest as error:
                     report.errors.append((line, error.message))
         except (UnicodeDecodeError, csv.Error) as error:
-            report.errors.append((report.rows + 2, f"unreadable ({type(error).__name__}); nothing after this line was read"))
+            report.errors.append(
+                (report.rows + 2, f"unreadable ({type(error).__name__}); nothing after this line was read")
+            )
     return report
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pandas as pd
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, insert, select, update
 
 from campaign.directory import bump_version
 from campaign.errors import BadRequest, NotFound
@@ -59,16 +59,23 @@ def record(
         raise BadRequest("source: a URL or a short reference, at most 500 characters")
     verdict = KINDS[kind][1] if good is None else good
     with engine.begin() as connection:
-        row = connection.execute(select(Appeal.id, Appeal.status, Appeal.opened_at).where(Appeal.slug == appeal)).first()
+        row = connection.execute(
+            select(Appeal.id, Appeal.status, Appeal.opened_at).where(Appeal.slug == appeal)
+        ).first()
         if row is None:
             raise NotFound(f"no appeal {appeal!r}")
         if moment < row.opened_at:
             raise BadRequest("the outcome's date is before the appeal was opened")
         connection.execute(
-            Outcome.__table__.insert().values(
-                appeal_id=row.id, kind=kind, good=verdict, occurred_at=moment, source=source[:500], note=note,
+            insert(Outcome).values(
+                appeal_id=row.id,
+                kind=kind,
+                good=verdict,
+                occurred_at=moment,
+                source=source[:500],
+                note=note,
                 recorded_at=utcnow(),
-            )  # fmt: skip
+            )
         )
         if row.status == "open":
             connection.execute(update(Appeal).where(Appeal.id == row.id).values(status="outcome"))
@@ -82,15 +89,22 @@ def frame(engine: Engine, campaign: str | None = None) -> pd.DataFrame:
         appeals = pd.DataFrame(
             connection.execute(
                 select(
-                    Appeal.id, Appeal.slug, Appeal.title, Appeal.country, Appeal.status, Appeal.opened_at,
+                    Appeal.id,
+                    Appeal.slug,
+                    Appeal.title,
+                    Appeal.country,
+                    Appeal.status,
+                    Appeal.opened_at,
                     Campaign.slug.label("campaign"),
                 ).join(Campaign, Campaign.id == Appeal.campaign_id)
             ).all(),
             columns=["id", "slug", "title", "country", "status", "opened_at", "campaign"],
-        )  # fmt: skip
+        )
         outcomes = pd.DataFrame(
             connection.execute(
-                select(Outcome.appeal_id, Outcome.kind, Outcome.good, Outcome.occurred_at, Outcome.id).order_by(Outcome.id)
+                select(
+                    Outcome.appeal_id, Outcome.kind, Outcome.good, Outcome.occurred_at, Outcome.id
+                ).order_by(Outcome.id)
             ).all(),
             columns=["appeal_id", "kind", "good", "occurred_at", "outcome_id"],
         )
