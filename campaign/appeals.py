@@ -83,6 +83,7 @@ def add_appeal(
     country: str = "",
     goal: int | None = None,
     feature_on: str | None = None,
+    opened_at: datetime | None = None,
 ) -> AppealSummary:
     check_slug(slug)
     check_slug(campaign, "campaign")
@@ -126,7 +127,7 @@ def add_appeal(
             country=country.upper(),
             goal=goal,
             status="open",
-            opened_at=utcnow(),
+            opened_at=opened_at or utcnow(),
         )
         session.add(appeal)
         session.flush()
