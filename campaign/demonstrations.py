@@ -182,7 +182,7 @@ def import_csv(engine: Engine, path: Path, source: str = "csv") -> ImportReport:
                     report.saved += save(
                         engine, [_from_row({k: (v or "").strip() for k, v in row.items() if k}, source)]
                     )
-                except BadRequest as error:
+                except (BadRequest, NotFound) as error:  # an unknown campaign is a bad row too
                     report.errors.append((line, error.message))
         except (UnicodeDecodeError, csv.Error) as error:
             report.errors.append(

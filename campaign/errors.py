@@ -37,6 +37,13 @@ class BadRequest(CampaignError):
     code = "bad_request"
 
 
+class Unauthorized(CampaignError):
+    """No credentials, or credentials nobody issued (a missing or revoked API token)."""
+
+    status = 401
+    code = "unauthorized"
+
+
 class Forbidden(CampaignError):
     status = 403
     code = "forbidden"
@@ -45,6 +52,25 @@ class Forbidden(CampaignError):
 class NotFound(CampaignError):
     status = 404
     code = "not_found"
+
+
+class InvalidItems(BadRequest):
+    """A batch with bad items: each is named by its index, and none of the batch is kept.
+
+    The body is the one error shape plus ``items``: ``[{"index": 3, "message": "..."}]``.
+    """
+
+    code = "invalid_items"
+
+    def __init__(self, items: list[tuple[int, str]], *, what: str = "item"):
+        count = len(items)
+        super().__init__(f"{count} bad {what}{'s' if count != 1 else ''}; nothing was stored")
+        self.items = items
+
+    def as_json(self) -> dict[str, Any]:
+        body = super().as_json()
+        body["error"]["items"] = [{"index": index, "message": message} for index, message in self.items]
+        return body
 
 
 class PayloadTooLarge(CampaignError):

@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false as sa_false
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -173,11 +174,17 @@ class InboundMessage(Base):
 
 
 class MessagePart(Base):
-    """One part of a concatenated SMS, kept until all parts are there."""
+    """One part of a concatenated SMS, kept until all parts are there.
+
+    A part is stored once per provider message id; parts of a completed message are marked
+    ``done`` (not deleted at once), so a part the provider sends again later is recognised
+    and never mixed into a new message that reuses the same small concat reference.
+    """
 
     __tablename__ = "message_parts"
     __table_args__ = (
-        UniqueConstraint("provider", "phone_hash", "reference", "part", name="uq_message_parts_part"),
+        UniqueConstraint("provider", "provider_message_id", name="uq_message_parts_message"),
+        Index("ix_message_parts_set", "provider", "phone_hash", "reference"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -189,6 +196,7 @@ class MessagePart(Base):
     provider_message_id: Mapped[str] = mapped_column(String(128))
     body: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    done: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class Tally(Base):

@@ -61,6 +61,20 @@ class Settings(BaseSettings):
         "sha256",
         description="Vonage signature method: md5hash, md5, sha1, sha256 or sha512.",
     )
+    meta_app_secret: str = Field(
+        "", description="Meta app secret; checks X-Hub-Signature-256 on Facebook Page and group webhooks."
+    )
+    meta_verify_token: str = Field(
+        "", description="The Verify Token typed into Meta's webhook settings; answers its handshake."
+    )
+    web_url: str = Field(
+        "https://www.amnesty.org/",
+        description="The campaign website; the referral link /r/<campaign>?to=<path> redirects here.",
+    )
+    flickr_api_key: str = Field("", description="Flickr API key for `campaign poll flickr`.")
+    flickr_api_url: str = Field(
+        "https://api.flickr.com/services/rest/", description="Flickr's REST endpoint."
+    )
     ingest_host: str = Field("127.0.0.1", description="Address the ingest service listens on.")
     ingest_port: int = Field(8000, ge=1, le=65535, description="Port of the ingest service.")
     dashboard_port: int = Field(8501, ge=1, le=65535, description="Port of the dashboard.")
@@ -85,6 +99,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("web_url", "flickr_api_url")
+    @classmethod
+    def _check_web_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or any(c in value for c in " \\\"'<>"):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
 
     @field_validator("timezone")
     @classmethod

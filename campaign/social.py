@@ -9,16 +9,21 @@ tallies in the same transaction, returning their new values for the live view.
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import redis
 from sqlalchemy import Connection, Engine, select
 
 from campaign.db import dialect_insert
 from campaign.errors import BadRequest, NotFound
+from campaign.live import LiveView
 from campaign.models import Appeal, Campaign, CampaignTally, SocialAccount, SocialEvent, utcnow
+
+log = logging.getLogger("campaign.social")
 
 PLATFORMS = frozenset(
     {"facebook", "instagram", "flickr", "twitter", "youtube", "tiktok", "whatsapp", "web", "email", "other"}
@@ -126,6 +131,28 @@ def record(engine: Engine, items: list[SocialInput]) -> SocialResult:
         for (campaign_id, kind, name), count in bump(connection, increments).items():
             result.tallies.setdefault(slug_of[campaign_id], {})[f"{kind}:{name}"] = count
     return result
+
+
+def record_live(engine: Engine, live: LiveView, items: list[SocialInput]) -> SocialResult:
+    """Record, then copy the new tallies to the live view.
+
+    The events are committed before Redis is touched, so a Redis outage loses nothing: it
+    is logged, not raised, and the next write or ``campaign reconcile`` brings the screens
+    back in line with the database.
+    """
+    result = record(engine, items)
+    try:
+        live.apply_campaigns(result.tallies)
+    except (redis.RedisError, OSError) as error:
+        log.warning("social tallies not copied to Redis (%s); `campaign reconcile` will", error)
+    return result
+
+
+def scopes(engine: Engine) -> tuple[set[str], set[str]]:
+    """The campaign slugs and appeal slugs there are, to check a batch item by item."""
+    with engine.connect() as connection:
+        campaigns, appeals = _scopes(connection)
+    return set(campaigns), set(appeals)
 
 
 def bump(

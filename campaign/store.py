@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select, update
@@ -28,6 +28,8 @@ from campaign.inbound import InboundSms, Outcome
 from campaign.keywords import Intent, Reading
 from campaign.models import NETWORK, InboundMessage, MessagePart, Signature, Supporter, Tally
 from campaign.phones import Sender
+
+PARTS_KEPT = timedelta(days=2)  # how long parts of a completed text are remembered
 
 CLOSED = {
     "en": "Thank you! The appeal for {person} is closed; watch for our next alert.",
@@ -221,29 +223,39 @@ class _SmsBatch:
             )
         for (provider, phone_hash, reference), (index, message) in sorted(last_of_set.items()):
             assert message.part is not None
+            total = message.part.total
             stored = self.connection.execute(
-                select(MessagePart.part, MessagePart.body, MessagePart.provider_message_id)
+                select(MessagePart.id, MessagePart.part, MessagePart.body, MessagePart.provider_message_id)
                 .where(
                     MessagePart.provider == provider,
                     MessagePart.phone_hash == phone_hash,
                     MessagePart.reference == reference,
+                    MessagePart.total == total,
+                    MessagePart.done.is_(False),
                 )
-                .order_by(MessagePart.part)
+                .order_by(MessagePart.part, MessagePart.id)
             ).all()
-            if len({row.part for row in stored}) < message.part.total:
+            first_of_part: dict[int, Any] = {}
+            for row in stored:
+                first_of_part.setdefault(row.part, row)
+            if set(first_of_part) != set(range(1, total + 1)):
                 continue
+            used = [row.id for row in first_of_part.values()]
+            self.connection.execute(update(MessagePart).where(MessagePart.id.in_(used)).values(done=True))
             self.connection.execute(
                 delete(MessagePart).where(
                     MessagePart.provider == provider,
                     MessagePart.phone_hash == phone_hash,
-                    MessagePart.reference == reference,
+                    MessagePart.done.is_(True),
+                    MessagePart.received_at < message.received_at - PARTS_KEPT,
                 )
             )
-            text = "".join(row.body for row in stored)
+            ordered = [first_of_part[n] for n in range(1, total + 1)]
+            text = "".join(row.body for row in ordered)
             whole.append(
                 (
                     index,
-                    replace(message, message_id=stored[0].provider_message_id, text=text, part=None),
+                    replace(message, message_id=ordered[0].provider_message_id, text=text, part=None),
                 )
             )
         return sorted(whole, key=lambda item: item[0])

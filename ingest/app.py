@@ -27,10 +27,12 @@ from campaign.inbound import InboundSms
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from campaign.spool import Spool
+from ingest import beacon, events
 from ingest.committer import GroupCommitter
 from ingest.overlay import TotalsHub
 from ingest.overlay import routes as overlay_routes
 from ingest.providers import REGISTRY, Provider
+from ingest.providers import meta as meta_provider
 
 log = logging.getLogger("campaign.ingest")
 
@@ -150,6 +152,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         Route("/api/v1/appeals/{slug}", appeal),
         Route("/healthz", healthz),
         *overlay_routes(hub),
+        *meta_provider.routes(settings, lambda: state["runtime"]),
+        *events.routes(lambda: state["runtime"]),
+        *beacon.routes(settings, lambda: state["runtime"]),
     ]
     app = Starlette(
         routes=routes,

@@ -58,9 +58,8 @@ class TotalsHub:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # redis-py's asyncio pub/sub can swallow a cancel; never let it hold up shutdown.
+        await asyncio.wait(self._tasks, timeout=2)
 
     def publish(self, slug: str, total: int) -> None:
         if total < self.latest.get(slug, -1):
