@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import Engine, insert, select, update
 
 from campaign.directory import bump_version
 from campaign.errors import BadRequest, NotFound
 from campaign.models import Appeal, Campaign, Outcome, utcnow
+
+if TYPE_CHECKING:  # pandas is imported by the functions that need it: the CLI starts fast
+    import pandas as pd
 
 # kind -> (label, good by default)
 KINDS: dict[str, tuple[str, bool]] = {
@@ -85,6 +88,8 @@ def record(
 
 def frame(engine: Engine, campaign: str | None = None) -> pd.DataFrame:
     """One row per appeal with its latest outcome (if any): the basis of every statistic."""
+    import pandas as pd
+
     with engine.connect() as connection:
         appeals = pd.DataFrame(
             connection.execute(
@@ -131,6 +136,8 @@ def good_share(table: pd.DataFrame, by: str | None = None) -> pd.DataFrame | flo
 
 def waiting_longest(table: pd.DataFrame, now: datetime | None = None, limit: int = 10) -> pd.DataFrame:
     """Open appeals without an outcome, longest waiting first."""
+    import pandas as pd
+
     moment = pd.Timestamp(now or utcnow())
     waiting = table[table["kind"].isna() & (table["status"] != "closed")].copy()
     waiting["days_waiting"] = (moment - waiting["opened_at"]).dt.total_seconds() / 86400

@@ -1,9 +1,11 @@
 """The broadcast feed: a self-contained overlay page, a server-sent event stream, a bare number.
 
 One Redis subscription per process feeds every viewer: ``TotalsHub`` keeps the latest
-total of each appeal and hands it to each viewer's one-slot mailbox, so a slow viewer
-skips to the newest figure instead of queueing old ones.  A viewer that connects (or
-reconnects) gets the current figure at once.  Figures sent to a viewer never go down.
+total of each appeal and hands it, encoded once, to each viewer's one-slot mailbox, so a
+slow viewer skips to the newest figure instead of queueing old ones.  In a burst the hub
+passes on at most ten figures a second per appeal; a lone signature goes out at once.
+A viewer that connects (or reconnects) gets the current figure at once; figures sent to a
+viewer never go down.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -29,6 +32,10 @@ log = logging.getLogger("campaign.overlay")
 OVERLAY_PAGE = Path(__file__).parent / "static" / "overlay.html"
 HEARTBEAT_SECONDS = 15.0
 POLL_SECONDS = 5.0  # safety net: catches any announcement missed while Redis was away
+MIN_INTERVAL = 0.1  # at most ten figures a second per appeal reach a viewer; the last one always does
+
+Delivery = tuple[int, str]  # a total and its encoded event, shared by every viewer
+KEEP_ALIVE: Delivery = (-1, ": keep-alive\n\n")
 
 
 class TotalsHub:
@@ -37,7 +44,9 @@ class TotalsHub:
 
     def __init__(self) -> None:
         self.latest: dict[str, int] = {}
-        self._mailboxes: dict[str, set[asyncio.Queue[int]]] = defaultdict(set)
+        self._mailboxes: dict[str, set[asyncio.Queue[Delivery]]] = defaultdict(set)
+        self._delivered_at: dict[str, float] = {}
+        self._scheduled: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
 
     def attach(self, redis_url: str, view: LiveView) -> None:
@@ -53,6 +62,7 @@ class TotalsHub:
         self._tasks = [
             asyncio.create_task(self._listen(), name="totals-listen"),
             asyncio.create_task(self._poll(), name="totals-poll"),
+            asyncio.create_task(self._heartbeat(), name="totals-heartbeat"),
         ]
 
     async def stop(self) -> None:
@@ -62,13 +72,28 @@ class TotalsHub:
         await asyncio.wait(self._tasks, timeout=2)
 
     def publish(self, slug: str, total: int) -> None:
-        if total < self.latest.get(slug, -1):
+        """Take a new total; viewers get it at once, or at most every ``MIN_INTERVAL`` in a burst."""
+        if total <= self.latest.get(slug, -1):
             return
         self.latest[slug] = total
+        if slug in self._scheduled or slug not in self._mailboxes:
+            return
+        wait = self._delivered_at.get(slug, 0.0) + MIN_INTERVAL - time.monotonic()
+        if wait <= 0:
+            self._deliver(slug)
+        else:
+            self._scheduled.add(slug)
+            asyncio.get_running_loop().call_later(wait, self._deliver, slug)
+
+    def _deliver(self, slug: str) -> None:
+        self._scheduled.discard(slug)
+        self._delivered_at[slug] = time.monotonic()
+        total = self.latest[slug]
+        delivery = (total, event(slug, total))  # encoded once for every viewer
         for mailbox in self._mailboxes.get(slug, ()):
             with contextlib.suppress(asyncio.QueueEmpty):
                 mailbox.get_nowait()  # drop the older figure still waiting
-            mailbox.put_nowait(total)
+            mailbox.put_nowait(delivery)
 
     async def current(self, slug: str) -> int | None:
         total = await asyncio.to_thread(self.view.total, slug)
@@ -76,16 +101,26 @@ class TotalsHub:
             self.publish(slug, total)
         return self.latest.get(slug, total)
 
-    async def watch(self, slug: str) -> AsyncIterator[int]:
-        mailbox: asyncio.Queue[int] = asyncio.Queue(maxsize=1)
+    def subscribe(self, slug: str) -> asyncio.Queue[Delivery]:
+        mailbox: asyncio.Queue[Delivery] = asyncio.Queue(maxsize=1)
         self._mailboxes[slug].add(mailbox)
-        try:
-            while True:
-                yield await mailbox.get()
-        finally:
-            self._mailboxes[slug].discard(mailbox)
-            if not self._mailboxes[slug]:
+        return mailbox
+
+    def unsubscribe(self, slug: str, mailbox: asyncio.Queue[Delivery]) -> None:
+        boxes = self._mailboxes.get(slug)
+        if boxes is not None:
+            boxes.discard(mailbox)
+            if not boxes:
                 del self._mailboxes[slug]
+
+    async def _heartbeat(self) -> None:
+        """Keep idle streams open through proxies: a comment line when nothing else is waiting."""
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            for boxes in list(self._mailboxes.values()):
+                for mailbox in boxes:
+                    if mailbox.empty():
+                        mailbox.put_nowait(KEEP_ALIVE)
 
     async def _listen(self) -> None:
         delay = 0.5
@@ -109,7 +144,7 @@ class TotalsHub:
                     await self.current(slug)
 
 
-def _event(slug: str, total: int) -> str:
+def event(slug: str, total: int) -> str:
     return f"id: {total}\nevent: total\ndata: {json.dumps({'appeal': slug, 'total': total})}\n\n"
 
 
@@ -121,25 +156,17 @@ def routes(hub: TotalsHub) -> list[Route]:
             raise NotFound(f"no appeal {slug!r}")
 
         async def events() -> AsyncIterator[str]:
-            sent = first
-            yield f"retry: 1000\n{_event(slug, first)}"
-            updates = hub.watch(slug).__aiter__()
-            pending: asyncio.Task[int] | None = None
+            mailbox = hub.subscribe(slug)
             try:
+                sent = max(first, hub.latest.get(slug, first))  # read after subscribing: no gap
+                yield f"retry: 1000\n{event(slug, sent)}"
                 while True:
-                    pending = pending or asyncio.ensure_future(updates.__anext__())
-                    done, _ = await asyncio.wait({pending}, timeout=HEARTBEAT_SECONDS)
-                    if not done:
-                        yield ": keep-alive\n\n"
-                        continue
-                    total, pending = pending.result(), None
-                    if total > sent:
-                        sent = total
-                        yield _event(slug, total)
+                    total, text = await mailbox.get()
+                    if total > sent or total == KEEP_ALIVE[0]:
+                        sent = max(sent, total)
+                        yield text
             finally:
-                if pending is not None:
-                    pending.cancel()
-                await updates.aclose()  # type: ignore[attr-defined]
+                hub.unsubscribe(slug, mailbox)
 
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
