@@ -1,12 +1,15 @@
-"""``python -m bench [--quick] [--postgres URL]``: the ingest benchmark in one command.
+"""``python -m bench [--quick] [--only SECTIONS] [--postgres URL]``: the benchmark in one command.
 
 1. Signed Twilio webhooks per second, p50 and p99, against the real ``campaign ingest``
    process; afterwards the database must hold one signature per distinct sender.
 2. The same load against a minimal ASGI endpoint served the same way; ours / minimal.
 3. CSV import rows per second against a raw bulk insert of the same rows; ours / raw.
+4. Freshness: a webhook's 2xx to the new total in the overlay's event stream, p50/p99.
+5. SSE fan-out: 1,000 overlay viewers on one ingest; one webhook reaches all of them.
+6. Dashboard CPU per open live screen (headless Chromium on ``/live``).
 
-A full run takes about a minute (10 s per load run, 50,000 CSV rows); ``--quick`` about
-20 s.  Results are printed and written as JSON to bench/results/.
+A full run takes about three minutes, ``--quick`` (smaller sizes) about one and a half.
+``--only live`` runs 4-6 only.  Results are printed and written as JSON to bench/results/.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import imports, load, report, servers, webhooks
+from bench import fanout, freshness, imports, load, report, screens, servers, webhooks
 from bench.stack import IMPORT_APPEAL, PUBLIC_URL, SHORT_CODE, TWILIO_TOKEN, WEBHOOK_APPEAL, Stack, open_stack
 
 WEBHOOK_TARGET = 0.40  # ours >= 40 % of the minimal endpoint (the ingest issue)
@@ -28,11 +31,35 @@ IMPORT_TARGET = 0.50  # import >= 50 % of a raw bulk insert
 POOL_RATE = 6000
 WARMUP_SECONDS = 1
 WARMUP_POOL = 4000
+FANOUT_BURST_SECONDS = 5.0  # at most; --duration when shorter
+SECTIONS = ("webhooks", "import", "freshness", "fanout", "screens")
+GROUPS = {"live": ("freshness", "fanout", "screens"), "all": SECTIONS}
+
+
+def sections(text: str) -> list[str]:
+    """``--only webhooks,live`` -> the named sections, groups expanded, in run order."""
+    named: set[str] = set()
+    for name in (part.strip() for part in text.split(",") if part.strip()):
+        if name not in SECTIONS and name not in GROUPS:
+            choices = ", ".join((*SECTIONS, *GROUPS))
+            raise argparse.ArgumentTypeError(f"unknown section {name!r} (choose from {choices})")
+        named.update(GROUPS.get(name, (name,)))
+    return [name for name in SECTIONS if name in named]
+
+
+def levels(text: str) -> list[int]:
+    try:
+        values = sorted({int(part) for part in text.split(",")})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma list of numbers: {text!r}") from None
+    if len(values) < 2 or values[0] < 0:
+        raise argparse.ArgumentTypeError("at least two levels, none negative, e.g. 0,1,5")
+    return values
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="3 s load runs and 10,000 CSV rows (~30 s)")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes everywhere (~90 s)")
     parser.add_argument(
         "--postgres",
         metavar="URL",
@@ -45,9 +72,35 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--processes", type=int, default=4, help="Python generator processes (default 4)")
     parser.add_argument("--rows", type=int, help="CSV rows to import (default 50,000, quick 10,000)")
+    parser.add_argument(
+        "--only",
+        type=sections,
+        default=list(SECTIONS),
+        metavar="SECTIONS",
+        help=f"comma list of sections to run: {', '.join(SECTIONS)}, or live (= freshness,fanout,screens)",
+    )
+    parser.add_argument("--fresh-webhooks", type=int, help="freshness: webhooks sent (default 200, quick 50)")
+    parser.add_argument("--viewers", type=int, help="fan-out: SSE viewers (default 1,000, quick 300)")
+    parser.add_argument(
+        "--rounds", type=int, help="fan-out: webhooks sent to the viewers (default 5, quick 3)"
+    )
+    parser.add_argument(
+        "--screens", type=levels, help="open live screens per level (default 0,1,5, quick 0,1,3)"
+    )
+    parser.add_argument(
+        "--window", type=float, help="screens: seconds measured per level (default 20, quick 8)"
+    )
+    parser.add_argument(
+        "--trickle", type=float, default=20.0, help="screens: webhooks per second (default 20)"
+    )
     args = parser.parse_args()
     args.duration = args.duration or (3.0 if args.quick else 10.0)
     args.rows = args.rows or (10_000 if args.quick else 50_000)
+    args.fresh_webhooks = args.fresh_webhooks or (50 if args.quick else 200)
+    args.viewers = args.viewers or (300 if args.quick else 1000)
+    args.rounds = args.rounds or (3 if args.quick else 5)
+    args.screens = args.screens or ([0, 1, 3] if args.quick else [0, 1, 5])
+    args.window = args.window or (8.0 if args.quick else 20.0)
     return args
 
 
@@ -96,46 +149,135 @@ def main() -> None:
     }
     print("campaign bench" + (" (quick)" if args.quick else ""))
     report.line("machine", f"{info['cores']} cores ({info['cores_usable']} usable), {info['platform']}")
+    report.line("load average", f"{info['load_average']} at the start (a shared machine shows it here)")
     report.line("python", info["python"])
     report.line("uvicorn", f"{info['uvicorn']}, loop {info['loop']}, http {info['http']} (auto)")
+    report.line("sections", ", ".join(args.only))
     with open_stack(args.postgres) as stack:
-        generator = Generator(args, stack.root)
         report.line("storage", f"{stack.database}; embedded Redis (unix socket)")
-        report.line("load generator", generator.name)
-        if not generator.use_wrk:
-            why = "as asked" if args.generator == "python" else "wrk is not installed"
-            print(
-                f"  note: Python load generator ({why}). It cannot load a server as hard as wrk on a\n"
-                "  small machine, so its req/s are a floor. Install wrk: apt-get install -y wrk",
-                flush=True,
-            )
         results["storage"] = stack.database
-        results["generator"] = generator.name
-        results["generator_is_wrk"] = generator.use_wrk
-        results["webhooks"] = bench_webhooks(stack, generator, args)
-        results["import"] = bench_import(stack, args)
+        if "webhooks" in args.only or "fanout" in args.only:
+            generator = Generator(args, stack.root)
+            report.line("load generator", generator.name)
+            if not generator.use_wrk:
+                why = "as asked" if args.generator == "python" else "wrk is not installed"
+                print(
+                    f"  note: Python load generator ({why}). It cannot load a server as hard as wrk on a\n"
+                    "  small machine, so its req/s are a floor. Install wrk: apt-get install -y wrk",
+                    flush=True,
+                )
+            results["generator"] = generator.name
+            results["generator_is_wrk"] = generator.use_wrk
+        if "webhooks" in args.only:
+            results["webhooks"] = bench_webhooks(stack, generator, args)
+        if "import" in args.only:
+            results["import"] = bench_import(stack, args)
+        if "freshness" in args.only:
+            results["freshness"] = bench_freshness(stack, args)
+        if "fanout" in args.only:
+            results["fanout"] = bench_fanout(stack, generator, args)
+        if "screens" in args.only:
+            results["screens"] = bench_screens(stack, args)
     results["seconds"] = round(time.monotonic() - began, 1)
-    report.heading("ratios (same run)")
-    results["ratios"] = {
-        "webhooks_ours_over_minimal": report.ratio_line(
+    results["load_average_end"] = report.load_average()
+    report.heading("ratios and targets (same run)")
+    results["ratios"] = ratios(results)
+    path = report.save(results)
+    print(
+        f"\nwhole run {results['seconds']:.0f} s (load average at the end {results['load_average_end']});"
+        f" results in {os.path.relpath(path)}"
+    )
+
+
+def ratios(results: dict[str, Any]) -> dict[str, Any]:
+    """Each section's figure against its target, one line each."""
+    out: dict[str, Any] = {}
+    if "webhooks" in results:
+        out["webhooks_ours_over_minimal"] = report.ratio_line(
             "webhooks: ours / minimal",
             results["webhooks"]["ours"]["per_second"],
             results["webhooks"]["minimal"]["per_second"],
             WEBHOOK_TARGET,
-        ),
-        "import_ours_over_raw": report.ratio_line(
+        )
+        if not results["generator_is_wrk"]:
+            out["webhooks_ours_over_minimal"]["generator_bound"] = True
+            print("  (webhooks ratio measured with the Python generator, which is slower than the minimal")
+            print("   endpoint: it understates the gap; install wrk for a meaningful ratio)")
+    if "import" in results:
+        out["import_ours_over_raw"] = report.ratio_line(
             "CSV import: ours / raw",
             results["import"]["ours"]["per_second"],
             results["import"]["raw"]["per_second"],
             IMPORT_TARGET,
-        ),
-    }
-    if not results["generator_is_wrk"]:
-        results["ratios"]["webhooks_ours_over_minimal"]["generator_bound"] = True
-        print("  (webhooks ratio measured with the Python generator, which is slower than the minimal")
-        print("   endpoint: it understates the gap; install wrk for a meaningful ratio)")
-    path = report.save(results)
-    print(f"\nwhole run {results['seconds']:.0f} s; results in {os.path.relpath(path)}")
+        )
+    if "freshness" in results:
+        fresh = results["freshness"]
+        out["freshness_p99_ms"] = report.target_line(
+            "freshness: 2xx -> overlay, p99",
+            f"{fresh['p99_ms']:.1f} ms",
+            f"< {fresh['target_p99_ms']:.0f} ms",
+            fresh["met"],
+            fresh["p99_ms"],
+        )
+    if "fanout" in results:
+        fan = results["fanout"]
+        out["fanout_all_viewers_ms"] = report.target_line(
+            f"fan-out: all {fan['viewers']:,} viewers",
+            f"{fan['worst_all_ms']:.0f} ms",
+            f"< {fan['target_s'] * 1000:.0f} ms",
+            fan["met"],
+            fan["worst_all_ms"],
+        )
+        if fan["burst"] is not None:
+            out["fanout_burst_with_over_without"] = report.target_line(
+                "burst: with / without viewers",
+                f"{fan['burst_ratio']:.1%}",
+                "none in the issue",
+                None,
+                fan["burst_ratio"],
+            )
+    if "screens" in results:
+        scr = results["screens"]
+        out["dashboard_cpu_per_screen"] = report.target_line(
+            "dashboard CPU per live screen",
+            "skipped" if scr["per_screen"] is None else f"{scr['per_screen']:.1%}",
+            f"<= {scr['target_per_screen']:.0%} of a core (bench's)",
+            scr["met"],
+            scr["per_screen"],
+        )
+    return out
+
+
+def bench_freshness(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    report.heading(
+        f"freshness: webhook 2xx -> new total in the overlay's event stream, {args.fresh_webhooks} webhooks"
+    )
+    result = freshness.run(stack, args.fresh_webhooks)
+    report.lines(freshness.report_lines(result))
+    return result.as_json()
+
+
+def bench_fanout(stack: Stack, generator: Generator, args: argparse.Namespace) -> dict[str, Any]:
+    seconds = min(args.duration, FANOUT_BURST_SECONDS)
+    report.heading(
+        f"SSE fan-out: {args.viewers:,} overlay viewers on one ingest, {args.rounds} webhooks;"
+        f" a {seconds:.0f} s webhook burst without and with them"
+    )
+    burst = fanout.Burst(generator.run, seconds, stack.root)
+    result = fanout.run(stack, args.viewers, args.rounds, burst)
+    report.lines(fanout.report_lines(result))
+    return result.as_json()
+
+
+def bench_screens(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    levels = ", ".join(str(n) for n in args.screens)
+    report.heading(
+        f"dashboard CPU per open /live screen: {levels} screens, {args.window:.0f} s each,"
+        f" {args.trickle:.0f} webhooks/s"
+    )
+    result = screens.run(stack, args.screens, args.window, args.trickle)
+    report.lines(screens.report_lines(result))
+    return result.as_json()
 
 
 def bench_webhooks(stack: Stack, generator: Generator, args: argparse.Namespace) -> dict[str, Any]:

@@ -28,7 +28,16 @@ def machine() -> dict[str, Any]:
         "uvicorn": _version("uvicorn"),
         "loop": f"uvloop {_version('uvloop')}" if _importable("uvloop") else "asyncio",
         "http": f"httptools {_version('httptools')}" if _importable("httptools") else "h11",
+        "load_average": load_average(),
     }
+
+
+def load_average() -> str:
+    """1, 5 and 15 minute load averages: other work on a shared machine shows up here."""
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "?"
 
 
 def _importable(name: str) -> bool:
@@ -48,6 +57,11 @@ def heading(text: str) -> None:
 
 def line(label: str, value: str) -> None:
     print(f"  {label:<22} {value}", flush=True)
+
+
+def lines(rows: list[tuple[str, str]]) -> None:
+    for label, value in rows:
+        line(label, value)
 
 
 def load_line(result: LoadResult) -> str:
@@ -74,6 +88,15 @@ def ratio_line(label: str, ours: float, floor: float, target: float) -> dict[str
     verdict = "meets" if ratio >= target else "BELOW"
     print(f"  {label:<34} {ratio:6.1%}   target >= {target:.0%}: {verdict}", flush=True)
     return {"ratio": round(ratio, 4), "target": target, "met": ratio >= target}
+
+
+def target_line(
+    label: str, value: str, target: str, met: bool | None, figure: float | None
+) -> dict[str, Any]:
+    """A figure against a target that is not a ratio (a latency, a CPU share)."""
+    verdict = "n/a" if met is None else "meets" if met else "MISSES"
+    print(f"  {label:<34} {value:>8}   target {target}: {verdict}", flush=True)
+    return {"value": figure, "target": target, "met": met}
 
 
 def save(results: dict[str, Any]) -> Path:

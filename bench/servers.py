@@ -1,29 +1,35 @@
-"""The two HTTP services under load, each its own process on a free loopback port.
+"""The services under test, each its own process on a free loopback port.
 
-Both are started the way production starts ``campaign ingest`` (a fresh interpreter,
-``uvicorn.run`` with the same settings) and stopped by their PID only, so a bench run
-never leaves anything behind and never signals a process it did not start.
+The ingest and the minimal endpoint are started the way production starts ``campaign
+ingest`` (a fresh interpreter, ``uvicorn.run`` with the same settings), the dashboard
+as ``campaign dashboard``; all are stopped by their PIDs only, so a bench run never
+leaves anything behind and never signals a process it did not start.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from bench import proc
 from bench.stack import Stack
 
 HOST = "127.0.0.1"
 ROOT = Path(__file__).resolve().parent.parent  # for `-m bench.minimal` outside the project folder
 START_TIMEOUT = 30.0
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b")
 
 
 def free_port() -> int:
@@ -57,6 +63,30 @@ class Server:
             return None
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def log_problems(self) -> str:
+        """ "none", or how many errors the service logged so far and the most frequent one.
+
+        An error is a final exception line of a traceback (not a cause that another
+        exception line follows) or an ``ERROR:`` line without a traceback.
+        """
+        try:
+            rows = self.log.read_text(errors="replace").splitlines()
+        except OSError:
+            return "log unreadable"
+        errors: Counter[str] = Counter()
+        for index, row in enumerate(rows):
+            if not row or row[0].isspace() or row.startswith(("Traceback", "The above", "During handling")):
+                continue
+            following = next((r for r in rows[index + 1 : index + 3] if r), "")
+            if following.startswith(("The above", "During handling")):
+                continue  # a cause; the exception it led to is counted
+            if EXCEPTION_LINE.match(row):
+                errors[row[:160]] += 1
+        if not errors:
+            return "none"
+        worst, count = errors.most_common(1)[0]
+        return f"{sum(errors.values())} errors; {count} x {worst!r}"
+
     def log_tail(self, chars: int = 2000) -> str:
         try:
             return self.log.read_text(errors="replace")[-chars:]
@@ -80,6 +110,44 @@ def minimal(stack: Stack) -> Iterator[Server]:
     argv = [sys.executable, "-m", "bench.minimal", "--port", str(port)]
     with _running("minimal", argv, stack, port, "/") as server:
         yield server
+
+
+@contextlib.contextmanager
+def dashboard(stack: Stack) -> Iterator[Server]:
+    """``campaign dashboard``: the command runs Streamlit as its child process.
+
+    Ready once Streamlit's health check answers.  Stopping SIGTERMs the command's
+    descendants (Streamlit) by PID first: the command itself does not pass the
+    signal on, so stopping only its PID would leave Streamlit running.
+    """
+    port = free_port()
+    argv = [sys.executable, "-m", "campaign.cli", "dashboard", "--port", str(port)]
+    with _running("dashboard", argv, stack, port, "/_stcore/health") as server:
+        try:
+            yield server
+        finally:
+            stop_descendants(server.process.pid)
+
+
+def stop_descendants(pid: int, timeout: float = 15.0) -> None:
+    """SIGTERM every process below ``pid`` by its PID, SIGKILL those still there after ``timeout``."""
+    children = proc.descendants(pid)
+    for child in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(_alive(child) for child in children):
+        time.sleep(0.1)
+    for child in children:
+        if _alive(child):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    """Running (not a zombie waiting for its parent)."""
+    state = proc.state(pid)
+    return state is not None and state != "Z"
 
 
 @contextlib.contextmanager
