@@ -3,7 +3,7 @@
 One Redis subscription per process feeds every viewer: ``TotalsHub`` keeps the latest
 total of each appeal and hands it, encoded once, to each viewer's one-slot mailbox, so a
 slow viewer skips to the newest figure instead of queueing old ones.  In a burst the hub
-passes on at most ten figures a second per appeal; a lone signature goes out at once.
+passes on at most 20 figures a second per appeal; a lone signature goes out at once.
 A viewer that connects (or reconnects) gets the current figure at once; figures sent to a
 viewer never go down.
 """
@@ -32,7 +32,7 @@ log = logging.getLogger("campaign.overlay")
 OVERLAY_PAGE = Path(__file__).parent / "static" / "overlay.html"
 HEARTBEAT_SECONDS = 15.0
 POLL_SECONDS = 5.0  # safety net: catches any announcement missed while Redis was away
-MIN_INTERVAL = 0.1  # at most ten figures a second per appeal reach a viewer; the last one always does
+MIN_INTERVAL = 0.05  # at most 20 figures a second per appeal reach a viewer; the last one always does
 
 Delivery = tuple[int, str]  # a total and its encoded event, shared by every viewer
 KEEP_ALIVE: Delivery = (-1, ": keep-alive\n\n")
