@@ -22,8 +22,10 @@ LOCAL = {"127.0.0.1", "localhost", "::1", "[::1]"}
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Module-scoped: Playwright's sync API holds an event loop in this thread while it runs,
+    which would stop later tests from using ``asyncio.run``."""
     if CHROMIUM is None:
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
