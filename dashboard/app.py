@@ -1,0 +1,39 @@
+"""The dashboard's entry point: page setup and navigation, nothing else.
+
+Run it with ``campaign dashboard`` (which brings the Streamlit configuration along);
+each page lives in ``pages/`` and is reached by its URL path, so a wall screen or a
+broadcast browser source is set up by its address alone, e.g. ``/live?appeal=hassan``
+or ``/on-air?campaign=torture&theme=green``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+from streamlit.navigation.page import StreamlitPage
+
+PAGES = Path(__file__).resolve().parent / "pages"
+
+
+def navigation() -> StreamlitPage:
+    """The pages, grouped by who looks at them; ``live`` opens when no page is named."""
+    screens = [
+        st.Page(PAGES / "live.py", title="Live", icon="📈", url_path="live", default=True),
+        st.Page(PAGES / "on_air.py", title="On air", icon="📺", url_path="on-air"),
+    ]
+    return st.navigation({"Screens": screens}, position="top")
+
+
+def main() -> None:
+    st.set_page_config(
+        page_title="Campaign room",
+        page_icon="📣",
+        layout="wide",
+        initial_sidebar_state="collapsed",
+        menu_items={},
+    )
+    navigation().run()
+
+
+main()
