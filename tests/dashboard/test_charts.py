@@ -1,0 +1,56 @@
+"""Charts are pure functions from DataFrames to figures; the on-air number never goes down."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from campaign.live import AppealFigures
+from dashboard import charts, counter, frames, style
+
+TZ = ZoneInfo("Europe/Amsterdam")
+APPEAL = AppealFigures(
+    slug="hassan",
+    title="Stop the torture of Hassan",
+    signatures=12,
+    channels={"sms": 10, "web": 2},
+    countries=[
+        {"country": "NL", "name": "Netherlands", "signatures": 9},
+        {"country": "BE", "name": "Belgium", "signatures": 3},
+    ],
+    per_minute=[
+        {"minute": "2026-11-22T03:00+00:00", "signatures": 4},
+        {"minute": "2026-11-22T03:01+00:00", "signatures": 8},
+    ],
+)
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_charts_draw_the_frames(theme: str) -> None:
+    palette = style.palette(theme)
+    minutes = charts.per_minute_chart(frames.per_minute([APPEAL], TZ), palette, height=300)
+    assert list(minutes.data[0].y) == [4, 8]
+    channels = charts.channel_chart(frames.channels([APPEAL]), palette, height=300)
+    assert sorted(channels.data[0].values) == [2, 10]
+    countries = charts.country_chart(frames.countries([APPEAL]), palette, height=300)
+    assert set(countries.data[0].x) == {9, 3}
+
+
+def test_empty_frames_still_draw() -> None:
+    empty = AppealFigures(slug="new")
+    palette = style.palette("dark")
+    for figure in (
+        charts.per_minute_chart(frames.per_minute([empty], TZ), palette, height=300),
+        charts.channel_chart(frames.channels([empty]), palette, height=300),
+        charts.country_chart(frames.countries([empty]), palette, height=300),
+    ):
+        assert figure.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("shown", "current", "expected"),
+    [(None, None, None), (None, 5, 5), (5, 7, 7), (7, 5, 7), (7, None, 7)],
+)
+def test_the_number_never_goes_back(shown: int | None, current: int | None, expected: int | None) -> None:
+    assert counter.never_lower(shown, current) == expected
