@@ -18,11 +18,16 @@ PAGES = Path(__file__).resolve().parent / "pages"
 
 def navigation() -> StreamlitPage:
     """The pages, grouped by who looks at them; ``live`` opens when no page is named."""
+    # Streamlit serves the default page at "/" only; a hidden copy of Live takes "/" so that
+    # "/live" itself stays a working address for wall screens.
+    home = st.Page(
+        PAGES / "live.py", title="Live", icon="📈", url_path="home", default=True, visibility="hidden"
+    )
     screens = [
-        st.Page(PAGES / "live.py", title="Live", icon="📈", url_path="live", default=True),
+        st.Page(PAGES / "live.py", title="Live", icon="📈", url_path="live"),
         st.Page(PAGES / "on_air.py", title="On air", icon="📺", url_path="on-air"),
     ]
-    return st.navigation({"Screens": screens}, position="top")
+    return st.navigation({"": [home], "Screens": screens}, position="top")
 
 
 def main() -> None:

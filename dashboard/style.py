@@ -67,6 +67,10 @@ CHROME = (
     '[data-testid="stSidebarCollapsedControl"]',
     "#MainMenu",
     "footer",
+    # Streamlit's "Page not found" modal: right after the server starts, the first screen to
+    # open a page by its path gets it although the page then runs; screens never use dialogs.
+    '[data-baseweb="modal"]',
+    '[role="dialog"]',
 )
 
 
