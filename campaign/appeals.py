@@ -195,6 +195,13 @@ def list_appeals(engine: Engine) -> list[AppealSummary]:
         ]
 
 
+def list_campaigns(engine: Engine) -> dict[str, str]:
+    """Every campaign's slug and name, by name: what staff pick a campaign from."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(Campaign.slug, Campaign.name).order_by(Campaign.name, Campaign.slug))
+        return {slug: name for slug, name in rows}
+
+
 def _appeal(session: Session, slug: str) -> Appeal:
     appeal = session.scalar(select(Appeal).where(Appeal.slug == slug))
     if appeal is None:

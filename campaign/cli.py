@@ -118,7 +118,7 @@ def up(
     console.print("[bold green]campaign is up[/]  (Ctrl-C stops)")
     console.print(f"  ingest:    http://{host}:{port}  (overlay: /overlay/<appeal>)")
     if open_dashboard:
-        console.print(f"  dashboard: http://127.0.0.1:{dashboard_port}/live  and  /on-air")
+        console.print(f"  dashboard: http://127.0.0.1:{dashboard_port}/live  /on-air  /map  /outcomes")
     console.print(f"  database:  {_redact(settings.resolved_database_url)}")
     console.print(f"  redis:     {url}")
     if demo:
@@ -210,12 +210,13 @@ def dashboard(
         env["CAMPAIGN_REDIS_URL"] = redis_url(settings)
     port = port or settings.dashboard_port
     command = streamlit_command(host=host, port=port)
-    console.print(f"[bold green]dashboard[/] on http://{host}:{port}/live and /on-air  (Ctrl-C stops)")
-    try:
-        code = subprocess.call(command, env=env)  # noqa: S603 - our own app, our own flags
-    except KeyboardInterrupt:
-        code = 0
-    raise typer.Exit(code)
+    pages = ", ".join(f"/{page}" for page in ("live", "on-air", "map", "outcomes"))
+    console.print(f"[bold green]dashboard[/] on http://{host}:{port}: {pages}  (Ctrl-C stops)")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Become Streamlit (same PID): stopping this command by its PID (SIGTERM from a service
+    # manager, `campaign up`, a test) then stops the server, instead of orphaning a child.
+    os.execve(command[0], command, env)  # noqa: S606 - our own app, our own flags
 
 
 @app.command()

@@ -349,6 +349,8 @@ class LiveView:
                 pipe.expire(key, SECONDS_KEPT)
             pipe.execute()
             recent_key = appeal_key(slug, "recent")
+            if self.redis.type(recent_key) not in ("list", "none"):
+                self.redis.delete(recent_key)  # written as a stream by an earlier version
             if not self.redis.exists(recent_key) and snapshot.recent.get(slug):
                 entries = [_ticker_entry(signed) for signed in reversed(snapshot.recent[slug])]
                 self.redis.lpush(recent_key, *entries)

@@ -3,7 +3,8 @@
 Run it with ``campaign dashboard`` (which brings the Streamlit configuration along);
 each page lives in ``pages/`` and is reached by its URL path, so a wall screen or a
 broadcast browser source is set up by its address alone, e.g. ``/live?appeal=hassan``
-or ``/on-air?campaign=torture&theme=green``.
+or ``/on-air?campaign=torture&theme=green``; the staff pages (``/map``, ``/outcomes``)
+keep their filters in the URL the same way.
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ def navigation() -> StreamlitPage:
         st.Page(PAGES / "live.py", title="Live", icon="📈", url_path="live"),
         st.Page(PAGES / "on_air.py", title="On air", icon="📺", url_path="on-air"),
     ]
-    return st.navigation({"": [home], "Screens": screens}, position="top")
+    staff = [
+        st.Page(PAGES / "map.py", title="Map", icon=":material/map:", url_path="map"),
+        st.Page(PAGES / "outcomes.py", title="Outcomes", icon=":material/gavel:", url_path="outcomes"),
+    ]
+    return st.navigation({"": [home], "Screens": screens, "Staff": staff}, position="top")
 
 
 def main() -> None:

@@ -11,11 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
+from urllib.parse import urlparse
 
 import pandas as pd
 
 from campaign.live import AppealFigures
 from dashboard.frames import goal, grouped, name_of, total
+from dashboard.tables import StripRow
 
 MAX_APPEAL_CARDS = 5
 FRESH_SECONDS = 10
@@ -100,6 +102,11 @@ def ticker(frame: pd.DataFrame, now: datetime, *, show_appeal: bool) -> str:
     return f'<div class="cr-panel-h">Latest actions</div>{rows}'
 
 
+def ticker_rows(height: int) -> int:
+    """How many ticker lines fit a panel of this chart height (a line is 43 px with its rule)."""
+    return max(3, min(9, (height - 30) // 43))
+
+
 def _card(key: str, value: str, sub: str, *, hero: bool = False, bar: float | None = None) -> str:
     meter = f'<div class="cr-bar"><span style="width:{bar:.1f}%"></span></div>' if bar is not None else ""
     return (
@@ -125,3 +132,150 @@ def _appeal_card(a: AppealFigures) -> str:
         sub += f" · {100 * a.signatures / target:.0f}% of {grouped(target)}"
     bar = min(100 * a.signatures / target, 100) if target else None
     return _card(name_of(a), grouped(a.signatures), sub, bar=bar)
+
+
+# -- Live: a slim strip of social figures and today's demonstrations, per campaign --------------------
+
+TODAY_SHOWN = 4
+
+
+def strip(rows: Sequence[StripRow], *, named: bool) -> str:
+    """One line per campaign under the cards: social figures beside the signatures, and the
+    demonstrations happening today.  ``named``: lead each line with the campaign's name
+    (when the screen shows more than one campaign)."""
+    if not rows:
+        return ""
+    lines = []
+    for row in rows:
+        cells = [f'<div class="cr-sname">{escape(row.name)}</div>'] if named else []
+        if row.social is not None:
+            s = row.social
+            share = s["from_social"]
+            via = f"via {escape(str(s['top_referrer']).capitalize())}" if s["top_referrer"] else ""
+            cells += [
+                _mini("Facebook joins", grouped(s["joins"])),
+                _mini("Posts", grouped(s["posts"])),
+                _mini("Photos", grouped(s["photos"])),
+                _mini("Web visits", grouped(s["visits"])),
+                _mini("From social media", "–" if share is None else f"{100 * share:.0f}%", via),
+            ]
+        cells.append(_today(row.today))
+        kind = ("" if row.social is not None else " only-today") + (" named" if named else "")
+        lines.append(f'<div class="cr-srow{kind}">{"".join(cells)}</div>')
+    return f'<div class="cr-strip">{"".join(lines)}</div>'
+
+
+def _mini(key: str, value: str, sub: str = "") -> str:
+    note = f'<span class="cr-ms">{sub}</span>' if sub else ""
+    return (
+        f'<div class="cr-mini"><div class="cr-k">{escape(key)}</div>'
+        f'<div class="cr-mv">{value}{note}</div></div>'
+    )
+
+
+def _today(frame: pd.DataFrame) -> str:
+    count = len(frame)
+    if not count:
+        return (
+            '<div class="cr-mini today"><div class="cr-k">Demonstrations today</div>'
+            '<div class="cr-tl"><span class="none">None today</span></div></div>'
+        )
+    items = []
+    shown = TODAY_SHOWN if count <= TODAY_SHOWN else TODAY_SHOWN - 1  # the last place says how many more
+    for row in frame.head(shown).itertuples(index=False):
+        people = "" if pd.isna(row.attendance) else f"{grouped(int(row.attendance))} people"
+        items.append(f"<span><b>{row.starts_at:%H:%M}</b> {escape(row.city)}<i>{people}</i></span>")
+    more = f'<span class="more">+{count - shown} more</span>' if count > shown else ""
+    return (
+        f'<div class="cr-mini today"><div class="cr-k">Demonstrations today · {count}</div>'
+        f'<div class="cr-tl">{"".join(items)}{more}</div></div>'
+    )
+
+
+# -- staff pages ----------------------------------------------------------------------------------------
+
+
+def staff_heading(title: str, subtitle: str) -> str:
+    return f'<h1 class="sf-h">{escape(title)}</h1><div class="sf-sub">{escape(subtitle)}</div>'
+
+
+def panel_heading(text: str) -> str:
+    return f'<div class="sf-panel-h">{escape(text)}</div>'
+
+
+def demonstration_list(frame: pd.DataFrame) -> str:
+    """The demonstrations as cards: when, where, how many, who, links and photo thumbnails.
+
+    Photos and links are other sites' addresses, shown only when given; nothing is fetched
+    while the page is built (the browser loads a thumbnail lazily, without a referrer).
+    """
+    if not len(frame):
+        return '<div class="sf-empty">No demonstrations in this view.</div>'
+    cards = []
+    for row in frame.itertuples(index=False):
+        people = "attendance unknown" if pd.isna(row.attendance) else f"{grouped(int(row.attendance))} people"
+        links = "".join(f"{_link(url)}{escape(_host(url))}</a>" for url in row.links)
+        photos = "".join(
+            f'{_link(url)}<img src="{escape(url, quote=True)}" loading="lazy" '
+            'referrerpolicy="no-referrer" alt="photo"></a>'
+            for url in row.photos
+        )
+        cards.append(
+            '<div class="sf-demo">'
+            f'<div class="sf-when">{row.starts_at:%a %d %b %Y · %H:%M}</div>'
+            f'<div class="sf-title">{escape(row.title)}</div>'
+            f'<div class="sf-where">{escape(row.city)}, {escape(row.country_name)}</div>'
+            f'<div class="sf-meta"><b>{people}</b> · {escape(row.organiser or "organiser unknown")}</div>'
+            + (f'<div class="sf-links">{links}</div>' if links else "")
+            + (f'<div class="sf-photos">{photos}</div>' if photos else "")
+            + "</div>"
+        )
+    return f'<div class="sf-demos">{"".join(cards)}</div>'
+
+
+def map_summary(frame: pd.DataFrame) -> str:
+    """The figures of a map view in one line of cards: demonstrations, countries, people."""
+    known = frame["attendance"].dropna()
+    people = grouped(int(known.sum())) if len(known) else "–"
+    first, last = (frame["day"].min(), frame["day"].max()) if len(frame) else (None, None)
+    span = f"{first:%d %b} – {last:%d %b %Y}" if first and last else "no dates"
+    return (
+        '<div class="sf-figures">'
+        + _figure("Demonstrations", grouped(len(frame)), span)
+        + _figure("Countries", grouped(frame["country"].nunique()), "with a demonstration")
+        + _figure(
+            "People", people, f"at the {len(known)} with a count" if len(known) < len(frame) else "in total"
+        )
+        + "</div>"
+    )
+
+
+def outcome_headline(share: float | None, decided: int, good: int, appeals: int, waiting: int) -> str:
+    """The share of decided appeals with a good outcome, large, with what it is a share of."""
+    value = "–" if share is None else f"{100 * share:.0f}%"
+    return (
+        '<div class="sf-figures">'
+        + _figure("Good outcomes", value, f"{good} of {decided} appeals with an outcome", hero=True)
+        + _figure("Appeals", grouped(appeals), "in this view")
+        + _figure(
+            "With an outcome", grouped(decided), f"{100 * decided / appeals:.0f}% of them" if appeals else ""
+        )
+        + _figure("Still waiting", grouped(waiting), "open, no outcome yet")
+        + "</div>"
+    )
+
+
+def _figure(key: str, value: str, sub: str, *, hero: bool = False) -> str:
+    return (
+        f'<div class="sf-fig{" hero" if hero else ""}"><div class="sf-k">{escape(key)}</div>'
+        f'<div class="sf-v">{escape(value)}</div><div class="sf-s">{escape(sub)}</div></div>'
+    )
+
+
+def _link(url: str) -> str:
+    return f'<a href="{escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">'
+
+
+def _host(url: str) -> str:
+    host = urlparse(url).hostname or url
+    return host.removeprefix("www.")

@@ -5,6 +5,10 @@ process is shared through ``st.cache_resource``; one read of all live figures is
 through ``st.cache_data(ttl=1)``, so ten open screens, whatever they show, cost one Redis
 read a second.  Each screen picks its appeals from that shared read.
 
+Screens showing the same appeals also share the figures built from a read (``board``),
+and the staff pages read history from SQL through caches of 30 s that a form's write
+clears (``forget_history``).
+
 A failed read is a value too (``LiveRead.error``), cached for the same second: while
 Redis is away the screens keep what they last showed instead of each waiting on its own
 timeout, and the client is set to give up quickly (one reconnect, short timeouts) so a
@@ -14,20 +18,35 @@ frozen server cannot hold a screen's update loop.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import pandas as pd
+import plotly.graph_objects as go
 import redis
 import streamlit as st
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
-from campaign.live import AppealFigures, LiveView, connect
+from campaign import outcomes
+from campaign.appeals import AppealSummary, list_appeals, list_campaigns
+from campaign.db import create_db_engine
+from campaign.demonstrations import listing
+from campaign.live import AppealFigures, CampaignFigures, LiveView, connect
 from campaign.runtime import redis_url
 from campaign.settings import get_settings
+from dashboard import blocks, charts, frames, style, tables
+from dashboard.frames import Picked
+from dashboard.params import Selection
 
 # A screen updates every second; a read that takes longer than this is a failed read.
 TIMEOUT = 0.8
+# Countries per appeal for the map's shading: all of them, not the screens' top ten.
+COUNTRIES = 300
 
 
 @dataclass(frozen=True)
@@ -35,6 +54,7 @@ class LiveRead:
     """All appeals' live figures at one moment, or why they could not be read."""
 
     appeals: tuple[AppealFigures, ...] = ()
+    campaigns: tuple[CampaignFigures, ...] = ()  # social figures of the appeals' campaigns
     members: int = 0
     ready: bool = False
     read_at: float = 0.0
@@ -62,8 +82,10 @@ def _read(url: str) -> LiveRead:
     try:
         view = _live_view(url)
         appeals = view.many_figures(view.slugs())
+        campaigns = sorted({a.campaign for a in appeals if a.campaign})
         return LiveRead(
             appeals=tuple(appeals),
+            campaigns=tuple(view.campaign_figures(slug) for slug in campaigns),
             members=view.members(),
             ready=view.is_ready(),
             read_at=time.time(),
@@ -89,3 +111,180 @@ def timezone() -> ZoneInfo:
 def _brief(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return (text[0] if text else type(error).__name__)[:160]
+
+
+# -- the Live page's figures, built once per read for every screen ----------------------------------
+
+
+@dataclass(frozen=True)
+class Board:
+    """Everything the Live page shows for one selection from one read, except the clock.
+
+    Building the three Plotly figures (and the ticker table) from a read took ~41 ms a
+    rerun, once a second on every open screen.  Screens showing the same appeals now share
+    one build per read: it is keyed by the read's timestamp, the selection, the theme and
+    the time zone, so N screens cost one build a second, not N.  The strip of social
+    figures and today's demonstrations is built with it, since the chart heights depend
+    on how many lines the strip has.
+    """
+
+    picked: Picked
+    title: str
+    subtitle: str
+    strip: str  # HTML; "" when no shown campaign has social figures or a demonstration today
+    top: int  # height of the top charts
+    bottom: int  # height of the bottom chart (and the ticker's panel)
+    minutes: go.Figure
+    channels: go.Figure
+    countries: go.Figure
+    ticker: pd.DataFrame
+
+
+def board(read: LiveRead, selection: Selection, theme: str, tz: ZoneInfo) -> Board:
+    """The Live page's board for ``selection`` from ``read``, shared by every screen.
+
+    The figures are shared objects: draw them, never change them.
+    """
+    return _board(read.read_at, selection.key, theme, tz.key, _read=read, _selection=selection)
+
+
+# A resource cache, not a data cache: st.cache_data would pickle each figure and rebuild
+# it (Plotly validates every property on unpickling) for each screen, ~28 ms of the 41 saved.
+# Shared objects cost nothing to hand out; st.plotly_chart only reads them.
+@st.cache_resource(ttl=10, max_entries=64, show_spinner=False)
+def _board(
+    read_at: float, selection_key: str, theme: str, zone: str, _read: LiveRead, _selection: Selection
+) -> Board:
+    tz, p = ZoneInfo(zone), style.palette(theme)
+    picked = frames.pick(_read.appeals, _selection, only_open=True)
+    appeals = picked.appeals
+    campaigns = tuple(dict.fromkeys(a.campaign for a in appeals if a.campaign))
+    names = campaign_names()
+    rows = tables.strip_rows(campaigns, _read.campaigns, today(campaigns, tz), names)
+    top, bottom = style.live_heights(len(rows))
+    title, subtitle = frames.describe(picked, _selection, names)
+    return Board(
+        picked=picked,
+        title=title,
+        subtitle=subtitle,
+        strip=blocks.strip(rows, named=len(campaigns) > 1),
+        top=top,
+        bottom=bottom,
+        minutes=charts.per_minute_chart(frames.per_minute(appeals, tz), p, height=top),
+        channels=charts.channel_chart(frames.channels(appeals), p, height=top),
+        countries=charts.country_chart(frames.countries(appeals), p, height=bottom),
+        ticker=frames.ticker(appeals, tz),
+    )
+
+
+def today(campaigns: Sequence[str], tz: ZoneInfo) -> pd.DataFrame:
+    """The demonstrations of these campaigns today, in the organisation's time zone.
+
+    From SQL at most every 30 s; a wall screen must not stop for the database, so a failed
+    read is an empty list for those 30 s.
+    """
+    day = datetime.now(tz).date()
+    return _today(get_settings().resolved_database_url, tz.key, day, tuple(campaigns))
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=32)
+def _today(url: str, zone: str, day: date, campaigns: tuple[str, ...]) -> pd.DataFrame:
+    tz = ZoneInfo(zone)
+    try:
+        every = tables.demonstrations(listing(_engine(url)), tz)
+    except (SQLAlchemyError, OSError):
+        return tables.demonstrations([], tz)
+    return tables.on_day(every, day, list(campaigns))
+
+
+def campaign_names() -> dict[str, str]:
+    """Campaign names for a wall screen: an empty mapping (slugs are shown) if SQL is away."""
+    try:
+        return campaigns()
+    except (SQLAlchemyError, OSError):
+        return {}
+
+
+# -- history from SQL for the staff pages (and the Live page's "today") -------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def _engine(url: str) -> Engine:
+    return create_db_engine(url)
+
+
+def engine() -> Engine:
+    """The dashboard's one database engine (and pool), also for the staff forms' writes."""
+    return _engine(get_settings().resolved_database_url)
+
+
+def campaigns() -> dict[str, str]:
+    """Every campaign, slug -> name, by name."""
+    return _campaigns(get_settings().resolved_database_url)
+
+
+def demonstrations(campaign: str | None) -> pd.DataFrame:
+    """A campaign's demonstrations (every campaign's for None), as ``tables.demonstrations``."""
+    settings = get_settings()
+    return _demonstrations(settings.resolved_database_url, campaign, settings.timezone)
+
+
+def outcome_table(campaign: str | None) -> pd.DataFrame:
+    """One row per appeal with its latest outcome, as ``campaign.outcomes.frame``."""
+    return _outcomes(get_settings().resolved_database_url, campaign)
+
+
+def appeal_list() -> list[AppealSummary]:
+    """Every appeal, oldest first: what an outcome is recorded for."""
+    return _appeals(get_settings().resolved_database_url)
+
+
+def forget_history() -> None:
+    """After a staff form wrote to the database: the next read is fresh, not 30 s old."""
+    for cached in (_campaigns, _demonstrations, _outcomes, _appeals, _today):
+        cached.clear()
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=4)
+def _campaigns(url: str) -> dict[str, str]:
+    return list_campaigns(_engine(url))
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=32)
+def _demonstrations(url: str, campaign: str | None, zone: str) -> pd.DataFrame:
+    return tables.demonstrations(listing(_engine(url), campaign), ZoneInfo(zone))
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=32)
+def _outcomes(url: str, campaign: str | None) -> pd.DataFrame:
+    return outcomes.frame(_engine(url), campaign)
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=4)
+def _appeals(url: str) -> list[AppealSummary]:
+    return list_appeals(_engine(url))
+
+
+# -- signatures by country for the map ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CountryRead:
+    """Every appeal's signatures by country (all countries, not the screens' top ten)."""
+
+    appeals: tuple[AppealFigures, ...] = ()
+    error: str | None = None
+
+
+def country_signatures() -> CountryRead:
+    """Signatures by country of every appeal, at most 5 s old (the map is not a wall screen)."""
+    return _countries(redis_url(get_settings(), start=False))
+
+
+@st.cache_data(ttl=5, show_spinner=False, max_entries=4)
+def _countries(url: str) -> CountryRead:
+    try:
+        view = _live_view(url)
+        return CountryRead(appeals=tuple(view.many_figures(view.slugs(), top=COUNTRIES)))
+    except (redis.RedisError, OSError) as error:
+        return CountryRead(error=_brief(error))

@@ -9,7 +9,7 @@ watches and what Plotly draws without shifting.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -153,14 +153,16 @@ def local_time(iso: str, tz: ZoneInfo) -> datetime:
     return datetime.fromisoformat(iso).astimezone(tz).replace(tzinfo=None)
 
 
-def describe(picked: Picked, selection: Selection) -> tuple[str, str]:
-    """A heading and a subheading for what a screen shows."""
+def describe(picked: Picked, selection: Selection, names: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """A heading and a subheading for what a screen shows (``names``: campaign slug -> name)."""
     if len(picked.appeals) == 1 and selection.appeals:
         appeal = picked.appeals[0]
         return appeal.title or appeal.slug, f"for {appeal.person}" if appeal.person else ""
     count = f"{len(picked.appeals)} appeal{'' if len(picked.appeals) == 1 else 's'}"
     if selection.appeals:
         return "Appeals", count
+    if selection.campaigns and names and all(c in names for c in selection.campaigns):
+        return " + ".join(names[c] for c in selection.campaigns), count
     if selection.campaigns:
         return f"Campaign {' + '.join(selection.campaigns)}", count
     return "All appeals", count

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 LiveTheme = Literal["dark", "light"]
@@ -109,3 +110,74 @@ def _goal(value: str) -> int | None:
         return 0
     digits = value.replace("_", "").replace(",", "").replace(" ", "")
     return int(digits) if digits.isdigit() else None
+
+
+# -- staff pages ------------------------------------------------------------------------------
+# Staff share a view by sending its address, so each filter lives in the URL too.
+
+MapShade = Literal["demonstrations", "signatures"]
+MAP_SHADES: tuple[MapShade, ...] = ("demonstrations", "signatures")
+
+
+@dataclass(frozen=True)
+class MapParams:
+    """``/map?campaign=kenya&from=2008-02-27&to=2008-03-31&shade=signatures``."""
+
+    campaign: str | None = None
+    start: date | None = None
+    end: date | None = None
+    shade: MapShade = "demonstrations"
+
+
+@dataclass(frozen=True)
+class OutcomesParams:
+    """``/outcomes?campaign=torture``."""
+
+    campaign: str | None = None
+
+
+def map_params(query: Query) -> MapParams:
+    shade = _last(query, "shade").lower()
+    start, end = _day(_last(query, "from")), _day(_last(query, "to"))
+    if start and end and start > end:  # a range typed backwards is still the same range
+        start, end = end, start
+    return MapParams(
+        campaign=_one_slug(query, "campaign"),
+        start=start,
+        end=end,
+        shade=next((s for s in MAP_SHADES if s == shade), "demonstrations"),
+    )
+
+
+def outcomes_params(query: Query) -> OutcomesParams:
+    return OutcomesParams(campaign=_one_slug(query, "campaign"))
+
+
+def map_query(params: MapParams) -> dict[str, str | None]:
+    """The URL parameters of a map view (None: left out), so it can be shared as a link."""
+    return {
+        "campaign": params.campaign,
+        "from": params.start.isoformat() if params.start else None,
+        "to": params.end.isoformat() if params.end else None,
+        "shade": None if params.shade == "demonstrations" else params.shade,
+    }
+
+
+def date_range(picked: object) -> tuple[date | None, date | None]:
+    """``st.date_input``'s value as (start, end): a range half picked is open at its end."""
+    if isinstance(picked, date):
+        return picked, picked
+    chosen = [d for d in picked if isinstance(d, date)] if isinstance(picked, tuple | list) else []
+    return (chosen[0] if chosen else None), (chosen[1] if len(chosen) > 1 else None)
+
+
+def _one_slug(query: Query, name: str) -> str | None:
+    slugs = _slugs(query, name)
+    return slugs[0] if slugs else None
+
+
+def _day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None

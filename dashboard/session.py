@@ -7,7 +7,7 @@ membership it first saw, so it can show how many joined since it was switched on
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,3 +55,18 @@ def members(read: LiveRead, tz: ZoneInfo, state: State | None = None) -> Members
 
 def _state(given: State | None) -> State:
     return st.session_state if given is None else given
+
+
+def share(values: Mapping[str, str | None]) -> None:
+    """Write a staff page's filters into its URL, so the address in the bar is the view.
+
+    Only changed parameters are written (each write is a message to the browser); None
+    removes a parameter.
+    """
+    for name, value in values.items():
+        current = st.query_params.get(name)
+        if value is None:
+            if current is not None:
+                del st.query_params[name]
+        elif current != value:
+            st.query_params[name] = value

@@ -71,11 +71,25 @@ CHROME = (
     # open a page by its path gets it although the page then runs; screens never use dialogs.
     '[data-baseweb="modal"]',
     '[role="dialog"]',
+    # ... and its backdrop, which would otherwise dim the screen and break the chroma key.
+    '[data-testid="stDialog"]',
 )
 
 
 def palette(name: str) -> Palette:
     return PALETTES.get(name, DARK)
+
+
+# The Live page fits one 1920x1080 screen: each strip row (96 px and a 14 px gap) under
+# the cards is taken from the two rows of charts.
+STRIP_ROW = 110
+
+
+def live_heights(strip_rows: int) -> tuple[int, int]:
+    """Heights of the top charts and the bottom charts for a Live page with this many strip rows."""
+    taken = STRIP_ROW * max(0, min(strip_rows, 2))
+    top = 372 - (taken * 55) // 100
+    return top, 332 - (taken - (372 - top))
 
 
 def hide_chrome() -> str:
@@ -148,6 +162,29 @@ def live_css(p: Palette) -> str:
 .cr-ticker td.a {{ width: 16%; color: var(--cr-muted); }}
 .cr-ticker tr.fresh td.n {{ color: var(--cr-accent); }}
 .cr-empty {{ color: var(--cr-muted); font-size: 20px; padding: 24px 8px; }}
+/* The strip under the cards: a campaign's social figures and today's demonstrations. */
+.cr-strip {{ display: flex; flex-direction: column; gap: 14px; }}
+.cr-srow {{ display: grid; gap: 14px; height: 96px;
+  grid-template-columns: repeat(5, minmax(0, 1fr)) minmax(0, 2.7fr); }}
+.cr-srow.named {{ grid-template-columns: minmax(0, 1.1fr) repeat(5, minmax(0, 1fr)) minmax(0, 2.4fr); }}
+.cr-srow.only-today {{ grid-template-columns: minmax(0, 1fr); }}
+.cr-srow.only-today.named {{ grid-template-columns: minmax(0, 1.1fr) minmax(0, 9.4fr); }}
+.cr-sname {{ align-self: center; font-size: 21px; font-weight: 700; line-height: 1.15;
+  color: var(--cr-text); overflow: hidden; }}
+.cr-mini {{ background: var(--cr-surface); border: 1px solid var(--cr-border); border-radius: 12px;
+  padding: 11px 18px; display: flex; flex-direction: column; justify-content: space-between;
+  min-width: 0; overflow: hidden; }}
+.cr-mini .cr-k {{ font-size: 14px; }}
+.cr-mv {{ font-size: 38px; font-weight: 800; line-height: 1; font-variant-numeric: tabular-nums;
+  white-space: nowrap; overflow: hidden; }}
+.cr-ms {{ font-size: 15px; font-weight: 400; color: var(--cr-muted); margin-left: 8px; }}
+.cr-tl {{ display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 2px 22px;
+  max-height: 54px; overflow: hidden; font-size: 20px; line-height: 26px; }}
+.cr-tl span {{ white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
+.cr-tl b {{ color: var(--cr-accent); font-variant-numeric: tabular-nums; margin-right: 6px; }}
+.cr-tl i {{ font-style: normal; color: var(--cr-muted); font-size: 16px; margin-left: 7px; }}
+.cr-tl .none, .cr-tl .more {{ color: var(--cr-muted); }}
+.cr-srow.named .cr-tl i {{ display: none; }}  /* narrower beside a campaign's name: time and city */
 </style>"""
 
 
@@ -166,4 +203,54 @@ html, body, .stApp, [data-testid="stApp"], [data-testid="stAppViewContainer"],
 [data-testid="stBottom"] {{ background: {background} !important; }}
 html, body {{ color-scheme: normal; }}
 .stApp [data-testid="stVerticalBlock"] {{ gap: 0; }}
+</style>"""
+
+
+def staff_css(p: Palette) -> str:
+    """Staff pages (map, outcomes): Streamlit's own page with its navigation, plus our cards.
+
+    Unlike a wall screen, staff click and scroll, so the header (with the navigation),
+    scrolling and widgets stay; the figure cards and panels match the Live page.
+    """
+    return f"""<style>
+.stApp {{
+  --cr-bg: {p.background}; --cr-surface: {p.surface}; --cr-border: {p.border};
+  --cr-text: {p.text}; --cr-muted: {p.muted}; --cr-accent: {p.accent};
+  --cr-good: {p.good}; --cr-alert: {p.alert};
+}}
+[data-testid="stMainBlockContainer"] {{ padding: 18px 36px 48px !important; max-width: 1840px; }}
+header[data-testid="stHeader"], [data-testid="stDecoration"], [data-testid="stStatusWidget"],
+footer {{ display: none !important; }}
+.st-key-staff-nav {{ border-bottom: 1px solid var(--cr-border); padding-bottom: 6px; }}
+.st-key-staff-nav a {{ padding: 4px 12px; }}
+h1.sf-h {{ font-size: 34px; font-weight: 700; margin: 0; padding: 0; line-height: 1.2; }}
+.sf-sub {{ color: var(--cr-muted); font-size: 17px; margin-top: 2px; }}
+.sf-figures {{ display: grid; gap: 14px; grid-template-columns: repeat(auto-fit, minmax(220px, 1fr)); }}
+.sf-fig {{ background: var(--cr-surface); border: 1px solid var(--cr-border); border-radius: 14px;
+  padding: 10px 20px 12px; min-width: 0; }}
+.sf-k {{ color: var(--cr-muted); font-size: 14px; font-weight: 600; letter-spacing: .06em;
+  text-transform: uppercase; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
+.sf-v {{ font-size: 40px; font-weight: 800; line-height: 1.1; font-variant-numeric: tabular-nums;
+  white-space: nowrap; }}
+.sf-fig.hero .sf-v {{ color: var(--cr-accent); font-size: 48px; }}
+.sf-s {{ color: var(--cr-muted); font-size: 15px; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; }}
+[class*="st-key-panel-"] {{ background: var(--cr-surface); border: 1px solid var(--cr-border);
+  border-radius: 14px; padding: 12px 16px 6px; }}
+.sf-panel-h {{ color: var(--cr-muted); font-size: 14px; font-weight: 600; letter-spacing: .06em;
+  text-transform: uppercase; margin: 4px 0 6px; }}
+.sf-demos {{ display: grid; gap: 14px; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr)); }}
+.sf-demo {{ background: var(--cr-surface); border: 1px solid var(--cr-border); border-radius: 14px;
+  padding: 14px 18px; min-width: 0; }}
+.sf-when {{ color: var(--cr-accent); font-size: 15px; font-weight: 600; font-variant-numeric: tabular-nums; }}
+.sf-title {{ font-size: 19px; font-weight: 700; margin: 2px 0; line-height: 1.25; }}
+.sf-where {{ font-size: 16px; }}
+.sf-meta {{ color: var(--cr-muted); font-size: 15px; margin-top: 4px; }}
+.sf-meta b {{ color: var(--cr-text); }}
+.sf-links {{ display: flex; flex-wrap: wrap; gap: 4px 14px; margin-top: 8px; font-size: 15px; }}
+.sf-links a {{ color: var(--cr-accent); text-decoration: none; }}
+.sf-photos {{ display: flex; flex-wrap: wrap; gap: 8px; margin-top: 10px; }}
+.sf-photos img {{ width: 88px; height: 66px; object-fit: cover; border-radius: 8px;
+  border: 1px solid var(--cr-border); background: var(--cr-bg); display: block; }}
+.sf-empty {{ color: var(--cr-muted); font-size: 17px; padding: 16px 4px; }}
 </style>"""

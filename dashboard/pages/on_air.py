@@ -21,8 +21,10 @@ st.html(style.on_air_css(params.theme))
 
 @st.fragment(run_every=1)
 def number() -> None:
-    # Data: the sum of the chosen appeals, or nothing when it cannot be known now.
-    read = data.live()
+    # Data: the sum of the chosen appeals, or nothing when it cannot be known now.  While
+    # Redis is away the last good read stands in, so label, goal and notes stay as they were.
+    fresh = data.live()
+    read, _ = session.steady(fresh, data.timezone())
     picked = frames.pick(read.appeals, params.selection, only_open=False)
     known = read.ok and (bool(picked.appeals) or params.selection.everything)
     current = frames.total(picked.appeals) if known else None
@@ -36,7 +38,7 @@ def number() -> None:
         label=params.label or single or "signatures",
         goal=goal,
         theme=params.theme,
-        stale=not read.ok,
+        stale=not fresh.ok,
         notice=frames.missing_note(picked),
     )
 

@@ -54,3 +54,17 @@ def test_empty_frames_still_draw() -> None:
 )
 def test_the_number_never_goes_back(shown: int | None, current: int | None, expected: int | None) -> None:
     assert counter.never_lower(shown, current) == expected
+
+
+def test_per_minute_without_appeals_draws_no_time_axis() -> None:
+    """A paused screen with nothing read yet must not draw hours of empty ten-minute ticks."""
+    figure = charts.per_minute_chart(frames.per_minute([], TZ), style.palette("dark"), height=300)
+    assert figure.layout.xaxis.showticklabels is False
+    assert [a.text for a in figure.layout.annotations] == ["No appeals to show"]
+
+
+def test_per_minute_legend_follows_the_cards() -> None:
+    other = AppealFigures(slug="kenya", title="Reach Out for Kenya", per_minute=APPEAL.per_minute)
+    figure = charts.per_minute_chart(frames.per_minute([APPEAL, other], TZ), style.palette("dark"))
+    assert [trace.name for trace in figure.data] == ["Stop the torture of Hassan", "Reach Out for Kenya"]
+    assert figure.layout.legend.traceorder == "normal"

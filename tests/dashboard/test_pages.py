@@ -103,3 +103,5 @@ def test_on_air_keeps_its_number_when_redis_is_away(
     assert not at.exception
     data = counter_data(at)
     assert (data["value"], data["stale"]) == (5, True)
+    # Only the marker changes on air: not the label, the goal, or a false "not found".
+    assert (data["label"], data["goal"], data["notice"]) == ("Stop the torture of Hassan", 10000, "")

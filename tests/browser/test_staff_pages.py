@@ -1,0 +1,140 @@
+"""The staff pages in Chromium, served by ``campaign dashboard``: the world map draws its
+country shapes from the dashboard's own files (nothing from a CDN, nothing from outside),
+and the command stops, Streamlit and all, when its PID is sent SIGTERM."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from campaign import demo, demonstrations, outcomes, social
+from campaign.appeals import AppealSummary
+from campaign.demonstrations import DemonstrationInput
+from campaign.runtime import Runtime
+from campaign.settings import Settings
+from campaign.social import SocialInput
+from tests.conftest import Backend, free_port
+
+pytestmark = pytest.mark.browser
+
+
+def answers(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        return True
+    return False
+
+
+@pytest.fixture
+def dashboard(settings: Settings, tmp_path: Path, backend: Backend) -> Iterator[str]:
+    """``campaign dashboard`` on a free port, stopped by SIGTERM to its own PID only."""
+    if backend.name != "embedded":
+        pytest.skip("the pages are the same on every backend; the embedded run covers them")
+    port = free_port()
+    env = {
+        **os.environ,
+        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
+        "CAMPAIGN_DATABASE_URL": settings.resolved_database_url,
+        "CAMPAIGN_REDIS_URL": settings.redis_url,
+        "CAMPAIGN_SECRET_KEY": settings.secret_key,
+        "CAMPAIGN_TIMEZONE": "Europe/Amsterdam",
+    }
+    log = tmp_path / "dashboard.log"
+    with open(log, "wb") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "campaign.cli", "dashboard", "--port", str(port)],
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url + "/_stcore/health", timeout=1).status_code == 200:
+                break
+        if process.poll() is not None:
+            raise RuntimeError(log.read_text()[-2000:])
+        time.sleep(0.2)
+    else:
+        process.kill()
+        raise RuntimeError(log.read_text()[-2000:])
+    try:
+        yield url
+    finally:
+        process.terminate()  # SIGTERM to the command's PID: it has become Streamlit
+        process.wait(timeout=15)
+    deadline = time.monotonic() + 5
+    while answers(port) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not answers(port), "Streamlit kept serving after the command was stopped"
+
+
+@pytest.fixture
+def campaign_data(runtime: Runtime, kenya: AppealSummary) -> None:
+    """The Kenya campaign's 11 demonstrations of the demo, some social activity and outcomes."""
+    now = datetime.now(UTC)
+    days = [now - timedelta(days=d) for d in (5, 4, 3, 2, 1, 0, 0, 0, 1, 2, 3)]
+    demonstrations.save(
+        runtime.engine,
+        [
+            DemonstrationInput(
+                "kenya", f"Reach Out for Kenya: {city}", city, country,
+                day.replace(hour=12, minute=0, second=0, microsecond=0),
+                attendance=attendance, organiser="Amnesty International section",
+            )
+            for (city, country, attendance), day in zip(demo.KENYA_DEMONSTRATIONS, days, strict=True)
+        ],
+    )  # fmt: skip
+    moment = now - timedelta(hours=1)
+    social.record_live(
+        runtime.engine,
+        runtime.live,
+        [SocialInput("facebook", "join", f"j{i}", moment, "kenya") for i in range(42)]
+        + [
+            SocialInput("web", "visit", f"v{i}", moment, "kenya", attributes={"referrer": r})
+            for i, r in enumerate(["facebook", "direct", "direct", "search", "direct", "email"])
+        ],
+    )
+    outcomes.record(runtime.engine, "kenya", "charges-dropped", source="Urgent Action update")
+    runtime.live.refresh(runtime.engine, runtime.vault)
+
+
+COUNTRY_SHAPES = "document.querySelectorAll('.geo path.choroplethlocation').length"
+
+
+def test_the_map_draws_offline(campaign_data: None, dashboard: str, visit: object) -> None:
+    shown = visit(dashboard + "/map?campaign=kenya")  # type: ignore[operator]
+    shown.page.wait_for_function(f"{COUNTRY_SHAPES} > 100", timeout=45000)
+    shown.page.wait_for_timeout(1500)  # let the markers settle for the picture
+    assert shown.page.evaluate(COUNTRY_SHAPES) > 150
+    assert shown.page.locator(".geo .scattergeo path.point").count() == 11
+    shown.screenshot("map-kenya")
+    assert any(u.endswith("/app/static/topojson/world_110m.json") for u in shown.requests)
+    assert shown.outside() == [], f"the map reached outside: {shown.outside()}"
+
+
+def test_outcomes_and_live_strip_in_the_browser(campaign_data: None, dashboard: str, visit: object) -> None:
+    outcomes_page = visit(dashboard + "/outcomes")  # type: ignore[operator]
+    outcomes_page.page.wait_for_selector(".sf-fig.hero .sf-v", timeout=45000)
+    outcomes_page.page.wait_for_function(
+        "document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg').length >= 5", timeout=30000
+    )
+    assert outcomes_page.page.locator(".sf-fig.hero .sf-v").inner_text() == "100%"
+    outcomes_page.screenshot("outcomes")
+    live = visit(dashboard + "/live?campaign=kenya")  # type: ignore[operator]
+    live.page.wait_for_selector(".cr-strip .cr-mv", timeout=45000)
+    assert live.page.locator(".cr-strip .cr-mv").first.inner_text() == "42"
+    live.page.wait_for_timeout(1500)
+    live.screenshot("live-kenya-strip")
+    for name, page in (("outcomes", outcomes_page), ("live", live)):
+        assert page.outside() == [], f"{name} reached outside: {page.outside()}"
