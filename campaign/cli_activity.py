@@ -7,7 +7,8 @@ the SMS side; errors a person can fix end as one line there, like every other co
 
 from __future__ import annotations
 
-import time
+import signal
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -126,8 +127,12 @@ def poll_flickr(
     if campaign not in social.scopes(rt.engine)[0]:
         raise NotFound(f"no campaign {campaign!r}")
     client = flickr.FlickrClient(settings.flickr_api_key, settings.flickr_api_url)
+    # Ctrl-C or SIGTERM ends the loop between polls: a KeyboardInterrupt raised inside a
+    # database or HTTP call could be swallowed there and leave the poller running.
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while True:
+        while not stop.is_set():
             try:
                 report = flickr.poll(rt.engine, rt.live, rt.vault, client, campaign, tag, per_page=per_page)
                 console.print(f"{datetime.now():%H:%M:%S}  {report.line()}", highlight=False)
@@ -138,10 +143,11 @@ def poll_flickr(
                 errors.print(f"[yellow]{problem.message}; trying again in {every:g} s[/]", highlight=False)
             if every is None:
                 return
-            time.sleep(every)
-    except KeyboardInterrupt:
+            stop.wait(every)
         console.print("stopped")
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         client.close()
 
 
