@@ -43,6 +43,7 @@ settings.register_profile(
     print_blob=True,
 )
 FUZZ = settings.get_profile("fuzz")
+FUZZ_FEW = settings(FUZZ, max_examples=max(10, FUZZ_EXAMPLES // 2))  # for the slower tests
 
 # Things people and attackers actually send, mixed into generated text.
 NASTY = [
