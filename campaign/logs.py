@@ -25,7 +25,7 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskN
 # A number as a person or a provider writes it: "+31 6 1234 5678", "31612345678",
 # "0612345678", "06-1234-5678": eight or more digits, optionally led by + and broken by
 # single spaces or dashes, not glued to letters or digits (ids, hashes) on either side.
-_CANDIDATE = re.compile(r"(?<![\w+.])(?<!\w-)\+?\d(?:[ \-]?\d){7,19}(?![\w.]|-\d)")
+_CANDIDATE = re.compile(r"(?<![\w+.])(?<!\w-)\+?\d(?:[ \-]?\d){7,19}(?!\w|[.-]\d)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?: \d{2})?")  # 2026-12-01 (02:37:23 follows)
 _MASK = "•••"
 
