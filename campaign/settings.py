@@ -92,7 +92,12 @@ class Settings(BaseSettings):
         "text", description="Log lines as key=value text or as one JSON object per line."
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
-        "info", description="Least severe log level written (info includes one line per request)."
+        "info", description="Least severe log level written."
+    )
+    access_log: bool = Field(
+        False,
+        description="One log line per request (method, route template, status, ms). Off by default: "
+        "a TV spike makes thousands a second, and /metrics counts the same.",
     )
     rate_limit_webhooks: float = Field(
         5000.0, ge=0, description="Provider webhooks a source may send per second (0: no limit)."

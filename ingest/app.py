@@ -173,7 +173,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     )
     app.add_middleware(BodyLimit)
     app.add_middleware(RateLimit, settings=settings)
-    app.add_middleware(Instrument, metrics=metrics, routes=routes)  # outermost: sees 413s and 429s
+    # Outermost: it sees the 413s and 429s of the two inside it.
+    app.add_middleware(Instrument, metrics=metrics, routes=routes, access_log=settings.access_log)
     metrics.probes.add("campaign_overlay_viewers", "Open overlay event streams.", lambda: hub.viewers)
     app.state.campaign = state
     app.state.metrics = metrics

@@ -204,10 +204,11 @@ class Instrument:
     carry a supporter's number (Vonage sends it in the query string of a GET).
     """
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, routes: Sequence[BaseRoute]):
+    def __init__(self, app: ASGIApp, metrics: Metrics, routes: Sequence[BaseRoute], access_log: bool = False):
         self.app = app
         self.metrics = metrics
         self.routes = routes
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -231,7 +232,7 @@ class Instrument:
             route = self.route_of(scope)
             method = scope["method"] if scope["method"] in METHODS else "OTHER"
             self.metrics.request(route, method, status, seconds)
-            if access_log.isEnabledFor(logging.INFO):
+            if self.access_log and access_log.isEnabledFor(logging.INFO):
                 fields = {"method": method, "route": route, "status": status, "ms": round(seconds * 1e3, 1)}
                 access_log.info("", extra=fields)
 

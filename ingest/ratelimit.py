@@ -106,26 +106,54 @@ def parse_networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(value, strict=False) for value in values)
 
 
+class Clients:
+    """Who a request is from (see the module's notes), with addresses parsed once each.
+
+    Parsing an address costs more than the rest of the limiter: providers call from a few
+    addresses, so each text seen is remembered (up to ``MAX_CLIENTS`` of them).
+    """
+
+    def __init__(self, trusted: tuple[IPNetwork, ...]):
+        self.trusted = trusted
+        self._known: dict[str, tuple[str | None, bool, bool]] = {}
+
+    def _read(self, text: str) -> tuple[str | None, bool, bool]:
+        """(the address as text or None when it is not one, is a trusted proxy, is loopback)."""
+        known = self._known.get(text)
+        if known is None:
+            address = _address(text)
+            if address is None:
+                known = (None, False, False)
+            else:
+                trusted = any(address in network for network in self.trusted)
+                known = (str(address), trusted, address.is_loopback)
+            if len(self._known) >= MAX_CLIENTS:
+                self._known.clear()
+            self._known[text] = known
+        return known
+
+    def __call__(self, scope: Scope) -> str | None:
+        """The client's address as a string; None for the machine itself (loopback, no proxy)."""
+        peer = (scope.get("client") or ("", 0))[0]
+        address, trusted, loopback = self._read(peer)
+        if address is None:
+            return peer or "unknown"
+        if trusted:
+            forwarded = _forwarded_for(scope)
+            for hop in reversed(forwarded):
+                hop_address, hop_trusted, _ = self._read(hop)
+                if hop_address is None:
+                    break  # a garbled hop: trust nothing further left of it
+                if not hop_trusted:
+                    return hop_address
+            else:
+                if forwarded:  # every hop is a proxy of ours: the leftmost is the client
+                    return forwarded[0][:64]
+        return None if loopback else address
+
+
 def client_of(scope: Scope, trusted: tuple[IPNetwork, ...]) -> str | None:
-    """The client's address as a string; None for the machine itself (loopback, no proxy)."""
-    peer = (scope.get("client") or ("", 0))[0]
-    address = _address(peer)
-    if address is None:
-        return peer or "unknown"
-    if trusted and any(address in network for network in trusted):
-        forwarded = _forwarded_for(scope)
-        for hop in reversed(forwarded):
-            hop_address = _address(hop)
-            if hop_address is None:
-                break  # a garbled hop: trust nothing further left of it
-            if not any(hop_address in network for network in trusted):
-                return str(hop_address)
-        else:
-            if forwarded:  # every hop is a proxy of ours: the leftmost is the client
-                return forwarded[0][:64]
-    if address.is_loopback:
-        return None
-    return str(address)
+    return Clients(trusted)(scope)
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -152,13 +180,13 @@ class RateLimit:
     def __init__(self, app: ASGIApp, settings: Settings):
         self.app = app
         self.buckets = Buckets(limits_from(settings))
-        self.trusted = parse_networks(settings.trusted_proxies)
+        self.clients = Clients(parse_networks(settings.trusted_proxies))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.buckets.limits:
             group = group_of(scope["path"])
             if group is not None:
-                client = client_of(scope, self.trusted)
+                client = self.clients(scope)
                 wait = self.buckets.take(group, client) if client is not None else 0.0
                 if wait > 0:
                     await _too_many(send, group, wait)

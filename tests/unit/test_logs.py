@@ -12,7 +12,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from campaign import logs
+from campaign.runtime import Runtime
 from campaign.settings import Settings
+from ingest.app import create_app
+from tests.conftest import PUBLIC_URL
 
 
 @pytest.mark.parametrize(
@@ -89,14 +92,21 @@ def test_text_lines_are_key_value() -> None:
 
 
 def test_the_access_line_names_the_route_never_the_query(
-    captured: tuple[io.StringIO, list[str]], client: TestClient
+    captured: tuple[io.StringIO, list[str]], settings: Settings, runtime: Runtime
 ) -> None:
     stream, _ = captured
     query = urlencode({"msisdn": "31612345678", "to": "4777", "messageId": "0A01", "text": "JA"})
-    client.get(f"/webhooks/vonage?{query}")
+    app = create_app(settings.model_copy(update={"access_log": True}), runtime)
+    with TestClient(app, base_url=PUBLIC_URL) as client:
+        client.get(f"/webhooks/vonage?{query}")
     access = [line for line in lines(stream) if line["logger"] == "campaign.access"]
     assert access == [
         {**access[0], "method": "GET", "route": "/webhooks/vonage", "status": 403},
     ]
     assert "612345" not in stream.getvalue()
     assert logging.getLogger("uvicorn.access").disabled
+
+
+def test_no_access_line_unless_asked(captured: tuple[io.StringIO, list[str]], client: TestClient) -> None:
+    client.get("/healthz")
+    assert not [line for line in lines(captured[0]) if line["logger"] == "campaign.access"]
