@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlencode
 
+import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from campaign.runtime import Runtime
-from tests.conftest import post_twilio, twilio_form, twilio_signature
+from campaign.settings import Settings
+from tests.conftest import post_twilio, start_ingest, twilio_form, twilio_signature
 
 
 def scrape(client: TestClient) -> tuple[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]]:
@@ -81,3 +85,34 @@ def test_social_events_are_counted(client: TestClient, runtime: Runtime, kenya: 
     assert (
         value(samples, "campaign_http_requests_total", route="/r/{campaign}", method="GET", status="302") == 2
     )
+
+
+def test_several_processes_answer_the_sum_in_multiprocess_mode(
+    settings: Settings, runtime: Runtime, hassan: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR, any one ingest process answers for all of them."""
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(shared))
+    servers = [start_ingest(settings, tmp_path / f"ingest-{n}.log") for n in range(2)]
+    try:
+        for n, server in enumerate(servers):
+            with httpx.Client(base_url=server.url) as http:
+                form = twilio_form(f"SM{n:032d}", f"+3161234567{n}", "JA")
+                assert (
+                    http.post(
+                        "/webhooks/twilio", data=form, headers={"X-Twilio-Signature": twilio_signature(form)}
+                    ).status_code
+                    == 200
+                )
+        for server in servers:
+            samples = {
+                (s.name, tuple(sorted(s.labels.items()))): s.value
+                for family in text_string_to_metric_families(httpx.get(server.url + "/metrics").text)
+                for s in family.samples
+            }
+            assert value(samples, "campaign_texts_total", provider="twilio", result="accepted") == 2
+            assert value(samples, "campaign_commit_queue_requests") == 0  # this process's own gauge
+    finally:
+        for server in servers:
+            server.stop()
