@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from campaign import __version__, cli_activity, db, embedded_redis
+from campaign import __version__, cli_activity, db, embedded_redis, logs
 from campaign import appeals as appeal_service
 from campaign.errors import CampaignError
 from campaign.runtime import Runtime, redis_url
@@ -87,6 +87,7 @@ def up(
     from campaign import demo as demo_data
 
     settings = get_settings()
+    logs.configure(settings)
     started_redis = not settings.redis_url and not embedded_redis.is_running(settings.data_dir)
     engine = db.create_db_engine(settings.resolved_database_url)
     db.upgrade(engine)
@@ -174,6 +175,7 @@ def ingest(
     from ingest.app import create_app
 
     settings = get_settings()
+    logs.configure(settings)
     if migrate:
         engine = db.create_db_engine(settings.resolved_database_url)
         db.upgrade(engine)
@@ -184,7 +186,8 @@ def ingest(
         create_app(settings),
         host=host or settings.ingest_host,
         port=port or settings.ingest_port,
-        access_log=False,  # Vonage puts the sender's number in the query string
+        access_log=False,  # Vonage puts the sender's number in the query string: ours logs the route
+        log_config=None,  # keep the handler of logs.configure
         timeout_graceful_shutdown=3,  # overlay streams never end by themselves; viewers reconnect
         log_level="info",
         server_header=False,
@@ -238,6 +241,7 @@ def simulate(
     from campaign.simulate import Simulator
 
     settings = get_settings()
+    logs.configure(settings)
     target = url or f"http://{settings.ingest_host}:{settings.ingest_port}"
     if wait:
         for _ in range(600):

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from campaign import appeals, demonstrations, flickr, outcomes, social, tokens
+from campaign import appeals, demonstrations, flickr, logs, outcomes, social, tokens
 from campaign.errors import BadRequest, CampaignError, ConfigurationError, NotFound, Unavailable
 from campaign.runtime import Runtime
 from campaign.settings import get_settings
@@ -118,6 +118,7 @@ def poll_flickr(
 ) -> None:
     """Store every photo with the tag once, as social activity of the campaign."""
     settings = get_settings()
+    logs.configure(settings)
     if not settings.flickr_api_key:
         raise ConfigurationError(
             "CAMPAIGN_FLICKR_API_KEY is not set; get a key at https://www.flickr.com/services/apps/create/"

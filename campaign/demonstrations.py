@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy import update as sql_update
 
+from campaign.csvread import Lines, header_of
 from campaign.db import dialect_insert
 from campaign.errors import BadRequest, NotFound
 from campaign.geo import check_coordinates, country_code, locate
@@ -64,6 +65,10 @@ def prepare(item: DemonstrationInput) -> dict[str, Any]:
     code = country_code(item.country)
     if item.starts_at.tzinfo is None:
         raise BadRequest("starts_at needs a time zone (e.g. 2008-03-01T14:00:00+01:00)")
+    try:
+        starts_at = item.starts_at.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is before the first day Python knows
+        raise BadRequest("starts_at is out of range") from None
     if item.attendance is not None and not 0 <= item.attendance <= 10_000_000:
         raise BadRequest("attendance: a number from 0 to 10,000,000")
     if item.latitude is None or item.longitude is None:
@@ -76,7 +81,7 @@ def prepare(item: DemonstrationInput) -> dict[str, Any]:
         "country": code,
         "latitude": latitude,
         "longitude": longitude,
-        "starts_at": item.starts_at.astimezone(UTC),
+        "starts_at": starts_at,
         "attendance": item.attendance,
         "organiser": item.organiser.strip()[:200],
         "links": [_check_url(u) for u in item.links],
@@ -162,12 +167,13 @@ def import_csv(engine: Engine, path: Path, source: str = "csv") -> ImportReport:
     """Import demonstrations from CSV; each bad row is reported by line and reason."""
     report = ImportReport()
     try:
-        handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as error:
         raise BadRequest(f"{path}: {error.strerror}") from None
     with handle:
-        reader = csv.DictReader(handle)
-        header = [name.strip().lower() for name in reader.fieldnames or []]
+        lines = Lines(handle)
+        reader = csv.DictReader(lines)
+        header = [name.strip().lower() for name in header_of(reader)]
         missing = [name for name in CSV_COLUMNS if name not in header]
         if missing:
             raise BadRequest(
@@ -188,6 +194,7 @@ def import_csv(engine: Engine, path: Path, source: str = "csv") -> ImportReport:
             report.errors.append(
                 (report.rows + 2, f"unreadable ({type(error).__name__}); nothing after this line was read")
             )
+    report.errors = sorted(report.errors + lines.bad)
     return report
 
 

@@ -12,12 +12,12 @@ supporter counts once per appeal, so running the same file twice imports nothing
 from __future__ import annotations
 
 import csv
-import io
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from campaign.csvread import Lines, header_of
 from campaign.errors import BadRequest
 from campaign.phones import PhoneVault
 from campaign.store import LiveChanges, Recorder, SignatureInput
@@ -46,14 +46,18 @@ def parse_time(value: str) -> datetime:
         raise ValueError(f"signed_at {text!r} is not an ISO 8601 time") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # times without a zone are taken as UTC
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is before the first day Python knows
+        raise ValueError(f"signed_at {text!r} is out of range") from None
     if moment > datetime.now(UTC):
         raise ValueError(f"signed_at {text!r} is in the future")
-    return moment.astimezone(UTC)
+    return moment
 
 
-def read_rows(handle: io.TextIOBase) -> Iterator[tuple[int, dict[str, str]]]:
+def read_rows(handle: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
     reader = csv.DictReader(handle)
-    header = [name.strip().lower() for name in reader.fieldnames or []]
+    header = [name.strip().lower() for name in header_of(reader)]
     missing = [name for name in REQUIRED if name not in header]
     if missing:
         raise BadRequest(f"line 1: the header lacks {', '.join(missing)} (needs {', '.join(REQUIRED)})")
@@ -84,12 +88,13 @@ def import_signatures(
         batch.clear()
 
     try:
-        handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as error:
         raise BadRequest(f"{path}: {error.strerror}") from None
     with handle:
+        lines = Lines(handle)
         try:
-            for line, row in read_rows(handle):
+            for line, row in read_rows(lines):
                 report.lines += 1
                 if progress:
                     progress(line)
@@ -107,6 +112,7 @@ def import_signatures(
         except csv.Error as error:
             report.errors.append((report.lines + 2, f"malformed CSV: {error}"))
         flush()
+        report.errors = sorted(report.errors + lines.bad)
     return report
 
 

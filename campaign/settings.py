@@ -8,10 +8,11 @@ file in the working directory.  ``get_settings()`` reads them once per process;
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -85,6 +86,57 @@ class Settings(BaseSettings):
     )
     default_language: str = Field("en", description="Language of replies when none is known.")
     short_code: str = Field("4777", description="The default short code supporters text.")
+
+    # -- robustness: logs and rate limits -----------------------------------------------------
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as key=value text or as one JSON object per line."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Least severe log level written."
+    )
+    access_log: bool = Field(
+        False,
+        description="One log line per request (method, route template, status, ms). Off by default: "
+        "a TV spike makes thousands a second, and /metrics counts the same.",
+    )
+    rate_limit_webhooks: float = Field(
+        5000.0, ge=0, description="Provider webhooks a source may send per second (0: no limit)."
+    )
+    rate_limit_api: float = Field(
+        10.0, ge=0, description="Requests per second per client to the events and demonstrations API."
+    )
+    rate_limit_feeds: float = Field(
+        20.0, ge=0, description="Requests per second per client to overlays, streams, total.txt, figures."
+    )
+    rate_limit_beacon: float = Field(
+        20.0, ge=0, description="Referral-link visits (/r/...) per second per client."
+    )
+    rate_limit_burst: float = Field(
+        10.0, gt=0, description="Seconds of its rate a client may send at once before it is limited."
+    )
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("127.0.0.1", "::1"),
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For names the client.",
+    )
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        if isinstance(value, tuple | list):
+            for part in value:
+                try:
+                    ipaddress.ip_network(part, strict=False)
+                except ValueError:
+                    raise ValueError(f"{part!r} is not an IP address or network") from None
+        return value
 
     @field_validator("yes_words", mode="before")
     @classmethod

@@ -109,7 +109,8 @@ def _goal(value: str) -> int | None:
     if value.lower() in {"none", "off", "no", "false"}:
         return 0
     digits = value.replace("_", "").replace(",", "").replace(" ", "")
-    return int(digits) if digits.isdigit() else None
+    # isdecimal, not isdigit: "²" is a digit int() refuses; twelve digits is goal enough.
+    return int(digits) if digits.isdecimal() and len(digits) <= 12 else None
 
 
 # -- staff pages ------------------------------------------------------------------------------

@@ -29,10 +29,12 @@ from campaign.settings import Settings
 from campaign.spool import Spool
 from ingest import beacon, events
 from ingest.committer import GroupCommitter
+from ingest.metrics import Instrument, Metrics
 from ingest.overlay import TotalsHub
 from ingest.overlay import routes as overlay_routes
 from ingest.providers import REGISTRY, Provider
 from ingest.providers import meta as meta_provider
+from ingest.ratelimit import RateLimit
 
 log = logging.getLogger("campaign.ingest")
 
@@ -77,6 +79,7 @@ async def _send_json(send: Send, body: dict[str, Any], status: int) -> None:
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     providers = {name: cls(settings) for name, cls in REGISTRY.items()}
     hub = TotalsHub()
+    metrics = Metrics()
     state: dict[str, Any] = {}
 
     @contextlib.asynccontextmanager
@@ -85,7 +88,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         rt = (
             runtime if runtime is not None else await asyncio.to_thread(Runtime.open, settings, migrate=False)
         )
-        committer = GroupCommitter(rt, Spool(settings.spool_dir, rt.vault))
+        committer = GroupCommitter(rt, Spool(settings.spool_dir, rt.vault), metrics=metrics)
         hub.attach(rt.redis_url, rt.live)
         await committer.start()
         await hub.start()
@@ -116,6 +119,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             for item in received
         ]
         outcomes = await state["committer"].submit(messages) if messages else []
+        metrics.outcomes(provider.name, outcomes)
         return provider.answer(outcomes)
 
     def provider_route(provider: Provider) -> Route:
@@ -151,6 +155,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         Route("/api/v1/appeals", appeals),
         Route("/api/v1/appeals/{slug}", appeal),
         Route("/healthz", healthz),
+        Route("/metrics", metrics.endpoint),
         *overlay_routes(hub),
         *meta_provider.routes(settings, lambda: state["runtime"]),
         *events.routes(lambda: state["runtime"]),
@@ -167,7 +172,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         },
     )
     app.add_middleware(BodyLimit)
+    app.add_middleware(RateLimit, settings=settings)
+    # Outermost: it sees the 413s and 429s of the two inside it.
+    app.add_middleware(Instrument, metrics=metrics, routes=routes, access_log=settings.access_log)
+    metrics.probes.add("campaign_overlay_viewers", "Open overlay event streams.", lambda: hub.viewers)
     app.state.campaign = state
+    app.state.metrics = metrics
     return app
 
 

@@ -30,6 +30,7 @@ from campaign.errors import BadRequest
 from campaign.settings import Settings
 from campaign.social import PLATFORMS, SocialInput
 from ingest.activity import RuntimeGetter, store
+from ingest.metrics import count_stored
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 MAX_PATH = 500
@@ -107,7 +108,8 @@ def routes(settings: Settings, runtime: RuntimeGetter) -> list[Route]:
                 campaign=campaign,
                 attributes={"referrer": came_from},
             )
-            await store(runtime(), [event])  # an unknown campaign is a 404 here
+            result = await store(runtime(), [event])  # an unknown campaign is a 404 here
+            count_stored(request, "beacon", result)
         return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
 
     return [Route("/r/{campaign}", visit, methods=["GET", "HEAD"], name="referral")]

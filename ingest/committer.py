@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ from campaign.inbound import InboundSms, Outcome
 from campaign.runtime import Runtime
 from campaign.spool import Spool
 from campaign.store import BatchResult, LiveChanges
+from ingest.metrics import Metrics
 
 log = logging.getLogger("campaign.ingest")
 
@@ -41,10 +43,21 @@ class _Entry:
 
 
 class GroupCommitter:
-    def __init__(self, runtime: Runtime, spool: Spool, max_batch: int = MAX_BATCH):
+    def __init__(
+        self, runtime: Runtime, spool: Spool, max_batch: int = MAX_BATCH, metrics: Metrics | None = None
+    ):
         self.runtime = runtime
         self.spool = spool
         self.max_batch = max_batch
+        self.metrics = metrics or Metrics()
+        self.metrics.probes.add(
+            "campaign_commit_queue_requests",
+            "Webhook requests waiting for the group committer.",
+            lambda: self._queue.qsize(),
+        )
+        self.metrics.probes.add(
+            "campaign_spool_files", "Batches in the durable spool, waiting for the database.", self._backlog
+        )
         self.live_stale = True  # build the live view from the database at start
         self.redis_down = False  # while true, commits do not wait for Redis
         self._queue: asyncio.Queue[_Entry] = asyncio.Queue()
@@ -97,9 +110,15 @@ class GroupCommitter:
                     entry.future.set_result(outcomes[start:end])
                 start = end
 
+    def _backlog(self) -> int:
+        return len(self.spool.pending())
+
     def _commit(self, messages: list[InboundSms]) -> list[Outcome]:
         try:
+            start = time.perf_counter()
             result: BatchResult = self.runtime.recorder.record(messages)
+            self.metrics.timed("database", "commit", time.perf_counter() - start)
+            self.metrics.batch.observe(len(messages))
             if not self.redis_down:
                 self._apply_live(result.changes)
             return result.outcomes
@@ -119,7 +138,9 @@ class GroupCommitter:
     # -- Redis --------------------------------------------------------------------------------
     def _apply_live(self, changes: LiveChanges) -> None:
         try:
+            start = time.perf_counter()
             self.runtime.live.apply(changes)
+            self.metrics.timed("redis", "apply", time.perf_counter() - start)
         except (redis.RedisError, OSError) as error:
             if not self.redis_down:
                 log.warning("Redis unavailable (%s); live figures will catch up", error)
@@ -128,7 +149,10 @@ class GroupCommitter:
     def _refresh_live(self) -> None:
         runtime = self.runtime
         try:
-            if self.live_stale or not runtime.live.is_ready():
+            start = time.perf_counter()
+            ready = runtime.live.is_ready()
+            self.metrics.timed("redis", "ping", time.perf_counter() - start)
+            if self.live_stale or not ready:
                 runtime.live.refresh(runtime.engine, runtime.vault)
                 if self.live_stale:
                     log.info("live figures rebuilt from the database")

@@ -41,6 +41,7 @@ from campaign.runtime import Runtime
 from campaign.social import SocialInput
 from ingest.activity import RuntimeGetter, off_loop, store
 from ingest.jsonbody import bad_text, read_json
+from ingest.metrics import count_stored
 
 MAX_ITEMS = 500
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -196,6 +197,7 @@ def routes(runtime: RuntimeGetter) -> list[Route]:
         campaigns, appeals = await off_loop(lambda: social.scopes(rt.engine))
         checked = check_each(items, lambda raw: read_event(raw, campaigns, appeals, rt.vault), "event")
         result = await store(rt, checked) if checked else social.SocialResult()
+        count_stored(request, "api", result)
         return JSONResponse({"stored": result.stored, "duplicates": result.duplicates})
 
     async def add_demonstrations(request: Request) -> Response:

@@ -7,6 +7,7 @@ does the rest (numbers, storage, replies) the same way for every provider.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ from campaign.inbound import Outcome, Part
 from campaign.settings import Settings
 
 MAX_TEXT = 1600  # ten concatenated parts; anything longer is not an SMS
+# A provider's id (message id, short code, part reference): printable ASCII, no spaces.
+# Anything else is refused, not cut or cleaned: two ids cut alike would count as one.
+PROVIDER_ID = re.compile(r"[!-~]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,4 +85,15 @@ def check_text(text: str) -> str:
         raise BadRequest(f"text of {len(text)} characters; an SMS holds at most {MAX_TEXT}")
     if "\x00" in text:
         raise BadRequest("text contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest("text contains an unpaired surrogate (\\ud800-\\udfff)") from None
     return text
+
+
+def check_id(value: str, name: str, limit: int = 128) -> str:
+    """A provider's id as given, or BadRequest: 1 to ``limit`` printable ASCII characters."""
+    if len(value) > limit or not PROVIDER_ID.fullmatch(value):
+        raise BadRequest(f"{name}: 1 to {limit} printable ASCII characters without spaces")
+    return value

@@ -49,6 +49,7 @@ from campaign.settings import Settings
 from campaign.social import SocialInput, SocialResult
 from ingest.activity import RuntimeGetter, off_loop, store
 from ingest.jsonbody import read_json
+from ingest.metrics import count_stored
 
 PATH = "/webhooks/meta"
 PLATFORM = "facebook"
@@ -304,6 +305,7 @@ def routes(settings: Settings, runtime: RuntimeGetter) -> list[Route]:
                 continue
             items.append(activity.to_input(campaign, rt.vault))
         result = await store(rt, items) if items else SocialResult()
+        count_stored(request, "meta", result)
         return JSONResponse({"stored": result.stored, "duplicates": result.duplicates, "ignored": ignored})
 
     return [

@@ -28,7 +28,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from campaign.errors import Forbidden
 from campaign.inbound import Outcome
-from ingest.providers.base import Provider, Received, check_text, form_fields, required
+from ingest.providers.base import Provider, Received, check_id, check_text, form_fields, required
 
 
 class Twilio(Provider):
@@ -48,9 +48,9 @@ class Twilio(Provider):
         message_id, sender, short_code = required(fields, "MessageSid", "From", "To")
         return [
             Received(
-                message_id=message_id[:128],
+                message_id=check_id(message_id, "MessageSid"),
                 sender=sender,
-                short_code=short_code[:32],
+                short_code=check_id(short_code, "To", 32),
                 text=check_text(fields.get("Body", "")),
                 region=(fields.get("FromCountry") or None),
             )

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 
 from starlette.requests import Request
@@ -25,7 +24,8 @@ from starlette.responses import Response
 
 from campaign.errors import BadRequest, Forbidden
 from campaign.inbound import Outcome, Part
-from ingest.providers.base import Provider, Received, check_text, form_fields, required
+from ingest.jsonbody import bad_text, read_json
+from ingest.providers.base import Provider, Received, check_id, check_text, form_fields, required
 
 MAX_CLOCK_SKEW = 300  # seconds a signed request may be old (replays are refused)
 
@@ -57,9 +57,9 @@ class Vonage(Provider):
         sender, short_code, message_id = required(fields, "msisdn", "to", "messageId")
         return [
             Received(
-                message_id=message_id[:128],
+                message_id=check_id(message_id, "messageId"),
                 sender=sender,
-                short_code=short_code[:32],
+                short_code=check_id(short_code, "to", 32),
                 text=check_text(fields.get("text", "")),
                 part=self._part(fields),
             )
@@ -73,12 +73,12 @@ class Vonage(Provider):
         fields = dict(request.query_params)
         if request.method == "POST" and body:
             if request.headers.get("content-type", "").startswith("application/json"):
-                try:
-                    data = json.loads(body)
-                except (UnicodeDecodeError, json.JSONDecodeError) as error:
-                    raise BadRequest(f"the JSON body could not be read: {error}") from None
+                data = read_json(body)  # deep nesting, huge numbers, NaN: a 400, not a 500
                 if not isinstance(data, dict):
                     raise BadRequest("the JSON body must be an object")
+                reason = bad_text(data)  # e.g. "\ud800": the signature could not even be computed
+                if reason:
+                    raise BadRequest(f"the JSON body: {reason}")
                 fields.update({str(k): "" if v is None else str(v) for k, v in data.items()})
             else:
                 fields.update(form_fields(body))
@@ -110,4 +110,4 @@ class Vonage(Provider):
             raise BadRequest("concat=true needs concat-ref, concat-total and concat-part") from None
         if not 1 <= number <= total <= 255:
             raise BadRequest("concat-part must be between 1 and concat-total (at most 255)")
-        return Part(reference=reference[:64], number=number, total=total)
+        return Part(reference=check_id(reference, "concat-ref", 64), number=number, total=total)
