@@ -18,6 +18,7 @@ Key layout (each appeal's keys share one Redis Cluster hash slot through ``{a:sl
     campaign:{network}:tally         hash: members
     campaign:live:ready              set once the view was built from the database
     campaign:updates                 pub/sub channel: {"appeal": slug, "total": n}
+    campaign:{work}:stream           stream: work after each commit (consumer group "workers")
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ APPEALS = f"{PREFIX}:appeals"
 READY = f"{PREFIX}:live:ready"
 UPDATES = f"{PREFIX}:updates"
 NETWORK_TALLY = f"{PREFIX}:{{network}}:tally"
+WORK_STREAM = f"{PREFIX}:{{work}}:stream"
+WORK_GROUP = "workers"
+WORK_KEPT = 10_000  # stream entries kept (approximately); acknowledged work is history only
 RECENT_LENGTH = 30
 MINUTES_KEPT = 60
 SECONDS_KEPT = 120
@@ -207,6 +211,9 @@ class LiveView:
             for second, count in counts.items():
                 pipe.hincrby(key, str(second), count)
             pipe.expire(key, SECONDS_KEPT)
+        appeals = sorted(scope for scope in changes.tallies if scope != "*")
+        if appeals:  # the workers check these figures against the database, off the request path
+            pipe.xadd(WORK_STREAM, {"appeals": ",".join(appeals)}, maxlen=WORK_KEPT, approximate=True)
         pipe.execute()
 
     def _queue_tally(
@@ -359,6 +366,87 @@ class LiveView:
             if scope != "*":
                 self.redis.publish(UPDATES, json.dumps({"appeal": scope, "total": values.get("total", 0)}))
         return differences
+
+    # -- the work stream (Redis Streams consumer group) -----------------------------------------
+    def ensure_work_group(self) -> None:
+        """Create the workers' group (and the stream) unless there; from the first entry on."""
+        try:
+            self.redis.xgroup_create(WORK_STREAM, WORK_GROUP, id="0", mkstream=True)
+        except redis.ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    def read_work(self, consumer: str, count: int, block_ms: int) -> list[tuple[str, dict[str, str]]]:
+        """New entries for this consumer; they stay pending until ``ack_work``."""
+        answer: Any = self.redis.xreadgroup(
+            WORK_GROUP, consumer, {WORK_STREAM: ">"}, count=count, block=block_ms
+        )
+        return [entry for _, entries in answer or [] for entry in entries]
+
+    def claim_stalled_work(self, consumer: str, idle_ms: int, count: int) -> list[tuple[str, dict[str, str]]]:
+        """Take over entries another consumer read but did not acknowledge within ``idle_ms``."""
+        answer: Any = self.redis.xautoclaim(WORK_STREAM, WORK_GROUP, consumer, idle_ms, "0-0", count=count)
+        return [entry for entry in answer[1] if entry[1] is not None]  # deleted entries come back as None
+
+    def ack_work(self, ids: list[str]) -> None:
+        if ids:
+            self.redis.xack(WORK_STREAM, WORK_GROUP, *ids)
+
+    def work_backlog(self) -> dict[str, int]:
+        """Pending (read, unacknowledged) entries, and entries not yet read by the group."""
+        groups: Any = self.redis.xinfo_groups(WORK_STREAM)
+        for group in groups:
+            if group["name"] == WORK_GROUP:
+                lag = group.get("lag")  # Redis 7; counted by hand on 6.2
+                if lag is None:
+                    lag = len(self.redis.xrange(WORK_STREAM, f"({group['last-delivered-id']}", "+"))  # type: ignore[arg-type]
+                return {"pending": int(group["pending"]), "unread": int(lag)}
+        return {"pending": 0, "unread": int(self.redis.xlen(WORK_STREAM))}
+
+    def refresh_appeals(self, engine: Engine, slugs: Iterable[str]) -> list[str]:
+        """Raise these appeals' tallies in Redis to the database's (max-registers); report what was low."""
+        wanted = set(slugs)
+        with engine.connect() as connection:
+            found = connection.execute(select(Appeal.slug, Appeal.id).where(Appeal.slug.in_(wanted)))
+            ids = dict(found.all())
+            if not ids:
+                return []
+            rows = connection.execute(
+                select(Tally.appeal_id, Tally.kind, Tally.key, Tally.count).where(
+                    Tally.appeal_id.in_(ids.values())
+                )
+            ).all()
+        slug_of = {v: k for k, v in ids.items()}
+        tallies: dict[str, dict[str, int]] = {slug: {} for slug in ids}
+        minutes: dict[str, dict[str, int]] = {slug: {} for slug in ids}
+        oldest = int(time.time()) // 60 - MINUTES_KEPT
+        for appeal_id, kind, key, count in rows:
+            if kind == "minute":
+                if int(key) >= oldest:
+                    minutes[slug_of[appeal_id]][key] = count
+            else:
+                tallies[slug_of[appeal_id]][tally_field(kind, key)] = count
+        stamp = _iso(None)
+        low: list[str] = []
+        for slug in sorted(ids):
+            for key, values, label in (
+                (appeal_key(slug, "tally"), tallies[slug], ""),
+                (appeal_key(slug, "minutes"), minutes[slug], "minute "),
+            ):
+                if not values:
+                    continue
+                stored: dict[str, str] = self.redis.hgetall(key)  # type: ignore[assignment]
+                low += [
+                    f"{slug}: {label}{name} was {stored.get(name, 0)} in Redis, {want} in the database"
+                    for name, want in sorted(values.items())
+                    if int(stored.get(name, 0)) < want
+                ]
+                if any(int(stored.get(name, 0)) < want for name, want in values.items()):
+                    args: list[Any] = [a for item in values.items() for a in item]
+                    if self._max_set(keys=[key], args=[*args, stamp]) and label == "":
+                        moved = {"appeal": slug, "total": values.get("total", 0)}
+                        self.redis.publish(UPDATES, json.dumps(moved))
+        return low
 
     def _sync_hash(
         self,

@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     default_language: str = Field("en", description="Language of replies when none is known.")
     short_code: str = Field("4777", description="The default short code supporters text.")
 
+    # -- scale-out: background workers (campaign worker) --
+    work_claim_after: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds a work entry may stay unacknowledged before another worker claims it.",
+    )
+
     @field_validator("yes_words", mode="before")
     @classmethod
     def _split_words(cls, value: object) -> object:
