@@ -101,9 +101,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--soak-rate", type=float, default=100.0, help="soak: webhooks per second (default 100)"
     )
-    parser.add_argument("--soak-processes", type=int, default=2, help="soak: ingest processes (default 2)")
+    parser.add_argument(
+        "--soak-processes", type=int, help="soak: ingest processes (default 1 on SQLite, 2 with --postgres)"
+    )
     args = parser.parse_args()
     args.soak_seconds = args.soak_seconds or (60.0 if args.quick else 600.0)
+    args.soak_processes = args.soak_processes or (2 if args.postgres else 1)  # SQLite: one writer
     args.duration = args.duration or (3.0 if args.quick else 10.0)
     args.rows = args.rows or (10_000 if args.quick else 50_000)
     args.fresh_webhooks = args.fresh_webhooks or (50 if args.quick else 200)
@@ -282,7 +285,7 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
 def bench_soak(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     report.heading(
         f"soak: {args.soak_rate:.0f} signed webhooks/s for {args.soak_seconds:.0f} s,"
-        f" {args.soak_processes} ingest processes and 1 worker (open-loop sender)"
+        f" {args.soak_processes} ingest process(es) and 1 worker (open-loop sender)"
     )
     pool = _pool(stack.root / "soak.pool", int(args.soak_rate * args.soak_seconds) + 1, "+3160")
 

@@ -125,6 +125,12 @@ class Supervisor:
 def supervise(settings: Settings, host: str, port: int, workers: int) -> None:
     """Bind once, then keep ``workers`` ``campaign ingest --fd`` processes serving the socket."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
+    if settings.resolved_database_url.startswith("sqlite"):
+        log.warning(
+            "SQLite takes one writer at a time: %d ingest processes will be slower than one;"
+            " scale out on PostgreSQL (CAMPAIGN_DATABASE_URL)",
+            workers,
+        )
     sock = listener(host, port)
     env = {**os.environ, "CAMPAIGN_REDIS_URL": settings.redis_url}
     argv = [sys.executable, "-m", "campaign.cli", "ingest", "--no-migrate"]
