@@ -72,9 +72,9 @@ class Worker:
             if not entries:
                 entries = live.read_work(self.name, self.batch, block_ms)
         except redis.ResponseError as error:
-            if "NOGROUP" not in str(error):
+            if not str(error).startswith(("NOGROUP", "UNBLOCKED")):
                 raise
-            self._group_ready = False  # Redis restarted empty; the ingest will refill the stream
+            self._group_ready = False  # the stream is gone (Redis restarted empty): make it again
             return 0
         if not entries:
             return 0
