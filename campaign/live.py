@@ -211,9 +211,6 @@ class LiveView:
             for second, count in counts.items():
                 pipe.hincrby(key, str(second), count)
             pipe.expire(key, SECONDS_KEPT)
-        appeals = sorted(scope for scope in changes.tallies if scope != "*")
-        if appeals:  # the workers check these figures against the database, off the request path
-            pipe.xadd(WORK_STREAM, {"appeals": ",".join(appeals)}, maxlen=WORK_KEPT, approximate=True)
         pipe.execute()
 
     def _queue_tally(
@@ -368,6 +365,11 @@ class LiveView:
         return differences
 
     # -- the work stream (Redis Streams consumer group) -----------------------------------------
+    def queue_work(self, appeals: Iterable[str] = ()) -> None:
+        """Announce a commit about to happen; "*" (no appeals named) means any appeal."""
+        named = ",".join(sorted(appeals)) or "*"
+        self.redis.xadd(WORK_STREAM, {"appeals": named}, maxlen=WORK_KEPT, approximate=True)
+
     def ensure_work_group(self) -> None:
         """Create the workers' group (and the stream) unless there; from the first entry on."""
         try:
@@ -403,50 +405,66 @@ class LiveView:
                 return {"pending": int(group["pending"]), "unread": int(lag)}
         return {"pending": 0, "unread": int(self.redis.xlen(WORK_STREAM))}
 
-    def refresh_appeals(self, engine: Engine, slugs: Iterable[str]) -> list[str]:
-        """Raise these appeals' tallies in Redis to the database's (max-registers); report what was low."""
-        wanted = set(slugs)
+    def refresh_appeals(self, engine: Engine, slugs: Iterable[str] | None, grace: float = 0.5) -> list[str]:
+        """Raise appeals' tallies in Redis to the database's (max-registers); report what was low.
+
+        ``None`` means every appeal.  A figure that is low only because its writer has not
+        got there yet is not a loss: figures still low after ``grace`` seconds are raised.
+        """
+        wanted = self._database_tallies(engine, None if slugs is None else set(slugs))
+        low = {key: self._low_fields(key, values) for key, values in wanted.items()}
+        if any(low.values()) and grace:
+            time.sleep(grace)
+            low = {key: self._low_fields(key, values) for key, values in wanted.items()}
+        stamp = _iso(None)
+        raised: list[str] = []
+        for key, fields in low.items():
+            if not fields:
+                continue
+            values = wanted[key]
+            raised += [
+                f"{key}: {name} was {have} in Redis, {values[name]} in the database" for name, have in fields
+            ]
+            args: list[Any] = [a for item in values.items() for a in item]
+            if self._max_set(keys=[key], args=[*args, stamp]) and key.endswith(":tally"):
+                slug = key.split("{a:", 1)[1].rsplit("}", 1)[0]
+                self.redis.publish(UPDATES, json.dumps({"appeal": slug, "total": values.get("total", 0)}))
+        return raised
+
+    def _low_fields(self, key: str, values: Mapping[str, int]) -> list[tuple[str, int]]:
+        stored: dict[str, str] = self.redis.hgetall(key)  # type: ignore[assignment]
+        return [
+            (name, int(stored.get(name, 0)))
+            for name, want in sorted(values.items())
+            if int(stored.get(name, 0)) < want
+        ]
+
+    @staticmethod
+    def _database_tallies(engine: Engine, slugs: set[str] | None) -> dict[str, dict[str, int]]:
+        """The appeals' tallies and live-hour minutes, by Redis key."""
         with engine.connect() as connection:
-            found = connection.execute(select(Appeal.slug, Appeal.id).where(Appeal.slug.in_(wanted)))
-            ids = dict(found.all())
+            query = select(Appeal.slug, Appeal.id)
+            if slugs is not None:
+                query = query.where(Appeal.slug.in_(slugs))
+            ids = dict(connection.execute(query).all())
             if not ids:
-                return []
+                return {}
             rows = connection.execute(
                 select(Tally.appeal_id, Tally.kind, Tally.key, Tally.count).where(
                     Tally.appeal_id.in_(ids.values())
                 )
             ).all()
         slug_of = {v: k for k, v in ids.items()}
-        tallies: dict[str, dict[str, int]] = {slug: {} for slug in ids}
-        minutes: dict[str, dict[str, int]] = {slug: {} for slug in ids}
         oldest = int(time.time()) // 60 - MINUTES_KEPT
+        out: dict[str, dict[str, int]] = {}
         for appeal_id, kind, key, count in rows:
+            slug = slug_of[appeal_id]
             if kind == "minute":
                 if int(key) >= oldest:
-                    minutes[slug_of[appeal_id]][key] = count
+                    out.setdefault(appeal_key(slug, "minutes"), {})[key] = count
             else:
-                tallies[slug_of[appeal_id]][tally_field(kind, key)] = count
-        stamp = _iso(None)
-        low: list[str] = []
-        for slug in sorted(ids):
-            for key, values, label in (
-                (appeal_key(slug, "tally"), tallies[slug], ""),
-                (appeal_key(slug, "minutes"), minutes[slug], "minute "),
-            ):
-                if not values:
-                    continue
-                stored: dict[str, str] = self.redis.hgetall(key)  # type: ignore[assignment]
-                low += [
-                    f"{slug}: {label}{name} was {stored.get(name, 0)} in Redis, {want} in the database"
-                    for name, want in sorted(values.items())
-                    if int(stored.get(name, 0)) < want
-                ]
-                if any(int(stored.get(name, 0)) < want for name, want in values.items()):
-                    args: list[Any] = [a for item in values.items() for a in item]
-                    if self._max_set(keys=[key], args=[*args, stamp]) and label == "":
-                        moved = {"appeal": slug, "total": values.get("total", 0)}
-                        self.redis.publish(UPDATES, json.dumps(moved))
-        return low
+                out.setdefault(appeal_key(slug, "tally"), {})[tally_field(kind, key)] = count
+        return out
 
     def _sync_hash(
         self,

@@ -1,15 +1,15 @@
 """Background workers: work that follows a commit but need not hold up the provider's answer.
 
-After each committed batch the live view appends one entry to a Redis stream (the
-appeals whose figures moved).  ``campaign worker`` processes share that stream through
-one consumer group: each entry goes to one worker, stays pending until that worker
-acknowledges it, and is claimed by another worker (XAUTOCLAIM) once it has been pending
-longer than ``CAMPAIGN_WORK_CLAIM_AFTER`` seconds, so a worker killed mid-batch loses
-nothing.  Work is idempotent, since an entry may run twice.
+Before each batch's commit the ingest appends one entry to a Redis stream.  ``campaign
+worker`` processes share that stream through one consumer group: each entry goes to one
+worker, stays pending until that worker acknowledges it, and is claimed by another worker
+(XAUTOCLAIM) once it has been pending longer than ``CAMPAIGN_WORK_CLAIM_AFTER`` seconds, so
+a worker killed mid-batch loses nothing.  Work is idempotent, since an entry may run twice.
 
-The work today: check each appeal's figures in Redis against the database and raise any
-that are low (a write to Redis that failed or was cut off after its commit).  The 2xx
-itself never waits for a worker: the database commit comes first, always.
+The work today: a moment after the commit (``SETTLE``), make sure Redis shows what the
+database committed, raising figures still low.  That covers an ingest process killed
+between its commit and its Redis write, which no later write of that process repairs.  The
+2xx never waits for a worker: the database commit comes first, always.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import threading
+import time
 
 import redis
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -28,6 +29,7 @@ log = logging.getLogger("campaign.worker")
 
 BATCH = 200  # entries taken at once
 BLOCK_MS = 1000  # how long a read waits for new entries
+SETTLE = 1.0  # seconds after an entry before its commit is taken as done (or not happening)
 
 
 def default_name() -> str:
@@ -35,8 +37,16 @@ def default_name() -> str:
 
 
 class Worker:
-    def __init__(self, runtime: Runtime, name: str, claim_after: float = 5.0, batch: int = BATCH):
+    def __init__(
+        self,
+        runtime: Runtime,
+        name: str,
+        claim_after: float = 5.0,
+        batch: int = BATCH,
+        settle: float = SETTLE,
+    ):
         self.runtime = runtime
+        self.settle = settle
         self.name = name
         self.claim_after_ms = int(claim_after * 1000)
         self.batch = batch
@@ -78,7 +88,10 @@ class Worker:
             return 0
         if not entries:
             return 0
-        appeals = {slug for _, fields in entries for slug in fields.get("appeals", "").split(",") if slug}
+        newest = max(int(entry_id.split("-")[0]) for entry_id, _ in entries) / 1000
+        time.sleep(max(0.0, newest + self.settle - time.time()))  # the entry is written before its commit
+        named = [fields.get("appeals", "*") for _, fields in entries]
+        appeals = None if "*" in named else {s for value in named for s in value.split(",") if s}
         low = live.refresh_appeals(self.runtime.engine, appeals)
         if low:
             self.fixed += len(low)
