@@ -7,6 +7,9 @@
 4. Freshness: a webhook's 2xx to the new total in the overlay's event stream, p50/p99.
 5. SSE fan-out: 1,000 overlay viewers on one ingest; one webhook reaches all of them.
 6. Dashboard CPU per open live screen (headless Chromium on ``/live``).
+7. ``--only soak``: a bounded soak at a fixed rate (10 min; quick 60 s) with memory of every
+   process at start and end; ``--only scaleout``: 1, 2 and 4 ingest processes against the
+   minimal endpoint served the same way.  Neither runs by default.
 
 A full run takes about three minutes, ``--quick`` (smaller sizes) about one and a half.
 ``--only live`` runs 4-6 only.  Results are printed and written as JSON to bench/results/.
@@ -21,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import fanout, freshness, imports, load, report, screens, servers, webhooks
+from bench import fanout, freshness, imports, load, report, screens, servers, soak, webhooks
 from bench.stack import IMPORT_APPEAL, PUBLIC_URL, SHORT_CODE, TWILIO_TOKEN, WEBHOOK_APPEAL, Stack, open_stack
 
 WEBHOOK_TARGET = 0.40  # ours >= 40 % of the minimal endpoint (the ingest issue)
@@ -32,8 +35,9 @@ POOL_RATE = 6000
 WARMUP_SECONDS = 1
 WARMUP_POOL = 4000
 FANOUT_BURST_SECONDS = 5.0  # at most; --duration when shorter
-SECTIONS = ("webhooks", "import", "freshness", "fanout", "screens")
-GROUPS = {"live": ("freshness", "fanout", "screens"), "all": SECTIONS}
+SECTIONS = ("webhooks", "import", "freshness", "fanout", "screens", "soak", "scaleout")
+DEFAULT_SECTIONS = SECTIONS[:5]  # the soak and scale-out run only when named: they take minutes
+GROUPS = {"live": ("freshness", "fanout", "screens"), "all": DEFAULT_SECTIONS}
 
 
 def sections(text: str) -> list[str]:
@@ -75,7 +79,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--only",
         type=sections,
-        default=list(SECTIONS),
+        default=list(DEFAULT_SECTIONS),
         metavar="SECTIONS",
         help=f"comma list of sections to run: {', '.join(SECTIONS)}, or live (= freshness,fanout,screens)",
     )
@@ -93,7 +97,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--trickle", type=float, default=20.0, help="screens: webhooks per second (default 20)"
     )
+    parser.add_argument("--soak-seconds", type=float, help="soak: seconds (default 600, quick 60)")
+    parser.add_argument(
+        "--soak-rate", type=float, default=100.0, help="soak: webhooks per second (default 100)"
+    )
+    parser.add_argument(
+        "--soak-processes", type=int, help="soak: ingest processes (default 1 on SQLite, 2 with --postgres)"
+    )
     args = parser.parse_args()
+    args.soak_seconds = args.soak_seconds or (60.0 if args.quick else 600.0)
+    args.soak_processes = args.soak_processes or (2 if args.postgres else 1)  # SQLite: one writer
     args.duration = args.duration or (3.0 if args.quick else 10.0)
     args.rows = args.rows or (10_000 if args.quick else 50_000)
     args.fresh_webhooks = args.fresh_webhooks or (50 if args.quick else 200)
@@ -156,7 +169,7 @@ def main() -> None:
     with open_stack(args.postgres) as stack:
         report.line("storage", f"{stack.database}; embedded Redis (unix socket)")
         results["storage"] = stack.database
-        if "webhooks" in args.only or "fanout" in args.only:
+        if {"webhooks", "fanout", "scaleout"} & set(args.only):
             generator = Generator(args, stack.root)
             report.line("load generator", generator.name)
             if not generator.use_wrk:
@@ -178,6 +191,10 @@ def main() -> None:
             results["fanout"] = bench_fanout(stack, generator, args)
         if "screens" in args.only:
             results["screens"] = bench_screens(stack, args)
+        if "soak" in args.only:
+            results["soak"] = bench_soak(stack, args)
+        if "scaleout" in args.only:
+            results["scaleout"] = bench_scaleout(stack, generator, args)
     results["seconds"] = round(time.monotonic() - began, 1)
     results["load_average_end"] = report.load_average()
     report.heading("ratios and targets (same run)")
@@ -236,6 +253,23 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
                 None,
                 fan["burst_ratio"],
             )
+    if "scaleout" in results:
+        for level in results["scaleout"]["levels"]:
+            out[f"scaleout_{level['processes']}_ours_over_minimal"] = report.target_line(
+                f"{level['processes']} ingest process(es): ours / minimal",
+                f"{level['ours_over_minimal']:.1%}" if level["ours_over_minimal"] is not None else "n/a",
+                "none in the issue",
+                None,
+                level["ours_over_minimal"],
+            )
+    if "soak" in results:
+        out["soak_p99_ms"] = report.target_line(
+            "soak: p99 at the fixed rate",
+            f"{results['soak']['p99_ms']:.1f} ms",
+            "none in the issue",
+            None,
+            results["soak"]["p99_ms"],
+        )
     if "screens" in results:
         scr = results["screens"]
         out["dashboard_cpu_per_screen"] = report.target_line(
@@ -246,6 +280,41 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
             scr["per_screen"],
         )
     return out
+
+
+def bench_soak(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    report.heading(
+        f"soak: {args.soak_rate:.0f} signed webhooks/s for {args.soak_seconds:.0f} s,"
+        f" {args.soak_processes} ingest process(es) and 1 worker (open-loop sender)"
+    )
+    pool = _pool(stack.root / "soak.pool", int(args.soak_rate * args.soak_seconds) + 1, "+3160")
+
+    def minute(row: dict[str, float]) -> None:
+        report.line(
+            f"  minute {row['minute']:.0f}",
+            f"{row['answered']:,.0f} answered, {row['errors']:.0f} errors,"
+            f" p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms",
+        )
+
+    result = soak.run_soak(stack, pool, args.soak_rate, args.soak_seconds, args.soak_processes, minute)
+    report.lines(soak.soak_lines(result))
+    return result.as_json()
+
+
+def bench_scaleout(stack: Stack, generator: Generator, args: argparse.Namespace) -> dict[str, Any]:
+    levels = ", ".join(str(n) for n in soak.SCALE_LEVELS)
+    report.heading(
+        f"scale-out: ingest with {levels} processes on one port against the minimal endpoint served"
+        f" the same way, {args.duration:.0f} s each ({report.machine()['cores']} cores)"
+    )
+    made = iter(range(1000))
+
+    def make_pool(prefix: str, size: int) -> webhooks.Pool:
+        return _pool(stack.root / f"scale-{next(made)}.pool", size, prefix)
+
+    results = soak.run_scaleout(stack, generator.run, make_pool, args.duration, pool_rate=POOL_RATE)
+    report.lines(soak.scale_lines(results))
+    return {"levels": [level.as_json() for level in results]}
 
 
 def bench_freshness(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:

@@ -48,14 +48,30 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 def main() -> None:
+    import os
+    import socket
+    import sys
+
     import uvicorn
+
+    from ingest.serve import Supervisor, listener
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1, help="processes sharing the port, as ingest")
+    parser.add_argument("--fd", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     # The same settings as `campaign ingest` (loop and http left at "auto").
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info", server_header=False)
+    options: dict[str, Any] = {"access_log": False, "log_level": "info", "server_header": False}
+    if args.fd is not None:
+        config = uvicorn.Config(app, **options)
+        uvicorn.Server(config).run(sockets=[socket.socket(fileno=args.fd)])
+    elif args.workers > 1:  # the way `campaign ingest --workers N` serves
+        argv = [sys.executable, "-m", "bench.minimal"]
+        Supervisor(argv, listener(args.host, args.port), args.workers, dict(os.environ)).run()
+    else:
+        uvicorn.run(app, host=args.host, port=args.port, **options)
 
 
 if __name__ == "__main__":

@@ -56,12 +56,10 @@ class Server:
                 self.process.wait(timeout=5)
 
     def cpu_seconds(self) -> float | None:
-        """User + system CPU time the process used so far (all its threads); Linux only."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+        """User + system CPU time the process and its children used so far; Linux only."""
+        if proc.cpu_seconds(self.process.pid) is None:
             return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return proc.tree_cpu_seconds(self.process.pid)
 
     def log_problems(self) -> str:
         """ "none", or how many errors the service logged so far and the most frequent one.
@@ -95,21 +93,44 @@ class Server:
 
 
 @contextlib.contextmanager
-def ingest(stack: Stack) -> Iterator[Server]:
+def ingest(stack: Stack, workers: int = 1) -> Iterator[Server]:
     """The real ``campaign ingest`` (migrations already ran, hence ``--no-migrate``)."""
     port = free_port()
     argv = [sys.executable, "-m", "campaign.cli", "ingest", "--port", str(port), "--no-migrate"]
-    with _running("ingest", argv, stack, port, "/healthz") as server:
+    if workers > 1:
+        argv += ["--workers", str(workers)]
+    with _running("ingest", argv, stack, port, "/healthz", processes=workers) as server:
         yield server
 
 
 @contextlib.contextmanager
-def minimal(stack: Stack) -> Iterator[Server]:
+def minimal(stack: Stack, workers: int = 1) -> Iterator[Server]:
     """The minimal ASGI endpoint of ``bench.minimal``."""
     port = free_port()
-    argv = [sys.executable, "-m", "bench.minimal", "--port", str(port)]
-    with _running("minimal", argv, stack, port, "/") as server:
+    argv = [sys.executable, "-m", "bench.minimal", "--port", str(port), "--workers", str(workers)]
+    with _running("minimal", argv, stack, port, "/", processes=workers) as server:
         yield server
+
+
+@contextlib.contextmanager
+def worker(stack: Stack) -> Iterator[Server]:
+    """A background worker (``campaign worker``); ready once it runs."""
+    argv = [sys.executable, "-m", "campaign.cli", "worker", "--name", "bench"]
+    log = stack.root / "worker.log"
+    env = stack.env()
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    with open(log, "wb") as handle:
+        process = subprocess.Popen(argv, env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=stack.root)
+    server = Server("worker", process, "", log)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while "started" not in log.read_text(errors="replace") and time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"worker exited at start:\n{server.log_tail()}")
+            time.sleep(0.1)
+        yield server
+    finally:
+        server.stop()
 
 
 @contextlib.contextmanager
@@ -151,7 +172,9 @@ def _alive(pid: int) -> bool:
 
 
 @contextlib.contextmanager
-def _running(name: str, argv: list[str], stack: Stack, port: int, ready_path: str) -> Iterator[Server]:
+def _running(
+    name: str, argv: list[str], stack: Stack, port: int, ready_path: str, processes: int = 1
+) -> Iterator[Server]:
     log = stack.root / f"{name}.log"
     env = stack.env()
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
@@ -167,6 +190,11 @@ def _running(name: str, argv: list[str], stack: Stack, port: int, ready_path: st
     server = Server(name, process, f"http://{HOST}:{port}", log)
     try:
         _wait_ready(server, ready_path)
+        deadline = time.monotonic() + START_TIMEOUT  # every process of several serving
+        while processes > 1 and len(proc.descendants(process.pid)) < processes:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name}: fewer than {processes} processes:\n{server.log_tail()}")
+            time.sleep(0.1)
         yield server
     finally:
         server.stop()

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from campaign import __version__, cli_activity, db, embedded_redis, logs
+from campaign import __version__, cli_activity, cli_scale, db, embedded_redis, logs
 from campaign import appeals as appeal_service
 from campaign.errors import CampaignError
 from campaign.runtime import Runtime, redis_url
@@ -40,6 +40,7 @@ app.add_typer(appeal_app, name="appeal")
 app.add_typer(import_app, name="import")
 app.add_typer(redis_app, name="redis")
 cli_activity.add_to(app)  # token, social, poll, demonstration, outcome
+cli_scale.add_to(app)  # worker
 
 console = Console()
 errors = Console(stderr=True)
@@ -82,6 +83,8 @@ def up(
     open_dashboard: Annotated[
         bool, typer.Option("--dashboard/--no-dashboard", help="Serve the dashboard.")
     ] = True,
+    workers: Annotated[int, typer.Option(min=1, help="Ingest processes sharing the port.")] = 1,
+    background: Annotated[int, typer.Option(min=0, help="Background workers (campaign worker).")] = 1,
 ) -> None:
     """Migrate, start the embedded Redis (unless CAMPAIGN_REDIS_URL is set) and every service."""
     from campaign import demo as demo_data
@@ -105,9 +108,14 @@ def up(
     me = [sys.executable, "-m", "campaign.cli"]
     children = {
         "ingest": subprocess.Popen(  # noqa: S603 - our own command
-            [*me, "ingest", "--host", host, "--port", str(port), "--no-migrate"], env=env
+            [*me, "ingest", "--host", host, "--port", str(port), "--workers", str(workers), "--no-migrate"],
+            env=env,
         ),
     }
+    for number in range(1, background + 1):
+        children[f"worker {number}"] = subprocess.Popen(  # noqa: S603
+            [*me, "worker", "--name", f"up-{number}"], env=env
+        )
     if open_dashboard:
         children["dashboard"] = subprocess.Popen(  # noqa: S603
             [*me, "dashboard", "--port", str(dashboard_port)], env=env
@@ -117,7 +125,7 @@ def up(
             [*me, "simulate", "--url", f"http://{host}:{port}", "--wait", "--quiet"], env=env
         )
     console.print("[bold green]campaign is up[/]  (Ctrl-C stops)")
-    console.print(f"  ingest:    http://{host}:{port}  (overlay: /overlay/<appeal>)")
+    console.print(f"  ingest:    http://{host}:{port}  ({workers} process(es); overlay: /overlay/<appeal>)")
     if open_dashboard:
         console.print(f"  dashboard: http://127.0.0.1:{dashboard_port}/live  /on-air  /map  /outcomes")
     console.print(f"  database:  {_redact(settings.resolved_database_url)}")
@@ -168,11 +176,11 @@ def ingest(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     migrate: Annotated[bool, typer.Option(help="Run database migrations first.")] = True,
+    workers: Annotated[int, typer.Option(min=1, help="Ingest processes sharing the port.")] = 1,
+    fd: Annotated[int | None, typer.Option(hidden=True, help="Serve an inherited socket.")] = None,
 ) -> None:
     """Serve the ingest service (webhooks and the live API) with uvicorn."""
-    import uvicorn
-
-    from ingest.app import create_app
+    from ingest import serve
 
     settings = get_settings()
     logs.configure(settings)
@@ -182,16 +190,12 @@ def ingest(
         engine.dispose()
     if not settings.redis_url:
         settings = settings.model_copy(update={"redis_url": redis_url(settings)})
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.ingest_host,
-        port=port or settings.ingest_port,
-        access_log=False,  # Vonage puts the sender's number in the query string: ours logs the route
-        log_config=None,  # keep the handler of logs.configure
-        timeout_graceful_shutdown=3,  # overlay streams never end by themselves; viewers reconnect
-        log_level="info",
-        server_header=False,
-    )
+    if fd is not None:
+        serve.run_on_fd(settings, fd)
+    elif workers > 1:
+        serve.supervise(settings, host or settings.ingest_host, port or settings.ingest_port, workers)
+    else:
+        serve.run(settings, host or settings.ingest_host, port or settings.ingest_port)
 
 
 @app.command()

@@ -18,6 +18,7 @@ Key layout (each appeal's keys share one Redis Cluster hash slot through ``{a:sl
     campaign:{network}:tally         hash: members
     campaign:live:ready              set once the view was built from the database
     campaign:updates                 pub/sub channel: {"appeal": slug, "total": n}
+    campaign:{work}:stream           stream: work after each commit (consumer group "workers")
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ APPEALS = f"{PREFIX}:appeals"
 READY = f"{PREFIX}:live:ready"
 UPDATES = f"{PREFIX}:updates"
 NETWORK_TALLY = f"{PREFIX}:{{network}}:tally"
+WORK_STREAM = f"{PREFIX}:{{work}}:stream"
+WORK_GROUP = "workers"
+WORK_KEPT = 10_000  # stream entries kept (approximately); acknowledged work is history only
 RECENT_LENGTH = 30
 MINUTES_KEPT = 60
 SECONDS_KEPT = 120
@@ -359,6 +363,108 @@ class LiveView:
             if scope != "*":
                 self.redis.publish(UPDATES, json.dumps({"appeal": scope, "total": values.get("total", 0)}))
         return differences
+
+    # -- the work stream (Redis Streams consumer group) -----------------------------------------
+    def queue_work(self, appeals: Iterable[str] = ()) -> None:
+        """Announce a commit about to happen; "*" (no appeals named) means any appeal."""
+        named = ",".join(sorted(appeals)) or "*"
+        self.redis.xadd(WORK_STREAM, {"appeals": named}, maxlen=WORK_KEPT, approximate=True)
+
+    def ensure_work_group(self) -> None:
+        """Create the workers' group (and the stream) unless there; from the first entry on."""
+        try:
+            self.redis.xgroup_create(WORK_STREAM, WORK_GROUP, id="0", mkstream=True)
+        except redis.ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    def read_work(self, consumer: str, count: int, block_ms: int) -> list[tuple[str, dict[str, str]]]:
+        """New entries for this consumer; they stay pending until ``ack_work``."""
+        answer: Any = self.redis.xreadgroup(
+            WORK_GROUP, consumer, {WORK_STREAM: ">"}, count=count, block=block_ms
+        )
+        return [entry for _, entries in answer or [] for entry in entries]
+
+    def claim_stalled_work(self, consumer: str, idle_ms: int, count: int) -> list[tuple[str, dict[str, str]]]:
+        """Take over entries another consumer read but did not acknowledge within ``idle_ms``."""
+        answer: Any = self.redis.xautoclaim(WORK_STREAM, WORK_GROUP, consumer, idle_ms, "0-0", count=count)
+        return [entry for entry in answer[1] if entry[1] is not None]  # deleted entries come back as None
+
+    def ack_work(self, ids: list[str]) -> None:
+        if ids:
+            self.redis.xack(WORK_STREAM, WORK_GROUP, *ids)
+
+    def work_backlog(self) -> dict[str, int]:
+        """Pending (read, unacknowledged) entries, and entries not yet read by the group."""
+        groups: Any = self.redis.xinfo_groups(WORK_STREAM)
+        for group in groups:
+            if group["name"] == WORK_GROUP:
+                lag = group.get("lag")  # Redis 7; counted by hand on 6.2
+                if lag is None:
+                    lag = len(self.redis.xrange(WORK_STREAM, f"({group['last-delivered-id']}", "+"))  # type: ignore[arg-type]
+                return {"pending": int(group["pending"]), "unread": int(lag)}
+        return {"pending": 0, "unread": int(self.redis.xlen(WORK_STREAM))}
+
+    def refresh_appeals(self, engine: Engine, slugs: Iterable[str] | None, grace: float = 0.5) -> list[str]:
+        """Raise appeals' tallies in Redis to the database's (max-registers); report what was low.
+
+        ``None`` means every appeal.  A figure that is low only because its writer has not
+        got there yet is not a loss: figures still low after ``grace`` seconds are raised.
+        """
+        wanted = self._database_tallies(engine, None if slugs is None else set(slugs))
+        low = {key: self._low_fields(key, values) for key, values in wanted.items()}
+        if any(low.values()) and grace:
+            time.sleep(grace)
+            low = {key: self._low_fields(key, values) for key, values in wanted.items()}
+        stamp = _iso(None)
+        raised: list[str] = []
+        for key, fields in low.items():
+            if not fields:
+                continue
+            values = wanted[key]
+            raised += [
+                f"{key}: {name} was {have} in Redis, {values[name]} in the database" for name, have in fields
+            ]
+            args: list[Any] = [a for item in values.items() for a in item]
+            if self._max_set(keys=[key], args=[*args, stamp]) and key.endswith(":tally"):
+                slug = key.split("{a:", 1)[1].rsplit("}", 1)[0]
+                self.redis.publish(UPDATES, json.dumps({"appeal": slug, "total": values.get("total", 0)}))
+        return raised
+
+    def _low_fields(self, key: str, values: Mapping[str, int]) -> list[tuple[str, int]]:
+        stored: dict[str, str] = self.redis.hgetall(key)  # type: ignore[assignment]
+        return [
+            (name, int(stored.get(name, 0)))
+            for name, want in sorted(values.items())
+            if int(stored.get(name, 0)) < want
+        ]
+
+    @staticmethod
+    def _database_tallies(engine: Engine, slugs: set[str] | None) -> dict[str, dict[str, int]]:
+        """The appeals' tallies and live-hour minutes, by Redis key."""
+        with engine.connect() as connection:
+            query = select(Appeal.slug, Appeal.id)
+            if slugs is not None:
+                query = query.where(Appeal.slug.in_(slugs))
+            ids = dict(connection.execute(query).all())
+            if not ids:
+                return {}
+            rows = connection.execute(
+                select(Tally.appeal_id, Tally.kind, Tally.key, Tally.count).where(
+                    Tally.appeal_id.in_(ids.values())
+                )
+            ).all()
+        slug_of = {v: k for k, v in ids.items()}
+        oldest = int(time.time()) // 60 - MINUTES_KEPT
+        out: dict[str, dict[str, int]] = {}
+        for appeal_id, kind, key, count in rows:
+            slug = slug_of[appeal_id]
+            if kind == "minute":
+                if int(key) >= oldest:
+                    out.setdefault(appeal_key(slug, "minutes"), {})[key] = count
+            else:
+                out.setdefault(appeal_key(slug, "tally"), {})[tally_field(kind, key)] = count
+        return out
 
     def _sync_hash(
         self,

@@ -138,6 +138,13 @@ class Settings(BaseSettings):
                     raise ValueError(f"{part!r} is not an IP address or network") from None
         return value
 
+    # -- scale-out: background workers (campaign worker) --
+    work_claim_after: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds a work entry may stay unacknowledged before another worker claims it.",
+    )
+
     @field_validator("yes_words", mode="before")
     @classmethod
     def _split_words(cls, value: object) -> object:

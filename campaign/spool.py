@@ -9,6 +9,7 @@ twice is harmless: provider message ids are stored once.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
@@ -31,12 +32,16 @@ class Spool:
         name = f"{time.time_ns():020d}-{os.getpid()}"
         temporary = self.directory / f".{name}.tmp"
         final = self.directory / f"{name}.spool"
-        with open(temporary, "wb") as handle:
-            for message in messages:
-                payload = json.dumps(message.to_json(), ensure_ascii=False).encode()
-                handle.write(self.vault.encrypt_bytes(payload) + b"\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            with open(temporary, "wb") as handle:
+                for message in messages:
+                    payload = json.dumps(message.to_json(), ensure_ascii=False).encode()
+                    handle.write(self.vault.encrypt_bytes(payload) + b"\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError:
+            temporary.unlink(missing_ok=True)  # a full disk must not keep half a batch around
+            raise
         os.replace(temporary, final)
         directory = os.open(self.directory, os.O_RDONLY)
         try:
@@ -64,14 +69,22 @@ class Spool:
         ``.unreadable`` for a person to look at, not deleted.
         """
         done = 0
-        for path in self.pending():
+        # Several ingest processes share the spool: one drains at a time, the others skip.
+        with open(self.directory / "drain.lock", "a") as lock:
             try:
-                messages = self.load(path)
-            except (InvalidToken, ValueError, KeyError, TypeError):
-                path.rename(path.with_suffix(".unreadable"))
-                continue
-            if messages:
-                record(messages)
-            path.unlink()
-            done += len(messages)
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return 0
+            for path in self.pending():
+                try:
+                    messages = self.load(path)
+                except FileNotFoundError:
+                    continue  # drained by a process that held the lock before us
+                except (InvalidToken, ValueError, KeyError, TypeError):
+                    path.rename(path.with_suffix(".unreadable"))
+                    continue
+                if messages:
+                    record(messages)
+                path.unlink(missing_ok=True)
+                done += len(messages)
         return done

@@ -5,7 +5,8 @@ has queued up while the previous transaction ran, commits it as one batch, and a
 every waiting request.  Under load, batches grow and the cost of a durable commit is
 shared; at rest, a lone request is committed at once.
 
-After the commit the tally values go to Redis before the requests are answered, so a
+Before the commit, one entry on the workers' stream announces it (see campaign.worker);
+after the commit the tally values go to Redis before the requests are answered, so a
 client that reads the API after its 2xx sees its own signature.  Once Redis fails, the
 writer stops waiting for it: the keeper rebuilds the live view from the database when
 Redis answers again.  If the database cannot be reached, the batch goes to the durable
@@ -114,6 +115,8 @@ class GroupCommitter:
         return len(self.spool.pending())
 
     def _commit(self, messages: list[InboundSms]) -> list[Outcome]:
+        if not self.redis_down:
+            self._announce()
         try:
             start = time.perf_counter()
             result: BatchResult = self.runtime.recorder.record(messages)
@@ -136,6 +139,14 @@ class GroupCommitter:
         return self.runtime.recorder.offline_outcomes(messages)
 
     # -- Redis --------------------------------------------------------------------------------
+    def _announce(self) -> None:
+        """Tell the workers a commit is coming, so they check Redis after it even if we die."""
+        try:
+            self.runtime.live.queue_work()
+        except (redis.RedisError, OSError) as error:
+            log.warning("Redis unavailable (%s); live figures will catch up", error)
+            self.live_stale = self.redis_down = True
+
     def _apply_live(self, changes: LiveChanges) -> None:
         try:
             start = time.perf_counter()

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import select as selectors
-import socket
 import subprocess
 import threading
 import time
@@ -29,6 +27,7 @@ from campaign.models import InboundMessage, Signature
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from tests.conftest import Backend, free_port, start_ingest, twilio_form, twilio_signature
+from tests.faults.servers import TcpProxy
 
 pytestmark = pytest.mark.usefixtures("hassan")
 
@@ -214,63 +213,6 @@ def test_redis_outage_loses_nothing_and_figures_catch_up(
 
 
 # -- the database going away: the spool keeps what was acknowledged ------------------------------
-class TcpProxy:
-    """Forwards a local port to PostgreSQL; ``cut`` drops every connection and refuses new ones."""
-
-    def __init__(self, target: tuple[str, int]):
-        self.target = target
-        self.port = free_port()
-        self._listener: socket.socket | None = None
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self.restore()
-
-    def restore(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def cut(self) -> None:
-        with self._lock:
-            if self._listener is not None:
-                with contextlib.suppress(OSError):  # wakes the thread blocked in accept()
-                    self._listener.shutdown(socket.SHUT_RDWR)
-                self._listener.close()
-                self._listener = None
-            for sock in self._sockets:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                    sock.close()
-            self._sockets.clear()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            with self._lock:
-                self._sockets += [client, upstream]
-            threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
-
-    @staticmethod
-    def _pipe(a: socket.socket, b: socket.socket) -> None:
-        try:
-            while True:
-                ready, _, _ = selectors.select([a, b], [], [], 1.0)
-                for sock in ready:
-                    data = sock.recv(65536)
-                    if not data:
-                        return
-                    (b if sock is a else a).sendall(data)
-        except OSError:
-            return
-
-
 def test_database_outage_is_spooled_and_written_when_it_returns(
     backend: Backend, settings: Settings, runtime: Runtime, tmp_path: Path
 ) -> None:

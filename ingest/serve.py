@@ -1,0 +1,139 @@
+"""Serving the ingest app: one uvicorn process, or N of them sharing one listening socket.
+
+``campaign ingest --workers N`` binds the port once and starts N ``campaign ingest --fd``
+processes that inherit the socket; the kernel hands each new connection to whichever
+process accepts first, and a process that dies (killed, out of memory) is started again.
+
+Why not ``uvicorn --workers``: uvicorn 0.54 binds the shared socket with ``proto`` 0, and
+asyncio (and uvloop) only set TCP_NODELAY on accepted sockets whose ``proto`` is TCP, so
+every keep-alive response after the first waits for the client's delayed ACK (~40 ms on
+Linux; uvicorn issue #3149).  ``listener`` binds with ``IPPROTO_TCP``, and the children
+rebuild the socket from its descriptor, which reads the protocol back from the kernel.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+from campaign.settings import Settings
+
+log = logging.getLogger("campaign.ingest")
+
+RESTART_PAUSE = 0.5  # seconds between a child's death and its replacement, so a crash loop idles
+
+
+def uvicorn_options() -> dict[str, object]:
+    """The options every ingest process runs with."""
+    return {
+        "access_log": False,  # Vonage puts the sender's number in the query string
+        "timeout_graceful_shutdown": 3,  # overlay streams never end by themselves; viewers reconnect
+        "log_level": "info",
+        "log_config": None,  # keep the masked handler of campaign.logs.configure
+        "server_header": False,
+    }
+
+
+def run(settings: Settings, host: str, port: int) -> None:
+    """One process, listening by itself."""
+    import uvicorn
+
+    from ingest.app import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, **uvicorn_options())  # type: ignore[arg-type]
+
+
+def run_on_fd(settings: Settings, fd: int) -> None:
+    """One process of several, serving on the listening socket it inherited as ``fd``."""
+    import uvicorn
+
+    from ingest.app import create_app
+
+    sock = socket.socket(fileno=fd)  # family, type and proto (TCP) read back from the kernel
+    config = uvicorn.Config(create_app(settings), **uvicorn_options())  # type: ignore[arg-type]
+    uvicorn.Server(config).run(sockets=[sock])  # the same event loop as uvicorn.run picks
+
+
+def listener(host: str, port: int, backlog: int = 2048) -> socket.socket:
+    """A listening TCP socket whose accepted connections get TCP_NODELAY (see the module doc)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(backlog)
+    sock.set_inheritable(True)
+    return sock
+
+
+class Supervisor:
+    """Keeps ``workers`` ingest processes running on one socket until told to stop."""
+
+    def __init__(self, argv: Sequence[str], sock: socket.socket, workers: int, env: dict[str, str]):
+        self.argv = list(argv)
+        self.sock = sock
+        self.workers = workers
+        self.env = env
+        self.children: list[subprocess.Popen[bytes]] = []
+        self.restarts = 0
+        self._stopping = False
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        fd = self.sock.fileno()
+        return subprocess.Popen(  # noqa: S603 - our own command
+            [*self.argv, "--fd", str(fd)], pass_fds=(fd,), env=self.env
+        )
+
+    def stop(self, *_: object) -> None:
+        self._stopping = True
+
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        self.children = [self._spawn() for _ in range(self.workers)]
+        try:
+            while not self._stopping:
+                for index, child in enumerate(self.children):
+                    if child.poll() is not None and not self._stopping:
+                        log.warning(
+                            "ingest process %d exited (%s); starting another", child.pid, child.returncode
+                        )
+                        time.sleep(RESTART_PAUSE)
+                        self.children[index] = self._spawn()
+                        self.restarts += 1
+                time.sleep(0.2)
+        finally:
+            self._terminate()
+
+    def _terminate(self) -> None:
+        for child in self.children:
+            if child.poll() is None:
+                child.terminate()
+        for child in self.children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        self.sock.close()
+
+
+def supervise(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Bind once, then keep ``workers`` ``campaign ingest --fd`` processes serving the socket."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
+    if settings.resolved_database_url.startswith("sqlite"):
+        log.warning(
+            "SQLite takes one writer at a time: %d ingest processes will be slower than one;"
+            " scale out on PostgreSQL (CAMPAIGN_DATABASE_URL)",
+            workers,
+        )
+    sock = listener(host, port)
+    env = {**os.environ, "CAMPAIGN_REDIS_URL": settings.redis_url}
+    argv = [sys.executable, "-m", "campaign.cli", "ingest", "--no-migrate"]
+    log.info("ingest on http://%s:%d with %d processes (parent %d)", host, port, workers, os.getpid())
+    Supervisor(argv, sock, workers, env).run()
