@@ -105,7 +105,10 @@ class ErasureReport:
 # -- finding a person -------------------------------------------------------------------------
 def find(engine: Engine, vault: PhoneVault, raw: str, region: str | None = None) -> Subject:
     """The supporter known by this number, in any format phonenumbers reads."""
-    number = normalise(raw, region.upper() if region else None)
+    text = raw.strip()
+    if text.startswith("00"):  # the international prefix of most countries, as people type it
+        text = "+" + text[2:]
+    number = normalise(text, region.upper() if region else None)
     masked = mask(number)
     phone_hash = vault.hash(e164(number))
     with engine.connect() as connection:
