@@ -409,3 +409,63 @@ def test_retention_erases_only_the_long_inactive_and_keeps_counts(
             select(AuditEntry).where(AuditEntry.action == "supporter.forget")
         ).scalars()
     assert entry.detail == {"reason": "retention 12 months"}
+
+
+# -- the migration ----------------------------------------------------------------------------------
+def test_migration_dates_existing_supporters_by_their_latest_action(runtime: Runtime) -> None:
+    """0009 on a database with supporters: last activity from signatures and texts; and back."""
+    from alembic import command
+
+    from campaign import db
+
+    config = db.alembic_config(runtime.engine)
+    command.downgrade(config, "0008")
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    with runtime.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO campaigns (id, slug, name, created_at) VALUES (1, 'c', 'c', '2020-01-01')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO appeals (id, campaign_id, slug, title, person, sms_text, keywords, language,"
+            " reply_templates, target_authority, target_email, target_fax, country, status, opened_at)"
+            " VALUES (1, 1, 'a', 'a', '', '', '[]', 'en', '{}', '', '', '', '', 'open', '2020-01-01')"
+        )
+    with Session(runtime.engine) as session, session.begin():
+        for i in (1, 2):
+            session.execute(
+                Supporter.__table__.insert().values(
+                    id=i,
+                    phone_hash=f"h{i}",
+                    country="NL",
+                    first_seen_at=start,
+                    subscribed=False,
+                    opted_out=False,
+                )
+            )
+        session.execute(
+            Signature.__table__.insert().values(
+                appeal_id=1,
+                supporter_id=1,
+                channel="sms",
+                provider="t",
+                provider_message_id="m",
+                country="NL",
+                received_at=start + timedelta(days=30),
+            )
+        )
+        session.execute(
+            InboundMessage.__table__.insert().values(
+                provider="t",
+                provider_message_id="x",
+                supporter_id=1,
+                short_code="4777",
+                intent="unknown",
+                received_at=start + timedelta(days=60),
+            )
+        )
+    command.upgrade(config, "head")
+    with runtime.engine.connect() as connection:
+        dated = dict(connection.execute(select(Supporter.id, Supporter.last_active_at)).all())
+    assert dated == {1: start + timedelta(days=60), 2: start}
+    command.downgrade(config, "0008")
+    command.upgrade(config, "head")

@@ -41,7 +41,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("supporters", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_supporters_last_active_at"))
-        batch_op.drop_column("erased_at")
-        batch_op.drop_column("last_active_at")
+    # Not in a batch: recreating the table would trip the foreign keys that point at it.
+    op.drop_index("ix_supporters_last_active_at", table_name="supporters")
+    op.drop_column("supporters", "erased_at")
+    op.drop_column("supporters", "last_active_at")
