@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
-from sqlalchemy import Connection, Engine, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from campaign import audit
@@ -147,7 +147,9 @@ def erase(
     """Erase the subjects' numbers and identity links; anonymous counts stay as they are.
 
     The spool goes first, so a text waiting there cannot bring the number back after the
-    database forgot it; then one database transaction; then the Redis ticker.
+    database forgot it; then one database transaction; then the Redis ticker.  (An ingest
+    process draining the same spool at that very moment may still record such a text; it
+    then counts as a new, unlinked supporter, as if the person had texted again.)
     """
     report = ErasureReport()
     if not subjects:
@@ -353,7 +355,11 @@ def inactive_supporters(engine: Engine, cutoff: datetime) -> Iterator[list[int]]
                     .where(
                         Supporter.id > last_id,
                         or_(Supporter.phone_hash.is_not(None), Supporter.phone_encrypted.is_not(None)),
-                        func.coalesce(Supporter.last_active_at, Supporter.first_seen_at) < cutoff,
+                        # Two plain comparisons rather than COALESCE, so the index serves them.
+                        or_(
+                            Supporter.last_active_at < cutoff,
+                            and_(Supporter.last_active_at.is_(None), Supporter.first_seen_at < cutoff),
+                        ),
                     )
                     .order_by(Supporter.id)
                     .limit(RETENTION_BATCH)
