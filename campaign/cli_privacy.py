@@ -157,10 +157,20 @@ def keys_rotate(
     new_key: Annotated[
         str | None, typer.Option(help="The new Fernet key (default: a random one is made).")
     ] = None,
+    abandon: Annotated[
+        bool, typer.Option("--abandon", help="Give up a rotation whose new key was never set.")
+    ] = False,
 ) -> None:
     """Re-encrypt every number under a new key; run it again to resume if interrupted."""
     settings = get_settings()
     rt = _runtime()
+    if abandon:
+        given_up = keys.abandon(rt.engine, rt.vault)
+        audit.record(rt.engine, audit.cli_actor(), "keys.abandon", f"key:{given_up}", {})
+        console.print(
+            f"rotation to key {given_up} abandoned; numbers stay under key {rt.vault.current_key_fingerprint}"
+        )
+        return
     ring, waiting = keys.begin(settings, rt.engine, new_key)
     if waiting is not None:
         for line in waiting.instructions:

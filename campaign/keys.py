@@ -124,18 +124,20 @@ def begin(settings: Settings, engine: Engine, new_key: str | None = None) -> tup
             return ring, Step(
                 key=ring.fingerprints[0],
                 instructions=[
-                    f"a rotation to key {pending} is unfinished, but that key is not first in "
-                    "CAMPAIGN_ENCRYPTION_KEYS here; set the keyring printed when it began on every "
-                    "process, restart them, and run `campaign keys rotate` again"
+                    f"a rotation to key {pending} is unfinished, but that key is not first in the "
+                    "keyring here (CAMPAIGN_ENCRYPTION_KEYS); set the keyring printed when it began on "
+                    "every process, restart them, and run `campaign keys rotate` again (or give up on "
+                    "it with `campaign keys rotate --abandon`)"
                 ],
             )
+        _set(engine, CURRENT, pending)  # from now on a process needs the new key to start
         return ring, None
     key = new_key or Fernet.generate_key().decode()
     if key_fingerprint(key) in ring.fingerprints:
         raise BadRequest(f"key {key_fingerprint(key)} is already in the keyring; give a new one")
     new_ring = Keyring((key, *ring.keys), ring.in_environment)
-    _set(engine, PENDING, key_fingerprint(key))
     if ring.in_environment:
+        _set(engine, PENDING, key_fingerprint(key))
         return new_ring, Step(
             key=ring.fingerprints[0],
             begun=True,
@@ -145,7 +147,10 @@ def begin(settings: Settings, engine: Engine, new_key: str | None = None) -> tup
                 "restart them, then run `campaign keys rotate` again (with that setting) to re-encrypt",
             ],
         )
+    # The file before the mark: a crash in between leaves an unused key, never a lost one.
     write_keyring(settings.keyring_file, new_ring.keys)
+    _set(engine, PENDING, key_fingerprint(key))
+    _set(engine, CURRENT, key_fingerprint(key))
     return new_ring, None
 
 
@@ -234,8 +239,42 @@ def retire(settings: Settings, engine: Engine, vault: PhoneVault) -> Step:
     return step
 
 
-def pending(engine: Engine) -> str | None:
-    return _value(engine, PENDING)
+def abandon(engine: Engine, vault: PhoneVault) -> str:
+    """Give up an unfinished rotation whose new key never reached this keyring.
+
+    Allowed only while every stored number is readable without that key; returns its
+    fingerprint.
+    """
+    pending = _value(engine, PENDING)
+    if pending is None:
+        raise BadRequest("no rotation is unfinished")
+    if pending in vault.key_fingerprints:
+        raise BadRequest(f"key {pending} is in this keyring; finish with `campaign keys rotate`")
+    last_id = 0
+    while True:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(Supporter.id, Supporter.phone_encrypted)
+                .where(Supporter.id > last_id, Supporter.phone_encrypted.is_not(None))
+                .order_by(Supporter.id)
+                .limit(BATCH)
+            ).all()
+        if not rows:
+            break
+        last_id = rows[-1].id
+        for _, token in rows:
+            try:
+                vault.decrypt(token or "")
+            except ValueError:
+                raise BadRequest(
+                    f"some numbers are already under key {pending}; finish the rotation instead"
+                ) from None
+    with engine.begin() as connection:
+        connection.execute(delete(SystemValue).where(SystemValue.name == PENDING))
+        connection.execute(
+            delete(SystemValue).where(SystemValue.name == CURRENT, SystemValue.value == pending)
+        )
+    return pending
 
 
 def _value(engine: Engine, name: str) -> str | None:

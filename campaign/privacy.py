@@ -276,7 +276,11 @@ def forget(
 def export(
     engine: Engine, vault: PhoneVault, raw: str, *, actor: str, region: str | None = None
 ) -> dict[str, Any]:
-    """Everything kept about one person, for them (``campaign supporter export``)."""
+    """Everything kept about one person, for them (``campaign supporter export``).
+
+    Replies are not stored, so there is no section of texts sent unless a registered
+    exporter (an outbox, say) adds one.
+    """
     subject = find(engine, vault, raw, region)
     with engine.connect() as connection:
         supporter = connection.execute(select(Supporter).where(Supporter.id == subject.supporter_id)).one()
@@ -322,7 +326,6 @@ def export(
                 }
                 for at, short_code, intent, appeal_id, body in messages
             ],
-            "messages_sent": [],
         }
         for name, function in _exporters.items():
             data[name] = function(connection, subject.supporter_id)

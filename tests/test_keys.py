@@ -121,15 +121,22 @@ def test_rotation_in_the_data_dir_end_to_end(settings: Settings, runtime: Runtim
 @pytest.mark.usefixtures("hassan")
 def test_rotation_with_keys_in_the_environment(settings: Settings, runtime: Runtime, tmp_path: Path) -> None:
     runtime.recorder.record([sms(runtime, n, "JA", f"SMe{i}") for i, n in enumerate(NUMBERS[:2])])
+    lost = cli(settings, "keys", "rotate")  # begun, but its printed keyring never set anywhere
+    assert lost.returncode == 0, lost.stderr
+    abandoned = cli(settings, "keys", "rotate", "--abandon")
+    assert abandoned.returncode == 0 and "abandoned" in abandoned.stdout, abandoned.stderr
     begun = cli(settings, "keys", "rotate")
     assert begun.returncode == 0, begun.stderr
+    assert re.findall(r"CAMPAIGN_ENCRYPTION_KEYS=(\S+)", begun.stdout) != re.findall(
+        r"CAMPAIGN_ENCRYPTION_KEYS=(\S+)", lost.stdout
+    )
     (keyring,) = re.findall(r"CAMPAIGN_ENCRYPTION_KEYS=(\S+)", begun.stdout)
     assert "run `campaign keys rotate` again" in begun.stdout
     assert not (settings.data_dir / "encryption.keys").exists()
     assert all(PhoneVault(settings.secret_key).is_current(t) for t in stored(runtime).values())
 
     not_yet = cli(settings, "keys", "rotate")
-    assert not_yet.returncode == 1 and "is not first in CAMPAIGN_ENCRYPTION_KEYS" in not_yet.stdout
+    assert not_yet.returncode == 1 and "is not first in the keyring here" in not_yet.stdout
 
     rotated = cli(settings, "keys", "rotate", CAMPAIGN_ENCRYPTION_KEYS=keyring)
     assert rotated.returncode == 0, rotated.stderr
@@ -151,5 +158,11 @@ def test_rotation_with_keys_in_the_environment(settings: Settings, runtime: Runt
                 AuditEntry.action.like("keys.%")
             )
         ).all()
-    assert [a for a, _, _ in audited] == ["keys.rotate", "keys.rotate", "keys.retire"]
+    assert [a for a, _, _ in audited] == [
+        "keys.rotate",
+        "keys.abandon",
+        "keys.rotate",
+        "keys.rotate",
+        "keys.retire",
+    ]
     assert all(new_key not in f"{s}{d}" for _, s, d in audited), "fingerprints only, never a key"
