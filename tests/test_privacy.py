@@ -469,3 +469,36 @@ def test_migration_dates_existing_supporters_by_their_latest_action(runtime: Run
     assert dated == {1: start + timedelta(days=60), 2: start}
     command.downgrade(config, "0008")
     command.upgrade(config, "head")
+
+
+@pytest.mark.usefixtures("hassan")
+def test_retention_keeps_running_every_period(runtime: Runtime, settings: Settings) -> None:
+    """What `campaign up` starts when CAMPAIGN_RETENTION_MONTHS is set: a run now, then again later."""
+    runtime.recorder.record([sms(runtime, NUMBER, "JA", "SMv1")])
+    with runtime.engine.begin() as connection:
+        connection.execute(update(Supporter).values(last_active_at=datetime.now(UTC) - timedelta(days=400)))
+    environment = {
+        **os.environ,
+        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
+        "CAMPAIGN_DATABASE_URL": settings.resolved_database_url,
+        "CAMPAIGN_REDIS_URL": settings.redis_url,
+        "CAMPAIGN_SECRET_KEY": settings.secret_key,
+        "CAMPAIGN_RETENTION_MONTHS": "12",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "campaign.cli", "retention", "run", "--every", "86400"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=settings.data_dir.parent,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert "1 supporter(s) erased" in first, first
+        assert process.poll() is None, "it waits for the next run"
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    assert supporter_of(runtime, NUMBER) is None
