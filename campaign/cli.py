@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from campaign import __version__, cli_activity, cli_scale, db, embedded_redis, logs
+from campaign import __version__, cli_activity, cli_privacy, cli_scale, db, embedded_redis, logs
 from campaign import appeals as appeal_service
 from campaign.errors import CampaignError
 from campaign.runtime import Runtime, redis_url
@@ -41,6 +41,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(redis_app, name="redis")
 cli_activity.add_to(app)  # token, social, poll, demonstration, outcome
 cli_scale.add_to(app)  # worker
+cli_privacy.add_to(app)  # supporter, retention, keys
 
 console = Console()
 errors = Console(stderr=True)
@@ -124,6 +125,10 @@ def up(
         children["demo traffic"] = subprocess.Popen(  # noqa: S603
             [*me, "simulate", "--url", f"http://{host}:{port}", "--wait", "--quiet"], env=env
         )
+    if settings.retention_months:  # erase the numbers of long-inactive supporters, daily
+        children["retention"] = subprocess.Popen(  # noqa: S603
+            [*me, "retention", "run", "--every", "86400"], env=env
+        )
     console.print("[bold green]campaign is up[/]  (Ctrl-C stops)")
     console.print(f"  ingest:    http://{host}:{port}  ({workers} process(es); overlay: /overlay/<appeal>)")
     if open_dashboard:
@@ -132,7 +137,7 @@ def up(
     console.print(f"  redis:     {url}")
     if demo:
         console.print("  demo traffic: a TV call to action every few minutes (--no-demo turns it off)")
-    _supervise(children, optional=frozenset({"demo traffic"}))
+    _supervise(children, optional=frozenset({"demo traffic", "retention"}))
     if started_redis:
         embedded_redis.stop(settings.data_dir)
 

@@ -310,6 +310,23 @@ class LiveView:
         exists = value is not None or self.redis.exists(appeal_key(slug, "meta"))
         return int(value or 0) if exists else None
 
+    def forget_recent(self, entries: Mapping[str, Iterable[tuple[str, datetime]]]) -> int:
+        """Remove ticker entries of erased supporters: (masked number, time) per appeal slug."""
+        removed = 0
+        for slug, shown in entries.items():
+            wanted = {(masked, at.astimezone(UTC).isoformat(timespec="seconds")) for masked, at in shown}
+            key = appeal_key(slug, "recent")
+            if self.redis.type(key) != "list":
+                continue
+            for raw in set(self.redis.lrange(key, 0, -1)):
+                try:
+                    entry = json.loads(raw)
+                except ValueError:
+                    continue
+                if (entry.get("number"), entry.get("at")) in wanted:
+                    removed += int(self.redis.lrem(key, 0, raw))  # type: ignore[arg-type]
+        return removed
+
     # -- rebuild from the database --------------------------------------------------------------
     def refresh(
         self, engine: Engine, vault: PhoneVault, *, force: bool = False, now: datetime | None = None

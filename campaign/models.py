@@ -132,6 +132,9 @@ class Supporter(Base):
     opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     member_since: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     latest_alert_appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"), nullable=True)
+    # Privacy: the latest signature or text (for retention), and when the number was erased.
+    last_active_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class Signature(Base):

@@ -9,12 +9,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import phonenumbers
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from campaign.errors import BadRequest
+from campaign.errors import BadRequest, ConfigurationError
 
 MASK = "•••"
 
@@ -59,6 +60,18 @@ def mask(number: phonenumbers.PhoneNumber) -> str:
     return f"+{number.country_code} {head} {MASK} {MASK} {national[-2:]}".replace("  ", " ")
 
 
+def derived_key(secret_key: str) -> str:
+    """The encryption key made from the secret key, used until a first rotation."""
+    digest = hmac.new(secret_key.encode(), b"campaign/phone-encrypt/v1", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def key_fingerprint(key: str | bytes) -> str:
+    """A short name for an encryption key that reveals nothing of it."""
+    raw = key.encode() if isinstance(key, str) else key
+    return hashlib.sha256(b"campaign/key-fingerprint\0" + raw.strip()).hexdigest()[:16]
+
+
 @dataclass(frozen=True, slots=True)
 class Sender:
     """A supporter's number in the forms the system may keep."""
@@ -70,14 +83,42 @@ class Sender:
 
 
 class PhoneVault:
-    """Keyed hashing and encryption of numbers with keys derived from the secret key."""
+    """Keyed hashing and encryption of numbers.
 
-    def __init__(self, secret_key: str):
+    The lookup hash is keyed by the secret key and never changes: it is what links a
+    returning supporter (and social actors, and parts of long texts) to what they did
+    before.  Encryption uses a keyring: by default one key derived from the secret key;
+    after ``campaign keys rotate``, random keys (the current one first) that can be
+    replaced without touching the hashes.  Every key of the ring decrypts; only the
+    first encrypts.
+    """
+
+    def __init__(self, secret_key: str, encryption_keys: Sequence[str] = ()):
         master = secret_key.encode()
         self._hash_key = hmac.new(master, b"campaign/phone-hash/v1", hashlib.sha256).digest()
-        encryption_key = hmac.new(master, b"campaign/phone-encrypt/v1", hashlib.sha256).digest()
-        self._fernet = Fernet(base64.urlsafe_b64encode(encryption_key))
+        keys = [k.encode() for k in encryption_keys] or [derived_key(secret_key).encode()]
+        try:
+            fernets = [Fernet(key) for key in keys]
+        except ValueError:
+            raise ConfigurationError(
+                "CAMPAIGN_ENCRYPTION_KEYS: each key must be 32 url-safe base64-encoded bytes"
+            ) from None
+        self._current = fernets[0]
+        self._fernet = MultiFernet(fernets)
+        self.key_fingerprints = tuple(key_fingerprint(key) for key in keys)
         self.fingerprint = hmac.new(master, b"campaign/fingerprint", hashlib.sha256).hexdigest()[:16]
+
+    @property
+    def current_key_fingerprint(self) -> str:
+        return self.key_fingerprints[0]
+
+    def is_current(self, token: str | bytes) -> bool:
+        """Whether a ciphertext was made with the current key (a cheap HMAC check)."""
+        try:
+            self._current.decrypt(token.encode() if isinstance(token, str) else token)
+        except InvalidToken:
+            return False
+        return True
 
     def hash(self, e164_number: str) -> str:
         return hmac.new(self._hash_key, e164_number.encode(), hashlib.sha256).hexdigest()
@@ -96,6 +137,13 @@ class PhoneVault:
 
     def decrypt_bytes(self, token: bytes) -> bytes:
         return self._fernet.decrypt(token)
+
+    def reencrypt(self, token: str) -> str:
+        """The same number under the current key (raises ValueError if no key reads it)."""
+        try:
+            return self._fernet.rotate(token.encode()).decode()
+        except InvalidToken:
+            raise ValueError("this number was encrypted under another key") from None
 
     def sender(self, raw: str, default_region: str | None = None) -> Sender:
         number = normalise(raw, default_region)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import redis
 from sqlalchemy import Engine
 
-from campaign import db, embedded_redis
+from campaign import db, embedded_redis, keys
 from campaign.live import LiveView, connect
 from campaign.phones import PhoneVault
 from campaign.settings import Settings
@@ -38,8 +38,9 @@ class Runtime:
         engine = db.create_db_engine(settings.resolved_database_url)
         if migrate:
             db.upgrade(engine)
-        vault = PhoneVault(settings.resolved_secret_key())
+        vault = PhoneVault(settings.resolved_secret_key(), settings.resolved_encryption_keys())
         db.check_secret_key(engine, vault.fingerprint)
+        keys.check_keyring(engine, vault)
         url = redis_url(settings)
         client = connect(url)
         return cls(

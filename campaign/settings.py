@@ -144,6 +144,24 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a work entry may stay unacknowledged before another worker claims it.",
     )
+    # -- supporters' privacy: retention and encryption keys --
+    retention_months: int | None = Field(
+        None,
+        ge=0,
+        description="Erase the numbers of supporters inactive (no signature or text) for this "
+        "many months; 0 or empty keeps them. `campaign up` runs it daily.",
+    )
+    encryption_keys: str = Field(
+        "",
+        description="Comma-separated keys that encrypt numbers, the current one first (set after "
+        "`campaign keys rotate`). Empty: the keyring file in the data dir, else a key derived "
+        "from the secret key.",
+    )
+
+    @field_validator("retention_months", mode="before")
+    @classmethod
+    def _empty_keeps(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("yes_words", mode="before")
     @classmethod
@@ -213,6 +231,18 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def keyring_file(self) -> Path:
+        return self.data_dir / "encryption.keys"
+
+    def resolved_encryption_keys(self) -> tuple[str, ...]:
+        """The encryption keyring, current key first; empty means derived from the secret key."""
+        if self.encryption_keys.strip():
+            return tuple(k.strip() for k in self.encryption_keys.split(",") if k.strip())
+        if self.keyring_file.exists():
+            return tuple(line.strip() for line in self.keyring_file.read_text().splitlines() if line.strip())
+        return ()
 
     def resolved_secret_key(self) -> str:
         """The configured key, or the one generated once into the data dir."""

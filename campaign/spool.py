@@ -50,6 +50,58 @@ class Spool:
             os.close(directory)
         return final
 
+    def _write(self, final: Path, messages: Sequence[InboundSms]) -> None:
+        temporary = final.with_name(f".{final.stem}.tmp")
+        with open(temporary, "wb") as handle:
+            for message in messages:
+                payload = json.dumps(message.to_json(), ensure_ascii=False).encode()
+                handle.write(self.vault.encrypt_bytes(payload) + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, final)
+        directory = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    def rewrite(self, change: Callable[[list[InboundSms]], list[InboundSms]]) -> int:
+        """Rewrite each pending file through ``change`` (erasure, new key); return files changed.
+
+        ``change`` returns its argument itself to leave a file alone.  The new file replaces
+        the old one atomically; an emptied file is removed.
+        """
+        changed = 0
+        for path in self.pending():
+            try:
+                messages = self.load(path)
+            except FileNotFoundError:
+                continue  # drained meanwhile
+            except (InvalidToken, ValueError, KeyError, TypeError):
+                continue  # drain sets it aside
+            kept = change(messages)
+            if kept is messages:
+                continue
+            if kept:
+                self._write(path, kept)
+            else:
+                path.unlink(missing_ok=True)
+            changed += 1
+        return changed
+
+    def remove(self, unwanted: Callable[[InboundSms], bool]) -> int:
+        """Drop spooled texts (of an erased supporter); return how many were dropped."""
+        dropped = 0
+
+        def change(messages: list[InboundSms]) -> list[InboundSms]:
+            nonlocal dropped
+            kept = [m for m in messages if not unwanted(m)]
+            dropped += len(messages) - len(kept)
+            return kept if len(kept) != len(messages) else messages
+
+        self.rewrite(change)
+        return dropped
+
     def pending(self) -> list[Path]:
         if not self.directory.exists():
             return []

@@ -438,8 +438,10 @@ def upsert_supporters(
 ) -> dict[str, dict[str, Any]]:
     """Create supporters not seen before; return every sender's row by phone hash."""
     first: dict[str, tuple[Sender, datetime]] = {}
+    latest: dict[str, datetime] = {}
     for sender, seen_at in senders:
         first.setdefault(sender.phone_hash, (sender, seen_at))
+        latest[sender.phone_hash] = max(seen_at, latest.get(sender.phone_hash, seen_at))
     if not first:
         return {}
     hashes = sorted(first)
@@ -452,10 +454,18 @@ def upsert_supporters(
             "first_seen_at": first[h][1],
             "subscribed": False,
             "opted_out": False,
+            "last_active_at": latest[h],
         }
         for h in hashes
     ]
-    connection.execute(dialect_insert(connection, table).on_conflict_do_nothing(), rows)
+    insert = dialect_insert(connection, table)
+    # A returning supporter's last activity moves forward (never back): what retention reads.
+    statement = insert.on_conflict_do_update(
+        index_elements=[table.c.phone_hash],
+        set_={"last_active_at": insert.excluded.last_active_at},
+        where=table.c.last_active_at.is_(None) | (table.c.last_active_at < insert.excluded.last_active_at),
+    )
+    connection.execute(statement, rows)
     found = connection.execute(
         select(table.c.id, table.c.phone_hash, table.c.latest_alert_appeal_id).where(
             table.c.phone_hash.in_(hashes)
