@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from campaign import __version__, cli_activity, db, embedded_redis
+from campaign import __version__, cli_activity, cli_history, db, embedded_redis
 from campaign import appeals as appeal_service
 from campaign.errors import CampaignError
 from campaign.runtime import Runtime, redis_url
@@ -40,6 +40,7 @@ app.add_typer(appeal_app, name="appeal")
 app.add_typer(import_app, name="import")
 app.add_typer(redis_app, name="redis")
 cli_activity.add_to(app)  # token, social, poll, demonstration, outcome
+cli_history.add_to(app)  # rollup, export
 
 console = Console()
 errors = Console(stderr=True)

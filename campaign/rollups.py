@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from typing import cast as typed
 
 from sqlalchemy import (
     BigInteger,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Integer,
+    Table,
     cast,
     delete,
     func,
@@ -47,7 +49,13 @@ HOUR = 3600
 DAY = 86400
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NO_APPEAL = 0  # a member who joined with no appeal featured on the number
-TABLES = (SignatureHour.__table__, SignatureDay.__table__, MemberHour.__table__, SocialHour.__table__)
+
+
+def _table(model: Any) -> Table:
+    return typed(Table, model.__table__)
+
+
+TABLES = (_table(SignatureHour), _table(SignatureDay), _table(MemberHour), _table(SocialHour))
 
 
 def hour_of(moment: datetime) -> int:
@@ -134,8 +142,8 @@ def rebuild_on(connection: Connection) -> dict[str, int]:
     sig = SignatureRow.__table__
     grouped = (sig.c.appeal_id, sig.c.channel, sig.c.provider, sig.c.country)
     for table, unit, seconds in (
-        (SignatureHour.__table__, "hour", HOUR),
-        (SignatureDay.__table__, "day", DAY),
+        (_table(SignatureHour), "hour", HOUR),
+        (_table(SignatureDay), "day", DAY),
     ):
         bucket = epoch_units(connection, sig.c.received_at, seconds)
         connection.execute(delete(table))
@@ -164,7 +172,7 @@ def rebuild_on(connection: Connection) -> dict[str, int]:
         .where(supporters.c.member_since.is_not(None))
         .subquery()
     )
-    member_table = MemberHour.__table__
+    member_table = _table(MemberHour)
     connection.execute(delete(member_table))
     connection.execute(
         insert(member_table).from_select(
@@ -176,7 +184,7 @@ def rebuild_on(connection: Connection) -> dict[str, int]:
     )
 
     events = SocialEvent.__table__
-    social_table = SocialHour.__table__
+    social_table = _table(SocialHour)
     hour = epoch_units(connection, events.c.occurred_at, HOUR)
     connection.execute(delete(social_table))
     connection.execute(
@@ -196,5 +204,5 @@ def snapshot(connection: Connection) -> dict[str, set[tuple[Any, ...]]]:
     """Every rollup row, for comparing an incremental result with a rebuild."""
     out = {}
     for table in TABLES:
-        out[table.name] = {tuple(row) for row in connection.execute(select(table)) if row.count}
+        out[table.name] = {tuple(row) for row in connection.execute(select(table)) if row[-1]}
     return out

@@ -1,0 +1,701 @@
+"""The read path for history: what staff filter on the History page and export.
+
+``Filters`` are what a person picks (local dates, slugs, codes); ``scope`` checks them
+against the database and turns them into ids and UTC hour bounds.  Each query is one
+function of parameterised SQLAlchemy Core over the rollups (``campaign.rollups``): whole
+UTC days of the range are read from ``signature_days`` and the ragged hours at its ends
+from ``signature_hours``, so a three-year view reads a thirtieth of the rows and is still
+exact to the hour.  ``rollups=False`` asks the same of the raw tables (the benchmark's
+comparison).  Results are plain rows or DataFrames; pandas is imported where needed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    Select,
+    cast,
+    func,
+    literal,
+    select,
+    union_all,
+)
+from sqlalchemy.sql import Subquery
+
+from campaign import rollups
+from campaign.errors import BadRequest
+from campaign.models import (
+    Appeal,
+    Campaign,
+    InboundMessage,
+    MemberHour,
+    Outcome,
+    Signature,
+    SignatureDay,
+    SignatureHour,
+    SocialEvent,
+    SocialHour,
+    Supporter,
+)
+from campaign.outcomes import KINDS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# Outcome filter values beside the kinds themselves.
+OUTCOME_GROUPS = {"good": "a good outcome", "bad": "an outcome that was not good", "none": "no outcome yet"}
+CHANNEL = re.compile(r"^[a-z0-9_-]{1,16}$")
+PROVIDER = re.compile(r"^[a-z0-9_.-]{1,32}$")
+COUNTRY = re.compile(r"^[A-Z]{2}$")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+HOURLY_UP_TO = timedelta(days=21)  # longer ranges are drawn per day
+PEAKS = 5
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a person filtered: local dates (inclusive) and lists of slugs, names and codes."""
+
+    start: date | None = None
+    end: date | None = None
+    campaigns: tuple[str, ...] = ()
+    appeals: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    providers: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = ()
+    outcome: str | None = None
+
+    def described(self) -> list[tuple[str, str]]:
+        """(filter, value) for every filter, "all" where none was set: written into exports."""
+        out = [
+            ("from", self.start.isoformat() if self.start else "all"),
+            ("to", self.end.isoformat() if self.end else "all"),
+        ]
+        for item in fields(self):
+            if item.name in {"start", "end"}:
+                continue
+            value = getattr(self, item.name)
+            shown = ",".join(value) if isinstance(value, tuple) else value
+            out.append((item.name.rstrip("s") if item.name != "outcome" else "outcome", shown or "all"))
+        return out
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly, for the audit log."""
+        return {name: value for name, value in self.described() if value != "all"}
+
+
+def checked(filters: Filters) -> Filters:
+    """The same filters with each value's form checked; a bad one is a ``BadRequest`` naming it."""
+    if filters.start and filters.end and filters.start > filters.end:
+        raise BadRequest(f"from {filters.start} is after to {filters.end}")
+    _each(filters.campaigns, SLUG, "campaign", "a slug such as torture")
+    _each(filters.appeals, SLUG, "appeal", "a slug such as hassan")
+    _each(filters.channels, CHANNEL, "channel", "a word such as sms or web")
+    _each(filters.providers, PROVIDER, "provider", "a name such as twilio")
+    _each(filters.countries, COUNTRY, "country", "a two-letter ISO code such as NL")
+    _each(filters.platforms, CHANNEL, "platform", "a word such as facebook")
+    if filters.outcome is not None and filters.outcome not in KINDS and filters.outcome not in OUTCOME_GROUPS:
+        choices = ", ".join([*OUTCOME_GROUPS, *KINDS])
+        raise BadRequest(f"outcome {filters.outcome!r} is not one of {choices}")
+    return filters
+
+
+def _each(values: Sequence[str], pattern: re.Pattern[str], name: str, example: str) -> None:
+    for value in values:
+        if not pattern.match(value):
+            raise BadRequest(f"{name} {value!r} is not {example}")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Filters resolved against the database: ids and UTC hour bounds (end exclusive)."""
+
+    filters: Filters
+    tz: ZoneInfo
+    start_hour: int | None
+    end_hour: int | None
+    appeal_ids: tuple[int, ...] | None  # None: every appeal (and members who joined with none)
+    campaign_ids: tuple[int, ...] | None  # for social activity
+    appeals: dict[int, dict[str, Any]] = field(default_factory=dict)  # every appeal by id
+
+    @property
+    def empty(self) -> bool:
+        return self.appeal_ids == ()
+
+    @property
+    def hourly(self) -> bool:
+        """Whether the time series is drawn per hour (short ranges) rather than per day."""
+        if self.start_hour is None or self.end_hour is None:
+            return False
+        return (self.end_hour - self.start_hour) * 3600 <= HOURLY_UP_TO.total_seconds()
+
+
+def scope(connection: Connection, filters: Filters, tz: ZoneInfo) -> Scope:
+    """Check the filters and resolve them; an unknown appeal or campaign is a ``BadRequest``."""
+    filters = checked(filters)
+    appeals = _appeals(connection)
+    by_slug = {row["slug"]: appeal_id for appeal_id, row in appeals.items()}
+    campaigns = dict(connection.execute(select(Campaign.slug, Campaign.id)).all())
+    for slug in filters.campaigns:
+        if slug not in campaigns:
+            raise BadRequest(f"no campaign {slug!r}")
+    for slug in filters.appeals:
+        if slug not in by_slug:
+            raise BadRequest(f"no appeal {slug!r}")
+    ids: set[int] | None = None
+    if filters.appeals:
+        ids = {by_slug[slug] for slug in filters.appeals}
+    if filters.campaigns:
+        chosen = {campaigns[slug] for slug in filters.campaigns}
+        in_campaigns = {i for i, row in appeals.items() if row["campaign_id"] in chosen}
+        ids = in_campaigns if ids is None else ids & in_campaigns
+    if filters.outcome is not None:
+        matching = {i for i, row in appeals.items() if _outcome_matches(row, filters.outcome)}
+        ids = matching if ids is None else ids & matching
+    campaign_ids: tuple[int, ...] | None = None
+    if ids is not None:
+        campaign_ids = tuple(sorted({appeals[i]["campaign_id"] for i in ids}))
+    start_hour = rollups.hour_of(datetime.combine(filters.start, time(0), tz)) if filters.start else None
+    end_hour = None
+    if filters.end:
+        end_hour = -(-_epoch(datetime.combine(filters.end + timedelta(days=1), time(0), tz)) // 3600)
+    return Scope(
+        filters=filters,
+        tz=tz,
+        start_hour=start_hour,
+        end_hour=end_hour,
+        appeal_ids=tuple(sorted(ids)) if ids is not None else None,
+        campaign_ids=campaign_ids,
+        appeals=appeals,
+    )
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.astimezone(UTC).timestamp())
+
+
+def _outcome_matches(row: Mapping[str, Any], wanted: str) -> bool:
+    kind, good = row["outcome"], row["good"]
+    if wanted == "none":
+        return kind is None
+    if wanted == "good":
+        return kind is not None and bool(good)
+    if wanted == "bad":
+        return kind is not None and not good
+    return bool(kind == wanted)
+
+
+def _appeals(connection: Connection) -> dict[int, dict[str, Any]]:
+    """Every appeal with its campaign and latest outcome (a few hundred rows at most)."""
+    latest = (
+        select(Outcome.appeal_id, func.max(Outcome.id).label("id")).group_by(Outcome.appeal_id).subquery()
+    )
+    rows = connection.execute(
+        select(
+            Appeal.id,
+            Appeal.slug,
+            Appeal.title,
+            Appeal.country,
+            Appeal.status,
+            Appeal.opened_at,
+            Appeal.campaign_id,
+            Campaign.slug.label("campaign"),
+            Outcome.kind.label("outcome"),
+            Outcome.good,
+            Outcome.occurred_at.label("outcome_at"),
+        )
+        .join(Campaign, Campaign.id == Appeal.campaign_id)
+        .outerjoin(latest, latest.c.appeal_id == Appeal.id)
+        .outerjoin(Outcome, Outcome.id == latest.c.id)
+        .order_by(Appeal.opened_at, Appeal.id)
+    ).mappings()
+    return {row["id"]: dict(row) for row in rows}
+
+
+# -- the signatures in scope, as one derived table ------------------------------------------------
+# Columns: day, hour, appeal_id, channel, provider, country, count.
+
+
+def signatures(
+    connection: Connection, where: Scope, *, hourly: bool = False, rollups_: bool = True
+) -> Subquery:
+    """The scope's signatures: from the rollups (day rows plus edge hours, or hours only), or raw."""
+    if not rollups_:
+        return _raw_signatures(connection, where)
+    hours, days = SignatureHour.__table__, SignatureDay.__table__
+    lo, hi = where.start_hour, where.end_hour
+    parts: list[Select[Any]] = []
+
+    def hour_part(low: int | None, high: int | None) -> None:
+        if low is not None and high is not None and low >= high:
+            return
+        statement = select(
+            cast(hours.c.hour // 24, Integer).label("day"),
+            hours.c.hour,
+            hours.c.appeal_id,
+            hours.c.channel,
+            hours.c.provider,
+            hours.c.country,
+            hours.c.count,
+        ).where(*_bounds(hours.c.hour, low, high), *_attributes(hours.c, where))
+        parts.append(statement)
+
+    if hourly:
+        hour_part(lo, hi)
+    else:
+        first_day = None if lo is None else -(-lo // 24)
+        last_day = None if hi is None else hi // 24  # exclusive
+        if first_day is not None and last_day is not None and first_day >= last_day:
+            hour_part(lo, hi)
+        else:
+            parts.append(
+                select(
+                    days.c.day,
+                    cast(days.c.day * 24, Integer).label("hour"),
+                    days.c.appeal_id,
+                    days.c.channel,
+                    days.c.provider,
+                    days.c.country,
+                    days.c.count,
+                ).where(*_bounds(days.c.day, first_day, last_day), *_attributes(days.c, where))
+            )
+            if first_day is not None:
+                hour_part(lo, first_day * 24)
+            if last_day is not None:
+                hour_part(last_day * 24, hi)
+    if len(parts) == 1:
+        return parts[0].subquery("signatures_in_scope")
+    return union_all(*parts).subquery("signatures_in_scope")
+
+
+def _raw_signatures(connection: Connection, where: Scope) -> Subquery:
+    table = Signature.__table__
+    hour = rollups.epoch_units(connection, table.c.received_at, rollups.HOUR)
+    bounds = []
+    if where.start_hour is not None:
+        bounds.append(table.c.received_at >= rollups.hour_start(where.start_hour))
+    if where.end_hour is not None:
+        bounds.append(table.c.received_at < rollups.hour_start(where.end_hour))
+    return (
+        select(
+            cast(hour // 24, Integer).label("day"),
+            hour.label("hour"),
+            table.c.appeal_id,
+            table.c.channel,
+            table.c.provider,
+            table.c.country,
+            literal(1).label("count"),
+        )
+        .where(*bounds, *_attributes(table.c, where))
+        .subquery("signatures_in_scope")
+    )
+
+
+def _bounds(column: Any, low: int | None, high: int | None) -> list[ColumnElement[bool]]:
+    out = []
+    if low is not None:
+        out.append(column >= low)
+    if high is not None:
+        out.append(column < high)
+    return out
+
+
+def _attributes(columns: Any, where: Scope) -> list[ColumnElement[bool]]:
+    f = where.filters
+    out: list[ColumnElement[bool]] = []
+    if where.appeal_ids is not None:
+        out.append(columns.appeal_id.in_(where.appeal_ids))
+    for name, values in (("channel", f.channels), ("provider", f.providers), ("country", f.countries)):
+        if values:
+            out.append(columns[name].in_(values))
+    return out
+
+
+# -- one function per question ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Headline:
+    signatures: int
+    appeals: int
+    countries: int
+    members: int
+    social: int
+    busiest_hour: datetime | None  # UTC
+    busiest_count: int
+
+
+def headline(connection: Connection, where: Scope, *, rollups_: bool = True) -> Headline:
+    s = signatures(connection, where, rollups_=rollups_)
+    total, appeals, countries = connection.execute(
+        select(
+            func.coalesce(func.sum(s.c["count"]), 0),
+            func.count(func.distinct(s.c.appeal_id)),
+            func.count(func.distinct(s.c.country)),
+        )
+    ).one()
+    top = peaks(connection, where, 1, rollups_=rollups_)
+    return Headline(
+        signatures=int(total),
+        appeals=int(appeals),
+        countries=int(countries),
+        members=int(sum(n for _, n in members(connection, where, rollups_=rollups_))),
+        social=int(sum(n for *_, n in social(connection, where, rollups_=rollups_))),
+        busiest_hour=top[0][0] if top else None,
+        busiest_count=top[0][1] if top else 0,
+    )
+
+
+def over_time(connection: Connection, where: Scope, *, rollups_: bool = True) -> list[tuple[datetime, int]]:
+    """Signatures per hour (short ranges) or per UTC day: (start of the bucket in UTC, count)."""
+    hourly = where.hourly
+    s = signatures(connection, where, hourly=hourly, rollups_=rollups_)
+    bucket = s.c.hour if hourly else s.c.day
+    rows = connection.execute(select(bucket, func.sum(s.c["count"])).group_by(bucket).order_by(bucket)).all()
+    unit = rollups.HOUR if hourly else rollups.DAY
+    return [(rollups.EPOCH + timedelta(seconds=int(b) * unit), int(n)) for b, n in rows]
+
+
+def peaks(
+    connection: Connection, where: Scope, limit: int = PEAKS, *, rollups_: bool = True
+) -> list[tuple[datetime, int]]:
+    """The busiest hours (the TV moments): (UTC hour, signatures), busiest first.
+
+    Exact without grouping every hour of three years: days are ranked first, and only the
+    hours of days that could still hold a top hour are read (an hour never exceeds its day).
+    """
+    s = signatures(connection, where, rollups_=rollups_)
+    days = connection.execute(
+        select(s.c.day, func.sum(s.c["count"]).label("n"))
+        .group_by(s.c.day)
+        .order_by(func.sum(s.c["count"]).desc())
+    ).all()
+    best: list[tuple[int, int]] = []
+    batch = max(limit, 4)
+    for start in range(0, len(days), batch):
+        chunk = days[start : start + batch]
+        if len(best) >= limit and chunk[0][1] <= best[limit - 1][1]:
+            break
+        hourly = signatures(connection, _narrowed(where, chunk), hourly=True, rollups_=rollups_)
+        best.extend(
+            (int(h), int(n))
+            for h, n in connection.execute(
+                select(hourly.c.hour, func.sum(hourly.c["count"]))
+                .where(hourly.c.day.in_([int(d) for d, _ in chunk]))
+                .group_by(hourly.c.hour)
+            )
+        )
+        best.sort(key=lambda item: (-item[1], item[0]))
+        del best[limit:]
+    return [(rollups.hour_start(h), n) for h, n in best]
+
+
+def _narrowed(where: Scope, days: Sequence[Any]) -> Scope:
+    """The scope limited to the hours of these days (kept within its own bounds)."""
+    first, last = min(int(d) for d, _ in days) * 24, (max(int(d) for d, _ in days) + 1) * 24
+    low = first if where.start_hour is None else max(first, where.start_hour)
+    high = last if where.end_hour is None else min(last, where.end_hour)
+    return Scope(where.filters, where.tz, low, high, where.appeal_ids, where.campaign_ids, where.appeals)
+
+
+def by_country(connection: Connection, where: Scope, *, rollups_: bool = True) -> list[tuple[str, int]]:
+    return _grouped(connection, where, "country", rollups_)
+
+
+def by_channel(connection: Connection, where: Scope, *, rollups_: bool = True) -> list[tuple[str, str, int]]:
+    """(channel, provider, signatures), most first."""
+    s = signatures(connection, where, rollups_=rollups_)
+    total = func.sum(s.c["count"])
+    rows = connection.execute(
+        select(s.c.channel, s.c.provider, total).group_by(s.c.channel, s.c.provider).order_by(total.desc())
+    ).all()
+    return [(str(c), str(p), int(n)) for c, p, n in rows]
+
+
+def by_appeal(connection: Connection, where: Scope, *, rollups_: bool = True) -> list[tuple[int, int]]:
+    return [(int(a), n) for a, n in _grouped(connection, where, "appeal_id", rollups_)]
+
+
+def _grouped(connection: Connection, where: Scope, column: str, rollups_: bool) -> list[tuple[Any, int]]:
+    s = signatures(connection, where, rollups_=rollups_)
+    total = func.sum(s.c["count"])
+    rows = connection.execute(select(s.c[column], total).group_by(s.c[column]).order_by(total.desc()))
+    return [(key, int(n)) for key, n in rows]
+
+
+def members(connection: Connection, where: Scope, *, rollups_: bool = True) -> list[tuple[datetime, int]]:
+    """New SMS-network members per hour (UTC): by the appeal featured when they joined, and country.
+
+    Channel and provider filters do not apply: members join by text message.
+    """
+    if rollups_:
+        table = MemberHour.__table__
+        hour: Any = table.c.hour
+        conditions = _bounds(hour, where.start_hour, where.end_hour)
+        appeal, country = table.c.appeal_id, table.c.country
+        count: Any = func.sum(table.c["count"])
+        source: Any = table
+    else:
+        supporters, messages = Supporter.__table__, InboundMessage.__table__
+        first_join = (
+            select(messages.c.appeal_id)
+            .where(messages.c.supporter_id == supporters.c.id, messages.c.intent == "join")
+            .order_by(messages.c.received_at, messages.c.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        raw = (
+            select(
+                rollups.epoch_units(connection, supporters.c.member_since, rollups.HOUR).label("hour"),
+                func.coalesce(first_join, literal(rollups.NO_APPEAL)).label("appeal_id"),
+                supporters.c.country,
+            )
+            .where(supporters.c.member_since.is_not(None), *_time_bounds(supporters.c.member_since, where))
+            .subquery()
+        )
+        hour, appeal, country, count, source = raw.c.hour, raw.c.appeal_id, raw.c.country, func.count(), raw
+        conditions = []
+    if where.appeal_ids is not None:
+        conditions.append(appeal.in_(where.appeal_ids))
+    if where.filters.countries:
+        conditions.append(country.in_(where.filters.countries))
+    rows = connection.execute(
+        select(hour, count).select_from(source).where(*conditions).group_by(hour).order_by(hour)
+    )
+    return [(rollups.hour_start(int(h)), int(n)) for h, n in rows]
+
+
+def social(
+    connection: Connection, where: Scope, *, rollups_: bool = True
+) -> list[tuple[datetime, str, str, int]]:
+    """Social events per hour (UTC), platform and kind, for the scope's campaigns and platforms."""
+    if rollups_:
+        table: Any = SocialHour.__table__
+        hour = table.c.hour
+        conditions = _bounds(hour, where.start_hour, where.end_hour)
+        count: Any = func.sum(table.c["count"])
+    else:
+        table = SocialEvent.__table__
+        hour = rollups.epoch_units(connection, table.c.occurred_at, rollups.HOUR)
+        conditions = _time_bounds(table.c.occurred_at, where)
+        count = func.count()
+    if where.campaign_ids is not None:
+        conditions.append(table.c.campaign_id.in_(where.campaign_ids))
+    if where.filters.platforms:
+        conditions.append(table.c.platform.in_(where.filters.platforms))
+    rows = connection.execute(
+        select(hour, table.c.platform, table.c.kind, count)
+        .where(*conditions)
+        .group_by(hour, table.c.platform, table.c.kind)
+        .order_by(hour)
+    )
+    return [(rollups.hour_start(int(h)), str(p), str(k), int(n)) for h, p, k, n in rows]
+
+
+def _time_bounds(column: Any, where: Scope) -> list[ColumnElement[bool]]:
+    out = []
+    if where.start_hour is not None:
+        out.append(column >= rollups.hour_start(where.start_hour))
+    if where.end_hour is not None:
+        out.append(column < rollups.hour_start(where.end_hour))
+    return out
+
+
+def appeal_table(connection: Connection, where: Scope, *, rollups_: bool = True) -> list[dict[str, Any]]:
+    """The appeals in scope with their signatures (under every filter) and latest outcome."""
+    totals = dict(by_appeal(connection, where, rollups_=rollups_))
+    ids = where.appeal_ids if where.appeal_ids is not None else tuple(where.appeals)
+    out = []
+    for appeal_id in ids:
+        row = where.appeals[appeal_id]
+        out.append(
+            {
+                "appeal": row["slug"],
+                "title": row["title"],
+                "campaign": row["campaign"],
+                "opened": row["opened_at"],
+                "signatures": totals.get(appeal_id, 0),
+                "outcome": KINDS[row["outcome"]][0] if row["outcome"] in KINDS else (row["outcome"] or ""),
+                "good": None if row["outcome"] is None else bool(row["good"]),
+                "outcome_at": row["outcome_at"],
+                "status": row["status"],
+            }
+        )
+    out.sort(key=lambda item: (-item["signatures"], item["appeal"]))
+    return out
+
+
+def choices(connection: Connection) -> dict[str, list[str]]:
+    """What each filter can be set to, from the rollups: channels, providers, countries, platforms."""
+    days, social_table = SignatureDay.__table__, SocialHour.__table__
+    return {
+        "channels": list(connection.scalars(select(days.c.channel).distinct().order_by(days.c.channel))),
+        "providers": list(connection.scalars(select(days.c.provider).distinct().order_by(days.c.provider))),
+        "countries": list(connection.scalars(select(days.c.country).distinct().order_by(days.c.country))),
+        "platforms": list(
+            connection.scalars(select(social_table.c.platform).distinct().order_by(social_table.c.platform))
+        ),
+    }
+
+
+# -- rows for exports (streamed) ---------------------------------------------------------------------
+
+FIGURE_COLUMNS = (
+    "hour_utc",
+    "hour_local",
+    "appeal",
+    "campaign",
+    "channel",
+    "provider",
+    "country",
+    "signatures",
+)
+SIGNATURE_COLUMNS = (
+    "id",
+    "received_at_utc",
+    "received_at_local",
+    "appeal",
+    "campaign",
+    "channel",
+    "provider",
+    "country",
+)
+BATCH = 10_000
+
+
+def figure_rows(connection: Connection, where: Scope) -> Iterable[tuple[Any, ...]]:
+    """Signatures per hour, appeal, channel, provider and country, oldest first; streamed."""
+    s = signatures(connection, where, hourly=True)
+    names = {i: (row["slug"], row["campaign"]) for i, row in where.appeals.items()}
+    result = connection.execution_options(stream_results=True, yield_per=BATCH).execute(
+        select(s.c.hour, s.c.appeal_id, s.c.channel, s.c.provider, s.c.country, s.c["count"]).order_by(
+            s.c.hour, s.c.appeal_id, s.c.channel, s.c.provider, s.c.country
+        )
+    )
+    for hour, appeal_id, channel, provider, country, count in result:
+        at = rollups.hour_start(int(hour))
+        slug, campaign = names.get(int(appeal_id), (str(appeal_id), ""))
+        yield (
+            _iso(at),
+            _iso(at.astimezone(where.tz)),
+            slug,
+            campaign,
+            channel,
+            provider,
+            country,
+            int(count),
+        )
+
+
+def signature_rows(connection: Connection, where: Scope) -> Iterable[tuple[Any, ...]]:
+    """One row per signature, without any personal data (no number, no supporter); streamed."""
+    table = Signature.__table__
+    names = {i: (row["slug"], row["campaign"]) for i, row in where.appeals.items()}
+    statement = (
+        select(
+            table.c.id,
+            table.c.received_at,
+            table.c.appeal_id,
+            table.c.channel,
+            table.c.provider,
+            table.c.country,
+        )
+        .where(*_time_bounds(table.c.received_at, where), *_attributes(table.c, where))
+        .order_by(table.c.received_at, table.c.id)
+    )
+    result = connection.execution_options(stream_results=True, yield_per=BATCH).execute(statement)
+    for signature_id, at, appeal_id, channel, provider, country in result:
+        slug, campaign = names.get(int(appeal_id), (str(appeal_id), ""))
+        yield (
+            int(signature_id),
+            _iso(at),
+            _iso(at.astimezone(where.tz)),
+            slug,
+            campaign,
+            channel,
+            provider,
+            country,
+        )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+# -- DataFrames for the page -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class View:
+    """Everything the History page shows for one set of filters; times in the local zone."""
+
+    headline: Headline
+    hourly: bool  # the time series is per hour (else per UTC day)
+    over_time: pd.DataFrame  # at, signatures
+    peaks: pd.DataFrame  # at, signatures: the busiest hours
+    countries: pd.DataFrame  # country, signatures
+    channels: pd.DataFrame  # channel, provider, signatures
+    members: pd.DataFrame  # at, members
+    social: pd.DataFrame  # at, platform, kind, events
+    appeals: pd.DataFrame  # as appeal_table
+
+
+def view(engine: Engine, filters: Filters, tz: ZoneInfo) -> View:
+    """The History page's figures for these filters, from one connection."""
+    import pandas as pd
+
+    with engine.connect() as connection:
+        where = scope(connection, filters, tz)
+        head = headline(connection, where)
+        series = over_time(connection, where)
+        top = peaks(connection, where)
+        countries = by_country(connection, where)
+        channels = by_channel(connection, where)
+        joined = members(connection, where)
+        activity = social(connection, where)
+        table = appeal_table(connection, where)
+
+    def timed(rows: Sequence[tuple[datetime, int]], name: str) -> pd.DataFrame:
+        frame = pd.DataFrame({"at": [t.astimezone(tz) for t, _ in rows], name: [n for _, n in rows]})
+        return frame.astype({name: "int64"})
+
+    return View(
+        headline=head,
+        hourly=where.hourly,
+        over_time=timed(series, "signatures"),
+        peaks=timed(top, "signatures"),
+        countries=pd.DataFrame(countries, columns=["country", "signatures"]).astype({"signatures": "int64"}),
+        channels=pd.DataFrame(channels, columns=["channel", "provider", "signatures"]).astype(
+            {"signatures": "int64"}
+        ),
+        members=timed(joined, "members"),
+        social=pd.DataFrame(
+            [(t.astimezone(tz), p, k, n) for t, p, k, n in activity],
+            columns=["at", "platform", "kind", "events"],
+        ).astype({"events": "int64"}),
+        appeals=pd.DataFrame(table, columns=list(APPEAL_COLUMNS)),
+    )
+
+
+APPEAL_COLUMNS = (
+    "appeal",
+    "title",
+    "campaign",
+    "opened",
+    "signatures",
+    "outcome",
+    "good",
+    "outcome_at",
+    "status",
+)
