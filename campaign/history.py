@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -62,6 +62,18 @@ HOURLY_UP_TO = timedelta(days=21)  # longer ranges are drawn per day
 PEAKS = 5
 
 
+# Each list filter's name in a URL, on the command line and in an export's filters block.
+FILTER_NAMES = {
+    "campaigns": "campaign",
+    "appeals": "appeal",
+    "channels": "channel",
+    "providers": "provider",
+    "countries": "country",
+    "platforms": "platform",
+    "outcome": "outcome",
+}
+
+
 @dataclass(frozen=True)
 class Filters:
     """What a person filtered: local dates (inclusive) and lists of slugs, names and codes."""
@@ -82,12 +94,10 @@ class Filters:
             ("from", self.start.isoformat() if self.start else "all"),
             ("to", self.end.isoformat() if self.end else "all"),
         ]
-        for item in fields(self):
-            if item.name in {"start", "end"}:
-                continue
-            value = getattr(self, item.name)
+        for name, label in FILTER_NAMES.items():
+            value = getattr(self, name)
             shown = ",".join(value) if isinstance(value, tuple) else value
-            out.append((item.name.rstrip("s") if item.name != "outcome" else "outcome", shown or "all"))
+            out.append((label, shown or "all"))
         return out
 
     def as_dict(self) -> dict[str, object]:
