@@ -360,8 +360,8 @@ def headline(connection: Connection, where: Scope, *, rollups_: bool = True) -> 
         signatures=int(total),
         appeals=int(appeals),
         countries=int(countries),
-        members=int(sum(n for _, n in members(connection, where, rollups_=rollups_))),
-        social=int(sum(n for *_, n in social(connection, where, rollups_=rollups_))),
+        members=members_total(connection, where, rollups_=rollups_),
+        social=social_total(connection, where, rollups_=rollups_),
         busiest_hour=top[0][0] if top else None,
         busiest_count=top[0][1] if top else 0,
     )
@@ -444,11 +444,33 @@ def _grouped(connection: Connection, where: Scope, column: str, rollups_: bool) 
     return [(key, int(n)) for key, n in rows]
 
 
-def members(connection: Connection, where: Scope, *, rollups_: bool = True) -> list[tuple[datetime, int]]:
-    """New SMS-network members per hour (UTC): by the appeal featured when they joined, and country.
+def members(
+    connection: Connection, where: Scope, *, rollups_: bool = True, hourly: bool | None = None
+) -> list[tuple[datetime, int]]:
+    """New SMS-network members per hour (short ranges) or UTC day: (start of the bucket, count).
 
-    Channel and provider filters do not apply: members join by text message.
+    By the appeal featured when they joined, and their country; channel and provider
+    filters do not apply (members join by text message).
     """
+    hour, count, source, conditions = _members(connection, where, rollups_)
+    bucket, unit = _bucket(hour, where.hourly if hourly is None else hourly)
+    rows = connection.execute(
+        select(bucket, count).select_from(source).where(*conditions).group_by(bucket).order_by(bucket)
+    )
+    return [(rollups.EPOCH + timedelta(seconds=int(b) * unit), int(n)) for b, n in rows]
+
+
+def members_total(connection: Connection, where: Scope, *, rollups_: bool = True) -> int:
+    _, count, source, conditions = _members(connection, where, rollups_)
+    return int(connection.scalar(select(func.coalesce(count, 0)).select_from(source).where(*conditions)) or 0)
+
+
+def _bucket(hour: Any, hourly: bool) -> tuple[Any, int]:
+    return (hour, rollups.HOUR) if hourly else (cast(hour // 24, Integer), rollups.DAY)
+
+
+def _members(connection: Connection, where: Scope, rollups_: bool) -> tuple[Any, Any, Any, list[Any]]:
+    """(hour column, count aggregate, source, conditions) of the members in scope."""
     if rollups_:
         table = MemberHour.__table__
         hour: Any = table.c.hour
@@ -480,16 +502,30 @@ def members(connection: Connection, where: Scope, *, rollups_: bool = True) -> l
         conditions.append(appeal.in_(where.appeal_ids))
     if where.filters.countries:
         conditions.append(country.in_(where.filters.countries))
-    rows = connection.execute(
-        select(hour, count).select_from(source).where(*conditions).group_by(hour).order_by(hour)
-    )
-    return [(rollups.hour_start(int(h)), int(n)) for h, n in rows]
+    return hour, count, source, conditions
 
 
 def social(
-    connection: Connection, where: Scope, *, rollups_: bool = True
+    connection: Connection, where: Scope, *, rollups_: bool = True, hourly: bool | None = None
 ) -> list[tuple[datetime, str, str, int]]:
-    """Social events per hour (UTC), platform and kind, for the scope's campaigns and platforms."""
+    """Social events per hour (short ranges) or UTC day, platform and kind, for the scope's campaigns."""
+    table, hour, count, conditions = _social(connection, where, rollups_)
+    bucket, unit = _bucket(hour, where.hourly if hourly is None else hourly)
+    rows = connection.execute(
+        select(bucket, table.c.platform, table.c.kind, count)
+        .where(*conditions)
+        .group_by(bucket, table.c.platform, table.c.kind)
+        .order_by(bucket, table.c.platform, table.c.kind)
+    )
+    return [(rollups.EPOCH + timedelta(seconds=int(b) * unit), str(p), str(k), int(n)) for b, p, k, n in rows]
+
+
+def social_total(connection: Connection, where: Scope, *, rollups_: bool = True) -> int:
+    table, _, count, conditions = _social(connection, where, rollups_)
+    return int(connection.scalar(select(func.coalesce(count, 0)).select_from(table).where(*conditions)) or 0)
+
+
+def _social(connection: Connection, where: Scope, rollups_: bool) -> tuple[Any, Any, Any, list[Any]]:
     if rollups_:
         table: Any = SocialHour.__table__
         hour = table.c.hour
@@ -504,13 +540,7 @@ def social(
         conditions.append(table.c.campaign_id.in_(where.campaign_ids))
     if where.filters.platforms:
         conditions.append(table.c.platform.in_(where.filters.platforms))
-    rows = connection.execute(
-        select(hour, table.c.platform, table.c.kind, count)
-        .where(*conditions)
-        .group_by(hour, table.c.platform, table.c.kind)
-        .order_by(hour)
-    )
-    return [(rollups.hour_start(int(h)), str(p), str(k), int(n)) for h, p, k, n in rows]
+    return table, hour, count, conditions
 
 
 def _time_bounds(column: Any, where: Scope) -> list[ColumnElement[bool]]:

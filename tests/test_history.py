@@ -254,11 +254,17 @@ def test_short_ranges_are_per_hour_long_ones_per_day(connection: Connection) -> 
 
 def test_members_and_social_activity_over_time(connection: Connection) -> None:
     where = history.scope(connection, Filters(), TZ)
-    assert history.members(connection, where) == [(utc(27, 20), 1), (utc(10, 11, month=3), 1)]
-    assert history.social(connection, where) == [
+    assert history.members(connection, where, hourly=True) == [(utc(27, 20), 1), (utc(10, 11, month=3), 1)]
+    assert history.social(connection, where, hourly=True) == [
         (utc(27, 20), "facebook", "join", 3),
         (utc(10, 9, month=3), "flickr", "photo", 1),
     ]
+    day = datetime(2008, 2, 27, tzinfo=UTC)
+    assert history.members(connection, where)[0] == (day, 1), "per day over a long range"
+    assert history.social(connection, where)[0] == (day, "facebook", "join", 3)
+    for from_rollups in (True, False):
+        assert history.members_total(connection, where, rollups_=from_rollups) == 2
+        assert history.social_total(connection, where, rollups_=from_rollups) == 4
 
 
 @pytest.mark.parametrize(
