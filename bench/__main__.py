@@ -7,6 +7,8 @@
 4. Freshness: a webhook's 2xx to the new total in the overlay's event stream, p50/p99.
 5. SSE fan-out: 1,000 overlay viewers on one ingest; one webhook reaches all of them.
 6. Dashboard CPU per open live screen (headless Chromium on ``/live``).
+7. History queries over generated years of signatures, p50/p95 with and without rollups,
+   on SQLite and PostgreSQL (``bench/history.py``; its own databases, removed afterwards).
 
 A full run takes about three minutes, ``--quick`` (smaller sizes) about one and a half.
 ``--only live`` runs 4-6 only.  Results are printed and written as JSON to bench/results/.
@@ -21,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import fanout, freshness, imports, load, report, screens, servers, webhooks
+from bench import fanout, freshness, history, imports, load, report, screens, servers, webhooks
 from bench.stack import IMPORT_APPEAL, PUBLIC_URL, SHORT_CODE, TWILIO_TOKEN, WEBHOOK_APPEAL, Stack, open_stack
 
 WEBHOOK_TARGET = 0.40  # ours >= 40 % of the minimal endpoint (the ingest issue)
@@ -32,7 +34,7 @@ POOL_RATE = 6000
 WARMUP_SECONDS = 1
 WARMUP_POOL = 4000
 FANOUT_BURST_SECONDS = 5.0  # at most; --duration when shorter
-SECTIONS = ("webhooks", "import", "freshness", "fanout", "screens")
+SECTIONS = ("webhooks", "import", "freshness", "fanout", "screens", "history")
 GROUPS = {"live": ("freshness", "fanout", "screens"), "all": SECTIONS}
 
 
@@ -93,6 +95,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--trickle", type=float, default=20.0, help="screens: webhooks per second (default 20)"
     )
+    parser.add_argument(
+        "--history-rows",
+        type=int,
+        help="history: signatures generated (default 1,000,000, quick 200,000; the issue's 10,000,000"
+        " with python -m bench.history)",
+    )
     args = parser.parse_args()
     args.duration = args.duration or (3.0 if args.quick else 10.0)
     args.rows = args.rows or (10_000 if args.quick else 50_000)
@@ -101,6 +109,7 @@ def parse_args() -> argparse.Namespace:
     args.rounds = args.rounds or (3 if args.quick else 5)
     args.screens = args.screens or ([0, 1, 3] if args.quick else [0, 1, 5])
     args.window = args.window or (8.0 if args.quick else 20.0)
+    args.history_rows = args.history_rows or (200_000 if args.quick else 1_000_000)
     return args
 
 
@@ -178,6 +187,8 @@ def main() -> None:
             results["fanout"] = bench_fanout(stack, generator, args)
         if "screens" in args.only:
             results["screens"] = bench_screens(stack, args)
+    if "history" in args.only:
+        results["history"] = bench_history(args)
     results["seconds"] = round(time.monotonic() - began, 1)
     results["load_average_end"] = report.load_average()
     report.heading("ratios and targets (same run)")
@@ -236,6 +247,17 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
                 None,
                 fan["burst_ratio"],
             )
+    if "history" in results:
+        for label in ("SQLite", "PostgreSQL"):
+            if label in results["history"]:
+                got = results["history"][label]
+                out[f"history_worst_p95_ms_{label.lower()}"] = report.target_line(
+                    f"history p95, rollups, {label}",
+                    f"{got['worst_p95_ms']:.0f} ms",
+                    f"< {history.TARGET_MS:.0f} ms",
+                    got["met"],
+                    got["worst_p95_ms"],
+                )
     if "screens" in results:
         scr = results["screens"]
         out["dashboard_cpu_per_screen"] = report.target_line(
@@ -246,6 +268,12 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
             scr["per_screen"],
         )
     return out
+
+
+def bench_history(args: argparse.Namespace) -> dict[str, Any]:
+    repeats = 3 if args.quick else 5
+    # --postgres names the server for the scratch database; by default the local one.
+    return history.run(args.history_rows, repeats, 1, args.postgres)
 
 
 def bench_freshness(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
