@@ -109,3 +109,29 @@ def test_charts_of_an_empty_view_say_so() -> None:
     assert texts == ["No signatures in this view"]
     channels = pd.DataFrame(columns=["channel", "provider", "signatures"])
     assert history_charts.channel_bars(channels, p).layout.annotations[0].text == "No signatures in this view"
+
+
+def test_a_view_survives_the_round_trip_through_its_url() -> None:
+    from dashboard.params import history_params, history_query
+
+    filters = history_params(
+        {"from": ["2008-03-31"], "to": ["2008-01-01"], "appeal": ["Hassan,ali", "hassan"], "country": ["nl"]}
+    ).filters
+    assert (filters.start, filters.end) == (date(2008, 1, 1), date(2008, 3, 31)), (
+        "a backwards range is the same range"
+    )
+    assert filters.appeals == ("hassan", "ali") and filters.countries == ("NL",)
+    query = history_query(filters)
+    assert query == {
+        "from": "2008-01-01",
+        "to": "2008-03-31",
+        "campaign": None,
+        "appeal": "hassan,ali",
+        "channel": None,
+        "provider": None,
+        "country": "NL",
+        "platform": None,
+        "outcome": None,
+    }
+    again = history_params({k: [v] for k, v in query.items() if v is not None})
+    assert again.filters == filters and not again.problems
