@@ -11,6 +11,7 @@ comparison).  Results are plain rows or DataFrames; pandas is imported where nee
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,14 +24,11 @@ from sqlalchemy import (
     Connection,
     Engine,
     Integer,
-    Select,
     cast,
     func,
     literal,
     select,
-    union_all,
 )
-from sqlalchemy.sql import Subquery
 
 from campaign import rollups
 from campaign.errors import BadRequest
@@ -43,6 +41,7 @@ from campaign.models import (
     Signature,
     SignatureDay,
     SignatureHour,
+    SignatureMonth,
     SocialEvent,
     SocialHour,
     Supporter,
@@ -233,83 +232,103 @@ def _appeals(connection: Connection) -> dict[int, dict[str, Any]]:
     return {row["id"]: dict(row) for row in rows}
 
 
-# -- the signatures in scope, as one derived table ------------------------------------------------
-# Columns: day, hour, appeal_id, channel, provider, country, count.
+# -- the signatures in scope, as parts of the rollups --------------------------------------------------
+# A range [start hour, end hour) is cut into whole calendar months (read from signature_months),
+# the whole days left at its ends (signature_days) and the hours left at their ends
+# (signature_hours).  Each query sums every part with the same filters and adds the results up
+# in Python: a three-year view reads a few thousand month rows, and stays exact to the hour.
 
 
-def signatures(
-    connection: Connection, where: Scope, *, hourly: bool = False, rollups_: bool = True
-) -> Subquery:
-    """The scope's signatures: from the rollups (day rows plus edge hours, or hours only), or raw."""
+@dataclass(frozen=True)
+class Part:
+    """Rows of one rollup (or of the raw signatures) between two bounds in its own unit."""
+
+    table: Any
+    unit: str  # month, day or hour; "raw" for the signatures table itself
+    low: int | None
+    high: int | None
+
+
+def parts(where: Scope, finest: str = "month", *, rollups_: bool = True) -> list[Part]:
+    """The scope's range as rollup parts, using units no coarser than ``finest``."""
     if not rollups_:
-        return _raw_signatures(connection, where)
-    hours, days = SignatureHour.__table__, SignatureDay.__table__
-    lo, hi = where.start_hour, where.end_hour
-    parts: list[Select[Any]] = []
-
-    def hour_part(low: int | None, high: int | None) -> None:
-        if low is not None and high is not None and low >= high:
-            return
-        statement = select(
-            cast(hours.c.hour // 24, Integer).label("day"),
-            hours.c.hour,
-            hours.c.appeal_id,
-            hours.c.channel,
-            hours.c.provider,
-            hours.c.country,
-            hours.c.count,
-        ).where(*_bounds(hours.c.hour, low, high), *_attributes(hours.c, where))
-        parts.append(statement)
-
-    if hourly:
-        hour_part(lo, hi)
-    else:
-        first_day = None if lo is None else -(-lo // 24)
-        last_day = None if hi is None else hi // 24  # exclusive
-        if first_day is not None and last_day is not None and first_day >= last_day:
-            hour_part(lo, hi)
-        else:
-            parts.append(
-                select(
-                    days.c.day,
-                    cast(days.c.day * 24, Integer).label("hour"),
-                    days.c.appeal_id,
-                    days.c.channel,
-                    days.c.provider,
-                    days.c.country,
-                    days.c.count,
-                ).where(*_bounds(days.c.day, first_day, last_day), *_attributes(days.c, where))
-            )
-            if first_day is not None:
-                hour_part(lo, first_day * 24)
-            if last_day is not None:
-                hour_part(last_day * 24, hi)
-    if len(parts) == 1:
-        return parts[0].subquery("signatures_in_scope")
-    return union_all(*parts).subquery("signatures_in_scope")
+        return [Part(Signature.__table__, "raw", where.start_hour, where.end_hour)]
+    return _split(where.start_hour, where.end_hour, finest)
 
 
-def _raw_signatures(connection: Connection, where: Scope) -> Subquery:
-    table = Signature.__table__
-    hour = rollups.epoch_units(connection, table.c.received_at, rollups.HOUR)
-    bounds = []
-    if where.start_hour is not None:
-        bounds.append(table.c.received_at >= rollups.hour_start(where.start_hour))
-    if where.end_hour is not None:
-        bounds.append(table.c.received_at < rollups.hour_start(where.end_hour))
-    return (
-        select(
-            cast(hour // 24, Integer).label("day"),
-            hour.label("hour"),
-            table.c.appeal_id,
-            table.c.channel,
-            table.c.provider,
-            table.c.country,
-            literal(1).label("count"),
-        )
-        .where(*bounds, *_attributes(table.c, where))
-        .subquery("signatures_in_scope")
-    )
+def _split(lo: int | None, hi: int | None, finest: str) -> list[Part]:
+    if lo is not None and hi is not None and lo >= hi:
+        return []
+    if finest == "hour":
+        return [Part(SignatureHour.__table__, "hour", lo, hi)]
+    if finest == "day":
+        first = None if lo is None else -(-lo // 24)
+        last = None if hi is None else hi // 24
+        if first is not None and last is not None and first >= last:
+            return _split(lo, hi, "hour")
+        out = [Part(SignatureDay.__table__, "day", first, last)]
+        if first is not None:
+            out += _split(lo, first * 24, "hour")
+        if last is not None:
+            out += _split(last * 24, hi, "hour")
+        return out
+    first = None
+    if lo is not None:
+        first = rollups.month_of(rollups.hour_start(lo))
+        if rollups.month_hours(first) < lo:
+            first += 1
+    last = None if hi is None else rollups.month_of(rollups.hour_start(hi))
+    if first is not None and last is not None and first >= last:
+        return _split(lo, hi, "day")
+    out = [Part(SignatureMonth.__table__, "month", first, last)]
+    if first is not None:
+        out += _split(lo, rollups.month_hours(first), "day")
+    if last is not None:
+        out += _split(rollups.month_hours(last), hi, "day")
+    return out
+
+
+def _column(connection: Connection, part: Part, name: str) -> Any:
+    """A column of a part; ``day`` and ``hour`` are worked out for finer parts and raw rows."""
+    table = part.table
+    if part.unit == "raw":
+        hour = rollups.epoch_units(connection, table.c.received_at, rollups.HOUR)
+        if name == "hour":
+            return hour
+        if name == "day":
+            return cast(hour // 24, Integer)
+    if name == "day" and part.unit == "hour":
+        return cast(table.c.hour // 24, Integer)
+    return table.c[name]
+
+
+def _conditions(part: Part, where: Scope) -> list[ColumnElement[bool]]:
+    table = part.table
+    if part.unit == "raw":
+        return [*_time_bounds(table.c.received_at, where), *_attributes(table.c, where)]
+    return [*_bounds(table.c[part.unit], part.low, part.high), *_attributes(table.c, where)]
+
+
+def _sum(
+    connection: Connection,
+    where: Scope,
+    group: Sequence[str],
+    *,
+    finest: str = "month",
+    rollups_: bool = True,
+) -> dict[tuple[Any, ...], int]:
+    """Signatures in scope summed by ``group`` (columns, or ``day``/``hour``) over every part."""
+    totals: dict[tuple[Any, ...], int] = {}
+    for part in parts(where, finest, rollups_=rollups_):
+        columns = [_column(connection, part, name) for name in group]
+        count = func.sum(part.table.c["count"]) if part.unit != "raw" else func.count()
+        statement = select(*columns, count).where(*_conditions(part, where))
+        if columns:
+            statement = statement.group_by(*columns)
+        for *key, n in connection.execute(statement):
+            if n:
+                totals[tuple(key)] = totals.get(tuple(key), 0) + int(n)
+    return totals
 
 
 def _bounds(column: Any, low: int | None, high: int | None) -> list[ColumnElement[bool]]:
@@ -347,19 +366,13 @@ class Headline:
 
 
 def headline(connection: Connection, where: Scope, *, rollups_: bool = True) -> Headline:
-    s = signatures(connection, where, rollups_=rollups_)
-    total, appeals, countries = connection.execute(
-        select(
-            func.coalesce(func.sum(s.c["count"]), 0),
-            func.count(func.distinct(s.c.appeal_id)),
-            func.count(func.distinct(s.c.country)),
-        )
-    ).one()
+    appeals = by_appeal(connection, where, rollups_=rollups_)
+    countries = by_country(connection, where, rollups_=rollups_)
     top = peaks(connection, where, 1, rollups_=rollups_)
     return Headline(
-        signatures=int(total),
-        appeals=int(appeals),
-        countries=int(countries),
+        signatures=sum(n for _, n in appeals),
+        appeals=len(appeals),
+        countries=len(countries),
         members=members_total(connection, where, rollups_=rollups_),
         social=social_total(connection, where, rollups_=rollups_),
         busiest_hour=top[0][0] if top else None,
@@ -369,79 +382,83 @@ def headline(connection: Connection, where: Scope, *, rollups_: bool = True) -> 
 
 def over_time(connection: Connection, where: Scope, *, rollups_: bool = True) -> list[tuple[datetime, int]]:
     """Signatures per hour (short ranges) or per UTC day: (start of the bucket in UTC, count)."""
-    hourly = where.hourly
-    s = signatures(connection, where, hourly=hourly, rollups_=rollups_)
-    bucket = s.c.hour if hourly else s.c.day
-    rows = connection.execute(select(bucket, func.sum(s.c["count"])).group_by(bucket).order_by(bucket)).all()
-    unit = rollups.HOUR if hourly else rollups.DAY
-    return [(rollups.EPOCH + timedelta(seconds=int(b) * unit), int(n)) for b, n in rows]
+    unit = "hour" if where.hourly else "day"
+    counts = _sum(connection, where, [unit], finest=unit, rollups_=rollups_)
+    seconds = rollups.HOUR if where.hourly else rollups.DAY
+    return [(rollups.EPOCH + timedelta(seconds=int(b) * seconds), n) for (b,), n in sorted(counts.items())]
 
 
 def peaks(
     connection: Connection, where: Scope, limit: int = PEAKS, *, rollups_: bool = True
 ) -> list[tuple[datetime, int]]:
-    """The busiest hours (the TV moments): (UTC hour, signatures), busiest first.
+    """The busiest hours (the TV moments): (UTC hour, signatures), busiest first, earliest on a tie.
 
-    Exact without grouping every hour of three years: days are ranked first, and only the
-    hours of days that could still hold a top hour are read (an hour never exceeds its day).
+    Exact without grouping every hour of three years: months, then days, are ranked by their
+    totals, and only those that could still hold a top hour are opened (an hour never holds
+    more than its day, a day never more than its month).
     """
-    s = signatures(connection, where, rollups_=rollups_)
-    days = connection.execute(
-        select(s.c.day, func.sum(s.c["count"]).label("n"))
-        .group_by(s.c.day)
-        .order_by(func.sum(s.c["count"]).desc())
-    ).all()
-    best: list[tuple[int, int]] = []
-    batch = max(limit, 4)
-    for start in range(0, len(days), batch):
-        chunk = days[start : start + batch]
-        if len(best) >= limit and chunk[0][1] <= best[limit - 1][1]:
-            break
-        hourly = signatures(connection, _narrowed(where, chunk), hourly=True, rollups_=rollups_)
-        best.extend(
-            (int(h), int(n))
-            for h, n in connection.execute(
-                select(hourly.c.hour, func.sum(hourly.c["count"]))
-                .where(hourly.c.day.in_([int(d) for d, _ in chunk]))
-                .group_by(hourly.c.hour)
-            )
+    if not rollups_:
+        part = parts(where, rollups_=False)[0]
+        hour = _column(connection, part, "hour")
+        total = func.count()
+        rows = connection.execute(
+            select(hour, total)
+            .where(*_conditions(part, where))
+            .group_by(hour)
+            .order_by(total.desc(), hour)
+            .limit(limit)
         )
-        best.sort(key=lambda item: (-item[1], item[0]))
-        del best[limit:]
-    return [(rollups.hour_start(h), n) for h, n in best]
+        return [(rollups.hour_start(int(h)), int(n)) for h, n in rows]
+    # (-count, 0 for a month or day still to open / 1 for an hour, its first hour, unit, key)
+    queue: list[tuple[int, int, int, str, int]] = []
+    for part in parts(where):
+        for (key,), n in _sum_part(connection, where, part, part.unit).items():
+            queue.append((-n, 0 if part.unit != "hour" else 1, _first_hour(part.unit, key), part.unit, key))
+    heapq.heapify(queue)
+    found: list[tuple[datetime, int]] = []
+    while queue and len(found) < limit:
+        negative, _, first, unit, key = heapq.heappop(queue)
+        if unit == "hour":
+            found.append((rollups.hour_start(key), -negative))
+            continue
+        child = "day" if unit == "month" else "hour"
+        if unit == "month":
+            inner = Part(SignatureDay.__table__, "day", first // 24, rollups.month_hours(key + 1) // 24)
+        else:
+            inner = Part(SignatureHour.__table__, "hour", key * 24, key * 24 + 24)
+        for (sub,), n in _sum_part(connection, where, inner, child).items():
+            heapq.heappush(queue, (-n, 0 if child != "hour" else 1, _first_hour(child, sub), child, sub))
+    return found
 
 
-def _narrowed(where: Scope, days: Sequence[Any]) -> Scope:
-    """The scope limited to the hours of these days (kept within its own bounds)."""
-    first, last = min(int(d) for d, _ in days) * 24, (max(int(d) for d, _ in days) + 1) * 24
-    low = first if where.start_hour is None else max(first, where.start_hour)
-    high = last if where.end_hour is None else min(last, where.end_hour)
-    return Scope(where.filters, where.tz, low, high, where.appeal_ids, where.campaign_ids, where.appeals)
+def _first_hour(unit: str, key: int) -> int:
+    return {"month": rollups.month_hours, "day": lambda d: d * 24, "hour": lambda h: h}[unit](key)
+
+
+def _sum_part(connection: Connection, where: Scope, part: Part, unit: str) -> dict[tuple[Any, ...], int]:
+    column = part.table.c[unit]
+    statement = (
+        select(column, func.sum(part.table.c["count"])).where(*_conditions(part, where)).group_by(column)
+    )
+    return {(int(key),): int(n) for key, n in connection.execute(statement) if n}
 
 
 def by_country(connection: Connection, where: Scope, *, rollups_: bool = True) -> list[tuple[str, int]]:
-    return _grouped(connection, where, "country", rollups_)
+    counts = _sum(connection, where, ["country"], rollups_=rollups_)
+    return sorted(((str(c), n) for (c,), n in counts.items()), key=lambda item: (-item[1], item[0]))
 
 
 def by_channel(connection: Connection, where: Scope, *, rollups_: bool = True) -> list[tuple[str, str, int]]:
     """(channel, provider, signatures), most first."""
-    s = signatures(connection, where, rollups_=rollups_)
-    total = func.sum(s.c["count"])
-    rows = connection.execute(
-        select(s.c.channel, s.c.provider, total).group_by(s.c.channel, s.c.provider).order_by(total.desc())
-    ).all()
-    return [(str(c), str(p), int(n)) for c, p, n in rows]
+    counts = _sum(connection, where, ["channel", "provider"], rollups_=rollups_)
+    return sorted(
+        ((str(c), str(p), n) for (c, p), n in counts.items()), key=lambda item: (-item[2], item[:2])
+    )
 
 
 def by_appeal(connection: Connection, where: Scope, *, rollups_: bool = True) -> list[tuple[int, int]]:
-    return [(int(a), n) for a, n in _grouped(connection, where, "appeal_id", rollups_)]
-
-
-def _grouped(connection: Connection, where: Scope, column: str, rollups_: bool) -> list[tuple[Any, int]]:
-    s = signatures(connection, where, rollups_=rollups_)
-    total = func.sum(s.c["count"])
-    rows = connection.execute(select(s.c[column], total).group_by(s.c[column]).order_by(total.desc()))
-    return [(key, int(n)) for key, n in rows]
+    counts = _sum(connection, where, ["appeal_id"], rollups_=rollups_)
+    return sorted(((int(a), n) for (a,), n in counts.items()), key=lambda item: (-item[1], item[0]))
 
 
 def members(
@@ -578,11 +595,13 @@ def appeal_table(connection: Connection, where: Scope, *, rollups_: bool = True)
 
 def choices(connection: Connection) -> dict[str, list[str]]:
     """What each filter can be set to, from the rollups: channels, providers, countries, platforms."""
-    days, social_table = SignatureDay.__table__, SocialHour.__table__
+    months, social_table = SignatureMonth.__table__, SocialHour.__table__
     return {
-        "channels": list(connection.scalars(select(days.c.channel).distinct().order_by(days.c.channel))),
-        "providers": list(connection.scalars(select(days.c.provider).distinct().order_by(days.c.provider))),
-        "countries": list(connection.scalars(select(days.c.country).distinct().order_by(days.c.country))),
+        "channels": list(connection.scalars(select(months.c.channel).distinct().order_by(months.c.channel))),
+        "providers": list(
+            connection.scalars(select(months.c.provider).distinct().order_by(months.c.provider))
+        ),
+        "countries": list(connection.scalars(select(months.c.country).distinct().order_by(months.c.country))),
         "platforms": list(
             connection.scalars(select(social_table.c.platform).distinct().order_by(social_table.c.platform))
         ),
@@ -616,12 +635,22 @@ BATCH = 10_000
 
 def figure_rows(connection: Connection, where: Scope) -> Iterable[tuple[Any, ...]]:
     """Signatures per hour, appeal, channel, provider and country, oldest first; streamed."""
-    s = signatures(connection, where, hourly=True)
+    part = parts(where, "hour")
+    if not part:
+        return
+    table = SignatureHour.__table__
     names = {i: (row["slug"], row["campaign"]) for i, row in where.appeals.items()}
     result = connection.execution_options(stream_results=True, yield_per=BATCH).execute(
-        select(s.c.hour, s.c.appeal_id, s.c.channel, s.c.provider, s.c.country, s.c["count"]).order_by(
-            s.c.hour, s.c.appeal_id, s.c.channel, s.c.provider, s.c.country
+        select(
+            table.c.hour,
+            table.c.appeal_id,
+            table.c.channel,
+            table.c.provider,
+            table.c.country,
+            table.c["count"],
         )
+        .where(*_conditions(part[0], where), table.c["count"] > 0)
+        .order_by(table.c.hour, table.c.appeal_id, table.c.channel, table.c.provider, table.c.country)
     )
     for hour, appeal_id, channel, provider, country, count in result:
         at = rollups.hour_start(int(hour))

@@ -335,8 +335,9 @@ class AuditEntry(Base):
 
 
 # -- history rollups (issue 6): counts per hour and per day, kept with the rows they count ---------
-# ``hour`` and ``day`` are whole hours / days since the Unix epoch in UTC: integers compare and
-# group the same on every database, and a local date range becomes two integer bounds.
+# ``hour`` and ``day`` are whole hours / days since the Unix epoch in UTC, ``month`` whole calendar
+# months since January 1970 (UTC): integers compare and group the same on every database, and a
+# local date range becomes integer bounds.
 
 
 class SignatureHour(Base):
@@ -353,8 +354,22 @@ class SignatureHour(Base):
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class SignatureMonth(Base):
+    """The same counts per UTC calendar month (months since January 1970): years read few rows."""
+
+    __tablename__ = "signature_months"
+    __table_args__ = (Index("ix_signature_months_appeal_month", "appeal_id", "month"),)
+
+    month: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    appeal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class SignatureDay(Base):
-    """The same counts per UTC day: long ranges read a thirtieth of the rows."""
+    """The same counts per UTC day."""
 
     __tablename__ = "signature_days"
     __table_args__ = (Index("ix_signature_days_appeal_day", "appeal_id", "day"),)

@@ -1,6 +1,6 @@
 """Rollups: the counts the History page reads, kept in the same transaction as the rows.
 
-Signatures are counted per UTC hour and per UTC day, appeal, channel, provider and
+Signatures are counted per UTC hour, day and calendar month, appeal, channel, provider and
 country; new SMS-network members per hour, appeal and country; social events per hour,
 campaign, platform and kind.  The write path (``campaign.store``, ``campaign.social``)
 adds to them only what it actually inserted (a duplicate adds nothing), inside its own
@@ -39,6 +39,7 @@ from campaign.models import (
     MemberHour,
     SignatureDay,
     SignatureHour,
+    SignatureMonth,
     SocialEvent,
     SocialHour,
     Supporter,
@@ -55,7 +56,13 @@ def _table(model: Any) -> Table:
     return typed(Table, model.__table__)
 
 
-TABLES = (_table(SignatureHour), _table(SignatureDay), _table(MemberHour), _table(SocialHour))
+TABLES = (
+    _table(SignatureHour),
+    _table(SignatureDay),
+    _table(SignatureMonth),
+    _table(MemberHour),
+    _table(SocialHour),
+)
 
 
 def hour_of(moment: datetime) -> int:
@@ -66,8 +73,34 @@ def day_of(moment: datetime) -> int:
     return int(moment.astimezone(UTC).timestamp()) // DAY
 
 
+def month_of(moment: datetime) -> int:
+    utc = moment.astimezone(UTC)
+    return (utc.year - 1970) * 12 + utc.month - 1
+
+
 def hour_start(hour: int) -> datetime:
     return EPOCH + timedelta(hours=hour)
+
+
+def month_start(month: int) -> datetime:
+    return datetime(1970 + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+
+
+def month_hours(month: int) -> int:
+    """The first hour of a month, in hours since the epoch."""
+    return int(month_start(month).timestamp()) // HOUR
+
+
+def epoch_month(connection: Connection, column: Any) -> ColumnElement[int]:
+    """SQL for whole calendar months since January 1970 of a stored UTC time."""
+    year: Any
+    month: Any
+    if connection.dialect.name == "postgresql":
+        utc = func.timezone("UTC", column)  # the session's zone must not matter
+        year, month = func.extract("year", utc), func.extract("month", utc)
+    else:
+        year, month = func.strftime("%Y", column), func.strftime("%m", column)
+    return cast((cast(year, Integer) - 1970) * 12 + cast(month, Integer) - 1, Integer)
 
 
 def epoch_units(connection: Connection, column: Any, seconds: int) -> ColumnElement[int]:
@@ -86,12 +119,15 @@ def add_signatures(connection: Connection, rows: Iterable[Mapping[str, Any]]) ->
     """Count newly inserted signatures (dicts with appeal_id, channel, provider, country, received_at)."""
     hours: Counter[tuple[int, int, str, str, str]] = Counter()
     days: Counter[tuple[int, int, str, str, str]] = Counter()
+    months: Counter[tuple[int, int, str, str, str]] = Counter()
     for row in rows:
         key = (row["appeal_id"], row["channel"], row["provider"], row["country"])
         hours[(hour_of(row["received_at"]), *key)] += 1
         days[(day_of(row["received_at"]), *key)] += 1
+        months[(month_of(row["received_at"]), *key)] += 1
     _bump(connection, SignatureHour.__table__, "hour", hours)
     _bump(connection, SignatureDay.__table__, "day", days)
+    _bump(connection, SignatureMonth.__table__, "month", months)
 
 
 def add_members(connection: Connection, joined: Counter[tuple[int, int, str]]) -> None:
@@ -144,8 +180,12 @@ def rebuild_on(connection: Connection) -> dict[str, int]:
     for table, unit, seconds in (
         (_table(SignatureHour), "hour", HOUR),
         (_table(SignatureDay), "day", DAY),
+        (_table(SignatureMonth), "month", 0),
     ):
-        bucket = epoch_units(connection, sig.c.received_at, seconds)
+        if seconds:
+            bucket = epoch_units(connection, sig.c.received_at, seconds)
+        else:
+            bucket = epoch_month(connection, sig.c.received_at)
         connection.execute(delete(table))
         connection.execute(
             insert(table).from_select(

@@ -288,6 +288,7 @@ def test_rebuild_equals_what_the_write_paths_kept(seeded: Runtime) -> None:
         incremental = rollups.snapshot(connection)
     assert sum(row[-1] for row in incremental["signature_hours"]) == 10
     assert sum(row[-1] for row in incremental["signature_days"]) == 10
+    assert sum(row[-1] for row in incremental["signature_months"]) == 10
     assert sum(row[-1] for row in incremental["member_hours"]) == 2
     assert sum(row[-1] for row in incremental["social_hours"]) == 4
     counts = rollups.rebuild(seeded.engine)

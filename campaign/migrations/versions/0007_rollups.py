@@ -1,4 +1,4 @@
-"""rollups: signatures per hour and per day, members and social activity per hour
+"""rollups: signatures per hour, day and month, members and social activity per hour
 
 Revision ID: 0007
 Revises: 0006
@@ -17,7 +17,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    for table, unit in (("signature_hours", "hour"), ("signature_days", "day")):
+    for table, unit in (
+        ("signature_hours", "hour"),
+        ("signature_days", "day"),
+        ("signature_months", "month"),
+    ):
         op.create_table(
             table,
             sa.Column(unit, sa.Integer(), autoincrement=False, nullable=False),
@@ -55,5 +59,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("social_hours", "member_hours", "signature_days", "signature_hours"):
+    for table in ("social_hours", "member_hours", "signature_months", "signature_days", "signature_hours"):
         op.drop_table(table)
