@@ -2,10 +2,10 @@
 
 ``Filters`` are what a person picks (local dates, slugs, codes); ``scope`` checks them
 against the database and turns them into ids and UTC hour bounds.  Each query is one
-function of parameterised SQLAlchemy Core over the rollups (``campaign.rollups``): whole
-UTC days of the range are read from ``signature_days`` and the ragged hours at its ends
-from ``signature_hours``, so a three-year view reads a thirtieth of the rows and is still
-exact to the hour.  ``rollups=False`` asks the same of the raw tables (the benchmark's
+function of parameterised SQLAlchemy Core over the rollups (``campaign.rollups``): the
+whole calendar months of the range are read from ``signature_months``, the days left at
+its ends from ``signature_days`` and the hours left at theirs from ``signature_hours``,
+so a three-year view reads a few thousand rows and is still exact to the hour.  ``rollups=False`` asks the same of the raw tables (the benchmark's
 comparison).  Results are plain rows or DataFrames; pandas is imported where needed.
 """
 

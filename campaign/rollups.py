@@ -7,7 +7,8 @@ adds to them only what it actually inserted (a duplicate adds nothing), inside i
 transaction, so a rollup can never drift from the rows it counts.  ``rebuild`` recomputes
 all of them from the raw tables in one transaction (``campaign rollup rebuild``).
 
-Hours and days are whole units since the Unix epoch (UTC), so a range is two integers.
+Hours and days are whole units since the Unix epoch (UTC), months whole calendar months since
+January 1970 (UTC), so a range is a pair of integers in each unit.
 """
 
 from __future__ import annotations
