@@ -5,8 +5,9 @@ against the database and turns them into ids and UTC hour bounds.  Each query is
 function of parameterised SQLAlchemy Core over the rollups (``campaign.rollups``): the
 whole calendar months of the range are read from ``signature_months``, the days left at
 its ends from ``signature_days`` and the hours left at theirs from ``signature_hours``,
-so a three-year view reads a few thousand rows and is still exact to the hour.  ``rollups=False`` asks the same of the raw tables (the benchmark's
-comparison).  Results are plain rows or DataFrames; pandas is imported where needed.
+so a three-year view reads a few thousand rows and is still exact to the hour.
+``rollups=False`` asks the same of the raw tables (the benchmark's comparison).  Results
+are plain rows or DataFrames; pandas is imported where needed.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from sqlalchemy import (
     Connection,
     Engine,
     Integer,
+    and_,
     cast,
     func,
     literal,
+    or_,
     select,
 )
 
@@ -59,6 +62,7 @@ COUNTRY = re.compile(r"^[A-Z]{2}$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 HOURLY_UP_TO = timedelta(days=21)  # longer ranges are drawn per day
 PEAKS = 5
+OPEN_AT_ONCE = 24  # months or days opened by one query when looking for the busiest hours
 
 
 # Each list filter's name in a URL, on the command line and in an export's filters block.
@@ -417,18 +421,43 @@ def peaks(
     heapq.heapify(queue)
     found: list[tuple[datetime, int]] = []
     while queue and len(found) < limit:
-        negative, _, first, unit, key = heapq.heappop(queue)
-        if unit == "hour":
+        if queue[0][1] == 1:  # an hour no month or day left in the queue can beat
+            negative, _, _, _, key = heapq.heappop(queue)
             found.append((rollups.hour_start(key), -negative))
             continue
-        child = "day" if unit == "month" else "hour"
-        if unit == "month":
-            inner = Part(SignatureDay.__table__, "day", first // 24, rollups.month_hours(key + 1) // 24)
-        else:
-            inner = Part(SignatureHour.__table__, "hour", key * 24, key * 24 + 24)
-        for (sub,), n in _sum_part(connection, where, inner, child).items():
-            heapq.heappush(queue, (-n, 0 if child != "hour" else 1, _first_hour(child, sub), child, sub))
+        # Open the leading months and days together: one query per unit, not one per container.
+        opened: dict[str, list[int]] = {"month": [], "day": []}
+        while queue and queue[0][1] == 0 and sum(map(len, opened.values())) < OPEN_AT_ONCE:
+            _, _, _, unit, key = heapq.heappop(queue)
+            opened[unit].append(key)
+        for unit, keys in opened.items():
+            if not keys:
+                continue
+            child = "day" if unit == "month" else "hour"
+            for (sub,), n in _sum_children(connection, where, unit, keys).items():
+                heapq.heappush(queue, (-n, 0 if child != "hour" else 1, _first_hour(child, sub), child, sub))
     return found
+
+
+def _sum_children(
+    connection: Connection, where: Scope, unit: str, keys: list[int]
+) -> dict[tuple[Any, ...], int]:
+    """The days of these months, or the hours of these days, with their signatures in scope."""
+    if unit == "month":
+        table, child = SignatureDay.__table__, "day"
+        ranges = [(rollups.month_hours(k) // 24, rollups.month_hours(k + 1) // 24) for k in keys]
+    else:
+        table, child = SignatureHour.__table__, "hour"
+        ranges = [(k * 24, k * 24 + 24) for k in keys]
+    column = table.c[child]
+    statement = (
+        select(column, func.sum(table.c["count"]))
+        .where(
+            or_(*(and_(column >= low, column < high) for low, high in ranges)), *_attributes(table.c, where)
+        )
+        .group_by(column)
+    )
+    return {(int(key),): int(n) for key, n in connection.execute(statement) if n}
 
 
 def _first_hour(unit: str, key: int) -> int:
