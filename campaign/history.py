@@ -598,9 +598,18 @@ def _time_bounds(column: Any, where: Scope) -> list[ColumnElement[bool]]:
     return out
 
 
-def appeal_table(connection: Connection, where: Scope, *, rollups_: bool = True) -> list[dict[str, Any]]:
-    """The appeals in scope with their signatures (under every filter) and latest outcome."""
-    totals = dict(by_appeal(connection, where, rollups_=rollups_))
+def appeal_table(
+    connection: Connection,
+    where: Scope,
+    *,
+    rollups_: bool = True,
+    totals: Sequence[tuple[int, int]] | None = None,
+) -> list[dict[str, Any]]:
+    """The appeals in scope with their signatures (under every filter) and latest outcome.
+
+    ``totals``: ``by_appeal``'s answer when the caller has it already.
+    """
+    counts = dict(totals if totals is not None else by_appeal(connection, where, rollups_=rollups_))
     ids = where.appeal_ids if where.appeal_ids is not None else tuple(where.appeals)
     out = []
     for appeal_id in ids:
@@ -611,7 +620,7 @@ def appeal_table(connection: Connection, where: Scope, *, rollups_: bool = True)
                 "title": row["title"],
                 "campaign": row["campaign"],
                 "opened": row["opened_at"],
-                "signatures": totals.get(appeal_id, 0),
+                "signatures": counts.get(appeal_id, 0),
                 "outcome": KINDS[row["outcome"]][0] if row["outcome"] in KINDS else (row["outcome"] or ""),
                 "good": None if row["outcome"] is None else bool(row["good"]),
                 "outcome_at": row["outcome_at"],
@@ -755,14 +764,24 @@ def view(engine: Engine, filters: Filters, tz: ZoneInfo) -> View:
 
     with engine.connect() as connection:
         where = scope(connection, filters, tz)
-        head = headline(connection, where)
-        series = over_time(connection, where)
-        top = peaks(connection, where)
+        # Each figure is read once: the headline is made of the same answers as the charts.
+        appeal_totals = by_appeal(connection, where)
         countries = by_country(connection, where)
+        top = peaks(connection, where)
+        series = over_time(connection, where)
         channels = by_channel(connection, where)
         joined = members(connection, where)
         activity = social(connection, where)
-        table = appeal_table(connection, where)
+        table = appeal_table(connection, where, totals=appeal_totals)
+        head = Headline(
+            signatures=sum(n for _, n in appeal_totals),
+            appeals=len(appeal_totals),
+            countries=len(countries),
+            members=sum(n for _, n in joined),
+            social=sum(n for *_, n in activity),
+            busiest_hour=top[0][0] if top else None,
+            busiest_count=top[0][1] if top else 0,
+        )
 
     def timed(rows: Sequence[tuple[datetime, int]], name: str) -> pd.DataFrame:
         frame = pd.DataFrame({"at": [t.astimezone(tz) for t, _ in rows], name: [n for _, n in rows]})

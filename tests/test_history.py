@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -311,3 +311,41 @@ def test_rebuild_restores_lost_rollups(seeded: Runtime) -> None:
     rollups.rebuild(seeded.engine)
     with seeded.engine.connect() as connection:
         assert rollups.snapshot(connection) == before
+
+
+def test_random_data_and_filters_read_the_same_from_rollups_as_from_raw_rows(
+    runtime: Runtime, hassan: AppealSummary, kenya: AppealSummary
+) -> None:
+    """Signatures spread over 14 months and random filters: every query, rollups against raw rows."""
+    import random
+
+    rng = random.Random(6)
+    engine, vault = runtime.engine, runtime.vault
+    phones = [f"+3161234{i:04d}" for i in range(60)] + [f"+25471234{i:04d}" for i in range(40)]
+    senders = {phone: vault.sender(phone) for phone in phones}
+    start = datetime(2007, 11, 20, tzinfo=UTC)
+    inputs = [
+        SignatureInput(
+            rng.choice(["hassan", "kenya"]),
+            senders[rng.choice(phones)],
+            *rng.choice([("sms", "twilio"), ("sms", "vonage"), ("web", "web")]),
+            f"random:{i}",
+            start + timedelta(minutes=rng.randrange(14 * 30 * 24 * 60)),
+        )
+        for i in range(400)
+    ]
+    runtime.recorder.record_signatures(inputs)
+    with engine.connect() as connection:
+        for _ in range(25):
+            first = date(2007, 11, 1) + timedelta(days=rng.randrange(420))
+            filters = Filters(
+                start=rng.choice([None, first]),
+                end=rng.choice([None, first + timedelta(days=rng.choice([0, 3, 40, 200]))]),
+                appeals=rng.choice([(), ("hassan",)]),
+                channels=rng.choice([(), ("sms",)]),
+                countries=rng.choice([(), ("KE",), ("NL", "KE")]),
+            )
+            where = history.scope(connection, filters, TZ)
+            for query in (history.by_country, history.by_channel, history.by_appeal, history.over_time):
+                assert query(connection, where) == query(connection, where, rollups_=False), (query, filters)
+            assert history.peaks(connection, where, 8) == history.peaks(connection, where, 8, rollups_=False)
