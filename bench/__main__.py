@@ -7,7 +7,9 @@
 4. Freshness: a webhook's 2xx to the new total in the overlay's event stream, p50/p99.
 5. SSE fan-out: 1,000 overlay viewers on one ingest; one webhook reaches all of them.
 6. Dashboard CPU per open live screen (headless Chromium on ``/live``).
-7. ``--only soak``: a bounded soak at a fixed rate (10 min; quick 60 s) with memory of every
+7. History queries over generated years of signatures, p50/p95 with and without rollups,
+   on SQLite and PostgreSQL (``bench/history.py``; its own databases, removed afterwards).
+8. ``--only soak``: a bounded soak at a fixed rate (10 min; quick 60 s) with memory of every
    process at start and end; ``--only scaleout``: 1, 2 and 4 ingest processes against the
    minimal endpoint served the same way.  Neither runs by default.
 
@@ -24,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import fanout, freshness, imports, load, report, screens, servers, soak, webhooks
+from bench import fanout, freshness, history, imports, load, report, screens, servers, soak, webhooks
 from bench.stack import IMPORT_APPEAL, PUBLIC_URL, SHORT_CODE, TWILIO_TOKEN, WEBHOOK_APPEAL, Stack, open_stack
 
 WEBHOOK_TARGET = 0.40  # ours >= 40 % of the minimal endpoint (the ingest issue)
@@ -35,8 +37,8 @@ POOL_RATE = 6000
 WARMUP_SECONDS = 1
 WARMUP_POOL = 4000
 FANOUT_BURST_SECONDS = 5.0  # at most; --duration when shorter
-SECTIONS = ("webhooks", "import", "freshness", "fanout", "screens", "soak", "scaleout")
-DEFAULT_SECTIONS = SECTIONS[:5]  # the soak and scale-out run only when named: they take minutes
+SECTIONS = ("webhooks", "import", "freshness", "fanout", "screens", "history", "soak", "scaleout")
+DEFAULT_SECTIONS = SECTIONS[:6]  # the soak and scale-out run only when named: they take minutes
 GROUPS = {"live": ("freshness", "fanout", "screens"), "all": DEFAULT_SECTIONS}
 
 
@@ -104,6 +106,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--soak-processes", type=int, help="soak: ingest processes (default 1 on SQLite, 2 with --postgres)"
     )
+    parser.add_argument(
+        "--history-rows",
+        type=int,
+        help="history: signatures generated (default 1,000,000, quick 200,000; the issue's 10,000,000"
+        " with python -m bench.history)",
+    )
     args = parser.parse_args()
     args.soak_seconds = args.soak_seconds or (60.0 if args.quick else 600.0)
     args.soak_processes = args.soak_processes or (2 if args.postgres else 1)  # SQLite: one writer
@@ -114,6 +122,7 @@ def parse_args() -> argparse.Namespace:
     args.rounds = args.rounds or (3 if args.quick else 5)
     args.screens = args.screens or ([0, 1, 3] if args.quick else [0, 1, 5])
     args.window = args.window or (8.0 if args.quick else 20.0)
+    args.history_rows = args.history_rows or (200_000 if args.quick else 1_000_000)
     return args
 
 
@@ -195,6 +204,8 @@ def main() -> None:
             results["soak"] = bench_soak(stack, args)
         if "scaleout" in args.only:
             results["scaleout"] = bench_scaleout(stack, generator, args)
+    if "history" in args.only:
+        results["history"] = bench_history(args)
     results["seconds"] = round(time.monotonic() - began, 1)
     results["load_average_end"] = report.load_average()
     report.heading("ratios and targets (same run)")
@@ -270,6 +281,17 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
             None,
             results["soak"]["p99_ms"],
         )
+    if "history" in results:
+        for label in ("SQLite", "PostgreSQL"):
+            if label in results["history"]:
+                got = results["history"][label]
+                out[f"history_worst_p95_ms_{label.lower()}"] = report.target_line(
+                    f"history p95, rollups, {label}",
+                    f"{got['worst_p95_ms']:.0f} ms",
+                    f"< {history.TARGET_MS:.0f} ms",
+                    got["met"],
+                    got["worst_p95_ms"],
+                )
     if "screens" in results:
         scr = results["screens"]
         out["dashboard_cpu_per_screen"] = report.target_line(
@@ -315,6 +337,12 @@ def bench_scaleout(stack: Stack, generator: Generator, args: argparse.Namespace)
     results = soak.run_scaleout(stack, generator.run, make_pool, args.duration, pool_rate=POOL_RATE)
     report.lines(soak.scale_lines(results))
     return {"levels": [level.as_json() for level in results]}
+
+
+def bench_history(args: argparse.Namespace) -> dict[str, Any]:
+    repeats = 3 if args.quick else 5
+    # --postgres names the server for the scratch database; by default the local one.
+    return history.run(args.history_rows, repeats, 1, args.postgres)
 
 
 def bench_freshness(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from campaign import __version__, cli_activity, cli_privacy, cli_scale, db, embedded_redis, logs
+from campaign import __version__, cli_activity, cli_history, cli_privacy, cli_scale, db, embedded_redis, logs
 from campaign import appeals as appeal_service
 from campaign.errors import CampaignError
 from campaign.runtime import Runtime, redis_url
@@ -42,6 +42,7 @@ app.add_typer(redis_app, name="redis")
 cli_activity.add_to(app)  # token, social, poll, demonstration, outcome
 cli_scale.add_to(app)  # worker
 cli_privacy.add_to(app)  # supporter, retention, keys
+cli_history.add_to(app)  # rollup, export
 
 console = Console()
 errors = Console(stderr=True)

@@ -335,3 +335,77 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64), index=True)
     subject: Mapped[str] = mapped_column(String(200), default="")
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+# -- history rollups (issue 6): counts per hour and per day, kept with the rows they count ---------
+# ``hour`` and ``day`` are whole hours / days since the Unix epoch in UTC, ``month`` whole calendar
+# months since January 1970 (UTC): integers compare and group the same on every database, and a
+# local date range becomes integer bounds.
+
+
+class SignatureHour(Base):
+    """Signatures per UTC hour, appeal, channel, provider and country."""
+
+    __tablename__ = "signature_hours"
+    __table_args__ = (Index("ix_signature_hours_appeal_hour", "appeal_id", "hour"),)
+
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    appeal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SignatureMonth(Base):
+    """The same counts per UTC calendar month (months since January 1970): years read few rows."""
+
+    __tablename__ = "signature_months"
+    __table_args__ = (Index("ix_signature_months_appeal_month", "appeal_id", "month"),)
+
+    month: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    appeal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SignatureDay(Base):
+    """The same counts per UTC day."""
+
+    __tablename__ = "signature_days"
+    __table_args__ = (Index("ix_signature_days_appeal_day", "appeal_id", "day"),)
+
+    day: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    appeal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class MemberHour(Base):
+    """Supporters who became SMS-network members, per UTC hour, appeal and country.
+
+    ``appeal_id`` is the appeal featured on the number they texted JOIN to (0: none).
+    """
+
+    __tablename__ = "member_hours"
+
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    appeal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SocialHour(Base):
+    """Social events (joins, posts, photos, visits...) per UTC hour, campaign, platform and kind."""
+
+    __tablename__ = "social_hours"
+
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -18,6 +18,7 @@ from typing import Any
 import redis
 from sqlalchemy import Connection, Engine, select
 
+from campaign import rollups
 from campaign.db import dialect_insert
 from campaign.errors import BadRequest, NotFound
 from campaign.live import LiveView
@@ -115,6 +116,7 @@ def record(engine: Engine, items: list[SocialInput]) -> SocialResult:
         )
         new = {(p, e) for p, e in connection.execute(statement, rows)}
         increments: Counter[tuple[int, str, str]] = Counter()
+        stored: list[dict[str, Any]] = []
         for row in rows:
             key = (row["platform"], row["external_id"])
             if key not in new:
@@ -122,11 +124,13 @@ def record(engine: Engine, items: list[SocialInput]) -> SocialResult:
                 continue
             new.discard(key)  # the same id twice in one batch counts once
             result.stored += 1
+            stored.append(row)
             if row["kind"] == "visit":
                 referrer = str(row["attributes"].get("referrer") or "direct")
                 increments[(row["campaign_id"], "visits", referrer)] += 1
             else:
                 increments[(row["campaign_id"], "social", f"{row['platform']}:{row['kind']}")] += 1
+        rollups.add_social(connection, stored)
         slug_of = {campaign_id: slug for slug, campaign_id in campaigns.items()}
         for (campaign_id, kind, name), count in bump(connection, increments).items():
             result.tallies.setdefault(slug_of[campaign_id], {})[f"{kind}:{name}"] = count

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select, update
 
-from campaign import replies
+from campaign import replies, rollups
 from campaign.db import dialect_insert
 from campaign.directory import AppealInfo, Directory, current_version, load
 from campaign.inbound import InboundSms, Outcome
@@ -148,6 +148,7 @@ class Recorder:
                     }
                 )
             counted = newly_signed(rows, insert_signatures(connection, rows))
+            rollups.add_signatures(connection, counted)
             changes = LiveChanges()
             bump_tallies(connection, directory, signature_increments(counted), changes)
             return len(counted), changes
@@ -272,6 +273,7 @@ class _SmsBatch:
 
         signature_rows: list[dict[str, Any]] = []
         new_members = 0
+        joined: Counter[tuple[int, int, str]] = Counter()  # rollup: (hour, appeal, country)
         for index, message in items:
             if (message.provider, message.message_id) not in new_ids:
                 continue
@@ -318,8 +320,13 @@ class _SmsBatch:
                     .values(subscribed=True, opted_out=False, opted_out_at=None)
                 )
                 new_members += became_member
+                if became_member:
+                    appeal_id = appeal.id if appeal is not None else rollups.NO_APPEAL
+                    joined[(rollups.hour_of(message.received_at), appeal_id, message.sender.country)] += 1
 
         counted_rows = newly_signed(signature_rows, insert_signatures(connection, signature_rows))
+        rollups.add_signatures(connection, counted_rows)
+        rollups.add_members(connection, joined)
         counted_indexes = {row["_index"] for row in counted_rows}
         increments = signature_increments(counted_rows)
         if new_members:

@@ -31,6 +31,7 @@ def navigation() -> StreamlitPage:
     staff = [
         st.Page(PAGES / "map.py", title="Map", icon=":material/map:", url_path="map"),
         st.Page(PAGES / "outcomes.py", title="Outcomes", icon=":material/gavel:", url_path="outcomes"),
+        st.Page(PAGES / "history.py", title="History", icon=":material/history:", url_path="history"),
     ]
     return st.navigation({"": [home], "Screens": screens, "Staff": staff}, position="top")
 

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from campaign.history import Headline
 from campaign.live import AppealFigures
 from dashboard.frames import goal, grouped, name_of, total
 from dashboard.tables import StripRow
@@ -279,3 +281,22 @@ def _link(url: str) -> str:
 def _host(url: str) -> str:
     host = urlparse(url).hostname or url
     return host.removeprefix("www.")
+
+
+def history_headline(head: Headline, tz: ZoneInfo) -> str:
+    """The History page's figures for the filtered view."""
+    busiest = head.busiest_hour.astimezone(tz) if head.busiest_hour else None
+    return (
+        '<div class="sf-figures">'
+        + _figure("Signatures", grouped(head.signatures), "in this view", hero=True)
+        + _figure("Appeals", grouped(head.appeals), "with signatures")
+        + _figure("Countries", grouped(head.countries), "signers came from")
+        + _figure("Joined the network", grouped(head.members), "new SMS-network members")
+        + _figure("Social activity", grouped(head.social), "joins, posts, photos, visits")
+        + _figure(
+            "Busiest hour",
+            grouped(head.busiest_count) if busiest else "–",
+            f"{busiest:%a %d %b %Y, %H:%M}" if busiest else "no signatures",
+        )
+        + "</div>"
+    )

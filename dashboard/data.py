@@ -32,10 +32,11 @@ from redis.retry import Retry
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from campaign import outcomes
+from campaign import exports, history, outcomes
 from campaign.appeals import AppealSummary, list_appeals, list_campaigns
 from campaign.db import create_db_engine
 from campaign.demonstrations import listing
+from campaign.history import Filters
 from campaign.live import AppealFigures, CampaignFigures, LiveView, connect
 from campaign.runtime import redis_url
 from campaign.settings import get_settings
@@ -241,7 +242,7 @@ def appeal_list() -> list[AppealSummary]:
 
 def forget_history() -> None:
     """After a staff form wrote to the database: the next read is fresh, not 30 s old."""
-    for cached in (_campaigns, _demonstrations, _outcomes, _appeals, _today):
+    for cached in (_campaigns, _demonstrations, _outcomes, _appeals, _today, _history):
         cached.clear()
 
 
@@ -288,3 +289,40 @@ def _countries(url: str) -> CountryRead:
         return CountryRead(appeals=tuple(view.many_figures(view.slugs(), top=COUNTRIES)))
     except (redis.RedisError, OSError) as error:
         return CountryRead(error=_brief(error))
+
+
+# -- History (rollups in SQL, 30 s) -------------------------------------------------------------------
+
+# Signature-level exports on the page are built in memory; larger ones go through the CLI.
+PAGE_EXPORT_ROWS = 1_000_000
+
+
+def history_view(filters: Filters) -> history.View:
+    """The History page's figures for these filters; a bad filter raises ``BadRequest``."""
+    settings = get_settings()
+    return _history(settings.resolved_database_url, filters, settings.timezone)
+
+
+def history_choices() -> dict[str, list[str]]:
+    """Channels, providers, countries and platforms seen so far: what the filters offer."""
+    return _history_choices(get_settings().resolved_database_url)
+
+
+def history_export(kind: exports.Kind, fmt: exports.Format, filters: Filters, actor: str) -> bytes:
+    """An export of the filtered view (never cached: each one is made fresh and audited)."""
+    settings = get_settings()
+    data, _ = exports.to_bytes(
+        _engine(settings.resolved_database_url), kind, fmt, filters, actor=actor, tz=settings.tz
+    )
+    return data
+
+
+@st.cache_data(ttl=30, show_spinner="Reading history…", max_entries=64)
+def _history(url: str, filters: Filters, zone: str) -> history.View:
+    return history.view(_engine(url), filters, ZoneInfo(zone))
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=4)
+def _history_choices(url: str) -> dict[str, list[str]]:
+    with _engine(url).connect() as connection:
+        return history.choices(connection)

@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from campaign.errors import BadRequest
+from campaign.history import FILTER_NAMES, OUTCOME_GROUPS, Filters, checked
+from campaign.outcomes import KINDS
+
 LiveTheme = Literal["dark", "light"]
 OnAirTheme = Literal["dark", "light", "green", "transparent"]
 
@@ -182,3 +186,82 @@ def _day(value: str) -> date | None:
         return date.fromisoformat(value) if value else None
     except ValueError:
         return None
+
+
+# -- History ------------------------------------------------------------------------------------
+# ``/history?campaign=torture&appeal=hassan&from=2008-01-01&to=2008-12-31&channel=sms&country=NL,BE``.
+# A value that cannot be read is left out and named in ``problems``, shown above the page.
+
+HISTORY_LISTS = ("campaign", "appeal", "channel", "provider", "country", "platform")
+
+
+@dataclass(frozen=True)
+class HistoryParams:
+    filters: Filters
+    problems: tuple[str, ...] = ()
+
+
+def history_params(query: Query) -> HistoryParams:
+    problems: list[str] = []
+    days: dict[str, date | None] = {}
+    for name in ("from", "to"):
+        text = _last(query, name)
+        days[name] = _day(text)
+        if text and days[name] is None:
+            problems.append(f"{name}={text!r} is not a date such as 2008-02-27; left out")
+    start, end = days["from"], days["to"]
+    if start and end and start > end:
+        start, end = end, start
+    lists: dict[str, tuple[str, ...]] = {}
+    for name in HISTORY_LISTS:
+        values = [part.strip() for value in query.get(name, ()) for part in value.split(",") if part.strip()]
+        kept = []
+        for value in values:
+            value = value.upper() if name == "country" else value.lower()
+            if _history_value_ok(name, value):
+                if value not in kept:
+                    kept.append(value)
+            else:
+                problems.append(f"{name}={value!r} is not a valid {name}; left out")
+        lists[name] = tuple(kept)
+    outcome = _last(query, "outcome").lower() or None
+    if outcome is not None and not _history_value_ok("outcome", outcome):
+        problems.append(f"outcome={outcome!r} is not one of {', '.join(history_outcomes())}; left out")
+        outcome = None
+    filters = Filters(
+        start=start,
+        end=end,
+        campaigns=lists["campaign"],
+        appeals=lists["appeal"],
+        channels=lists["channel"],
+        providers=lists["provider"],
+        countries=lists["country"],
+        platforms=lists["platform"],
+        outcome=outcome,
+    )
+    return HistoryParams(filters, tuple(problems))
+
+
+def history_query(filters: Filters) -> dict[str, str | None]:
+    """The URL parameters of a History view (None: left out), so it can be shared as a link."""
+    out: dict[str, str | None] = {
+        "from": filters.start.isoformat() if filters.start else None,
+        "to": filters.end.isoformat() if filters.end else None,
+    }
+    for field_name, name in FILTER_NAMES.items():
+        value = getattr(filters, field_name)
+        out[name] = (",".join(value) or None) if isinstance(value, tuple) else value
+    return out
+
+
+def history_outcomes() -> list[str]:
+    return [*OUTCOME_GROUPS, *KINDS]
+
+
+def _history_value_ok(name: str, value: str) -> bool:
+    field_name = {v: k for k, v in FILTER_NAMES.items()}[name]
+    try:
+        checked(Filters(**{field_name: value if name == "outcome" else (value,)}))  # type: ignore[arg-type]
+    except BadRequest:
+        return False
+    return True
