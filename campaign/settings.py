@@ -86,6 +86,16 @@ class Settings(BaseSettings):
     default_language: str = Field("en", description="Language of replies when none is known.")
     short_code: str = Field("4777", description="The default short code supporters text.")
 
+    # -- delivery of petitions to the authorities (email, and fax through an email-to-fax gateway)
+    smtp_host: str = Field("", description="SMTP server that delivers petitions; empty: delivery is off.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (465: TLS from the start).")
+    smtp_user: str = Field("", description="SMTP user name; empty: no login.")
+    smtp_password: str = Field("", description="SMTP password.")
+    smtp_starttls: bool = Field(True, description="Switch to TLS with STARTTLS before logging in.")
+    mail_from: str = Field(
+        "", description="Sender of petitions, e.g. 'Amnesty International <urgent@amnesty.example>'."
+    )
+
     @field_validator("yes_words", mode="before")
     @classmethod
     def _split_words(cls, value: object) -> object:
@@ -129,6 +139,13 @@ class Settings(BaseSettings):
         if value and "://" not in value:
             raise ValueError("must be a URL such as postgresql+psycopg://user@host/db")
         return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _check_mail_from(cls, value: str) -> str:
+        from campaign.addresses import check_sender
+
+        return check_sender(value) if value.strip() else ""
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:
