@@ -42,6 +42,8 @@ def check_fax_gateway(value: str, what: str = "fax", *, limit: int = 40) -> str:
             f"{what} {address!r} is a fax number; give the email-to-fax gateway address, "
             f"e.g. {digits}@fax.example.org"
         )
+    if len(address) > limit:
+        raise BadRequest(f"{what} {address!r}: at most {limit} characters")
     try:
         return check_email(address, what, limit=limit)
     except BadRequest:

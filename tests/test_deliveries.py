@@ -156,5 +156,5 @@ def test_settings_are_needed(settings: Settings) -> None:
         deliveries.SmtpConfig.from_settings(settings)
     with pytest.raises(ConfigurationError, match="CAMPAIGN_MAIL_FROM is not set"):
         deliveries.SmtpConfig.from_settings(settings.model_copy(update={"smtp_host": "mail.example.org"}))
-    with pytest.raises(ConfigurationError, match="CAMPAIGN_MAIL_FROM: .*must be an email address"):
+    with pytest.raises(ConfigurationError, match=r"CAMPAIGN_MAIL_FROM: .*must be an email address"):
         Settings.load(mail_from="amnesty", _env_file=None)
