@@ -216,6 +216,15 @@ def get_target(engine: Engine, slug: str) -> Target:
         return Target(appeal.target_authority, appeal.target_email, appeal.target_fax)
 
 
+def targets(engine: Engine) -> dict[str, Target]:
+    """Every appeal's target, by slug."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Appeal.slug, Appeal.target_authority, Appeal.target_email, Appeal.target_fax)
+        )
+        return {slug: Target(name, email, fax) for slug, name, email, fax in rows}
+
+
 def feature_appeal(engine: Engine, slug: str, short_code: str) -> AppealSummary:
     with Session(engine) as session, session.begin():
         appeal = _appeal(session, slug)

@@ -119,7 +119,9 @@ def up(
     console.print("[bold green]campaign is up[/]  (Ctrl-C stops)")
     console.print(f"  ingest:    http://{host}:{port}  (overlay: /overlay/<appeal>)")
     if open_dashboard:
-        console.print(f"  dashboard: http://127.0.0.1:{dashboard_port}/live  /on-air  /map  /outcomes")
+        console.print(
+            f"  dashboard: http://127.0.0.1:{dashboard_port}/live  /on-air  /map  /outcomes  /appeals"
+        )
     console.print(f"  database:  {_redact(settings.resolved_database_url)}")
     console.print(f"  redis:     {url}")
     if demo:
@@ -211,7 +213,7 @@ def dashboard(
         env["CAMPAIGN_REDIS_URL"] = redis_url(settings)
     port = port or settings.dashboard_port
     command = streamlit_command(host=host, port=port)
-    pages = ", ".join(f"/{page}" for page in ("live", "on-air", "map", "outcomes"))
+    pages = ", ".join(f"/{page}" for page in ("live", "on-air", "map", "outcomes", "appeals"))
     console.print(f"[bold green]dashboard[/] on http://{host}:{port}: {pages}  (Ctrl-C stops)")
     sys.stdout.flush()
     sys.stderr.flush()

@@ -32,7 +32,10 @@ def navigation() -> StreamlitPage:
         st.Page(PAGES / "map.py", title="Map", icon=":material/map:", url_path="map"),
         st.Page(PAGES / "outcomes.py", title="Outcomes", icon=":material/gavel:", url_path="outcomes"),
     ]
-    return st.navigation({"": [home], "Screens": screens, "Staff": staff}, position="top")
+    leads = [
+        st.Page(PAGES / "appeals.py", title="Appeals", icon=":material/outgoing_mail:", url_path="appeals"),
+    ]
+    return st.navigation({"": [home], "Screens": screens, "Staff": staff, "Leads": leads}, position="top")
 
 
 def main() -> None:
