@@ -29,7 +29,7 @@ from campaign.errors import NotFound
 from campaign.live import country_name
 from campaign.models import Appeal, Campaign, Signature, utcnow
 
-FONTS = Path(__file__).parent / "fonts"  # DejaVu Sans: Latin, Greek, Cyrillic, Arabic, ...
+FONTS = Path(__file__).parent / "fonts"  # DejaVu Sans (free licence): Latin, Greek, Cyrillic, Arabic, ...
 CSV_COLUMNS = ("figure", "key", "name", "signatures")
 
 
@@ -214,6 +214,7 @@ def render_pdf(figures: Figures) -> bytes:
     pdf.set_subject(f"{figures.total:,} signatures, {figures.period()}")
     pdf.add_font("DejaVu", "", FONTS / "DejaVuSans.ttf")
     pdf.add_font("DejaVu", "B", FONTS / "DejaVuSans-Bold.ttf")
+    pdf.set_text_shaping(True)  # joined Arabic letters, right to left (HarfBuzz)
     pdf.set_margins(20, 18, 20)
     pdf.set_auto_page_break(True, margin=18)
     pdf.add_page()

@@ -7,7 +7,6 @@ parsed message), can require a login, and can refuse chosen recipients with a 55
 from __future__ import annotations
 
 import contextlib
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -106,10 +105,8 @@ def running_smtp(user: str = "", password: str = "") -> Iterator[SmtpServer]:
             return AuthResult(success=ok, handled=False)  # aiosmtpd answers 235 or 535
 
         options = {"authenticator": authenticate, "auth_required": True, "auth_require_tls": False}
-    with warnings.catch_warnings():  # login without TLS: fine on loopback, and what is tested
-        warnings.simplefilter("ignore", UserWarning)
-        controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
-        controller.start()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
+    controller.start()
     try:
         yield SmtpServer(port, handler, user, password)
     finally:

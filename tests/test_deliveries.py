@@ -109,6 +109,7 @@ def test_smtp_refused_is_one_clear_line_and_a_failed_delivery(runtime: Runtime) 
 
 
 @pytest.mark.usefixtures("ready")
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # loopback only
 def test_a_wrong_password_is_a_failed_delivery(runtime: Runtime) -> None:
     with running_smtp(user="campaign", password="right") as server:
         with pytest.raises(DeliveryFailed) as failure:

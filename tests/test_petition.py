@@ -136,6 +136,7 @@ def test_non_latin_names_are_written(runtime: Runtime, tmp_path: Path) -> None:
     import_history(runtime, tmp_path, "ahmed")
     text = pdf_text(petition.make(runtime.engine, "ahmed").pdf)
     assert "Ахмед Хасанов" in text and "Свобода для Ахмеда" in text
+    assert "حرية لأحمد" in text, "Arabic is shaped and kept in reading order"
 
 
 def test_an_appeal_without_signatures(runtime: Runtime, hassan: appeals.AppealSummary) -> None:
