@@ -159,3 +159,21 @@ def test_settings_are_needed(settings: Settings) -> None:
         deliveries.SmtpConfig.from_settings(settings.model_copy(update={"smtp_host": "mail.example.org"}))
     with pytest.raises(ConfigurationError, match=r"CAMPAIGN_MAIL_FROM: .*must be an email address"):
         Settings.load(mail_from="amnesty", _env_file=None)
+
+
+@pytest.mark.usefixtures("ready")
+def test_starttls_asked_of_a_server_without_it(runtime: Runtime, smtp: SmtpServer) -> None:
+    with pytest.raises(DeliveryFailed) as failure:
+        deliveries.deliver(runtime.engine, "hassan", smtp.config(starttls=True))
+    assert failure.value.message == (
+        f"delivery of 'hassan' failed: the SMTP server 127.0.0.1:{smtp.port} offers no STARTTLS "
+        "(set CAMPAIGN_SMTP_STARTTLS=false only for a server on a trusted network)"
+    )
+    assert smtp.received == []
+
+
+@pytest.mark.usefixtures("ready")
+def test_an_unknown_smtp_host(runtime: Runtime) -> None:
+    config = deliveries.SmtpConfig("mail.invalid", 587, "", "", True, SENDER, timeout=5)
+    with pytest.raises(DeliveryFailed, match=r"failed: cannot find the SMTP server 'mail.invalid'"):
+        deliveries.deliver(runtime.engine, "hassan", config)
