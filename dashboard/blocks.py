@@ -265,14 +265,16 @@ def outcome_headline(share: float | None, decided: int, good: int, appeals: int,
     )
 
 
-def petition_figures(*, total: int, countries: int, days: int, period: str, target: str) -> str:
+def petition_figures(
+    *, total: int, countries: int, days: int, period: str, recipients: int, target: str
+) -> str:
     """What an appeal's petition states: the signatures, from where, over which period, to whom."""
     return (
         '<div class="sf-figures">'
         + _figure("Signatures", grouped(total), period, hero=True)
         + _figure("Countries", grouped(countries), "signers' countries")
         + _figure("Days", grouped(days), "with signatures")
-        + _figure("Target", "", target)
+        + _figure("Recipients", grouped(recipients), target)
         + "</div>"
     )
 

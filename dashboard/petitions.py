@@ -127,9 +127,9 @@ def flash() -> None:
     """The result of the last delivery or edit, shown once after the page ran again."""
     kind, message = st.session_state.pop(FLASH, (None, None))
     if kind == "success":
-        st.success(message, icon="✅")
+        st.success(message, icon=":material/check_circle:")
     elif kind == "error":
-        st.error(message, icon="⚠️")
+        st.error(message, icon=":material/error:")
 
 
 def target_form(slug: str, target: Target) -> None:
@@ -167,7 +167,7 @@ def deliver_flow(slug: str, petition: Petition) -> None:
         or ("" if figures.total else "There are no signatures to deliver yet.")
     )
     if problem:
-        st.info(problem, icon="ℹ️")
+        st.info(problem, icon=":material/info:")
     if st.session_state.get(CONFIRM) != slug:
         if st.button(
             "Deliver to the authority…",
@@ -187,11 +187,11 @@ def deliver_flow(slug: str, petition: Petition) -> None:
             + ". One message per address, with the PDF and the CSV attached. "
             "Figures are read again at the moment of sending."
         )
-        left, right = st.columns([1, 4])
-        confirmed = left.button(
-            "Confirm and send", type="primary", disabled=bool(problem), key="deliver-confirm"
-        )
-        cancelled = right.button("Cancel", key="deliver-cancel")
+        with st.container(horizontal=True):
+            confirmed = st.button(
+                "Confirm and send", type="primary", disabled=bool(problem), key="deliver-confirm"
+            )
+            cancelled = st.button("Cancel", key="deliver-cancel")
     if cancelled:
         st.session_state.pop(CONFIRM, None)
         st.rerun()

@@ -70,6 +70,7 @@ st.html(
         countries=len(figures.countries),
         days=len(figures.days),
         period=figures.period(),
+        recipients=len(figures.target.addresses),
         target=figures.target.name or "no target set",
     )
 )
@@ -97,15 +98,15 @@ right.dataframe(
     },
     key="table-days",
 )
-pdf, csv, _ = st.columns([1, 1, 3])
-pdf.download_button(
-    "PDF", petition.pdf, file_name=petition.pdf_name, mime="application/pdf", icon=":material/download:",
-    key="download-pdf", on_click="ignore",
-)  # fmt: skip
-csv.download_button(
-    "CSV", petition.csv, file_name=petition.csv_name, mime="text/csv", icon=":material/download:",
-    key="download-csv", on_click="ignore",
-)  # fmt: skip
+with st.container(horizontal=True, key="downloads"):
+    st.download_button(
+        "PDF", petition.pdf, file_name=petition.pdf_name, mime="application/pdf", icon=":material/download:",
+        key="download-pdf", on_click="ignore",
+    )  # fmt: skip
+    st.download_button(
+        "CSV", petition.csv, file_name=petition.csv_name, mime="text/csv", icon=":material/download:",
+        key="download-csv", on_click="ignore",
+    )  # fmt: skip
 petitions.deliver_flow(slug, petition)
 with st.expander("Target authority", icon=":material/account_balance:"):
     petitions.target_form(slug, targets.get(slug, figures.target))
