@@ -207,7 +207,16 @@ def render_pdf(figures: Figures) -> bytes:
     from fpdf.fonts import FontFace
 
     tz = figures.tz
-    pdf = FPDF(format="A4")
+    footer = f"{figures.title} · {figures.total:,} signatures · page "
+
+    class PetitionPDF(FPDF):
+        def footer(self) -> None:  # on every page: what this is, and how many pages it has
+            self.set_y(-12)
+            self.set_font("DejaVu", "", 8)
+            self.set_text_color(90, 99, 114)
+            self.cell(0, 5, f"{footer}{self.page_no()} of {{nb}}", align="C")  # {nb}: fpdf2's page count
+
+    pdf = PetitionPDF(format="A4")
     pdf.set_creation_date(figures.as_of)  # the same figures make the same file (and SHA-256)
     pdf.set_title(f"Petition: {figures.title}")
     pdf.set_author(figures.campaign)
