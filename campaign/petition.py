@@ -16,13 +16,14 @@ import csv
 import functools
 import hashlib
 import io
+from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, func, literal, select, union_all
+from sqlalchemy import Connection, Engine, Integer, String, cast, func, literal, select, union_all
 
 from campaign.appeals import Target
 from campaign.errors import NotFound
@@ -30,6 +31,7 @@ from campaign.live import country_name
 from campaign.models import Appeal, Campaign, Signature, utcnow
 
 FONTS = Path(__file__).parent / "fonts"  # DejaVu Sans (free licence): Latin, Greek, Cyrillic, Arabic, ...
+COMPLEX_SCRIPTS = 0x0590  # Hebrew, Arabic, Indic, ... and above: need shaping; Latin to Cyrillic do not
 CSV_COLUMNS = ("figure", "key", "name", "signatures")
 
 
@@ -120,7 +122,7 @@ def figures(engine: Engine, slug: str, timezone: str = "UTC") -> Figures:
         if appeal is None:
             raise NotFound(f"no appeal {slug!r}")
         as_of = utcnow()
-        day = _local_day(connection, timezone)
+        day = _day_bucket(connection, timezone)
         where = Signature.appeal_id == appeal.id
         first, last = func.min(Signature.received_at), func.max(Signature.received_at)
         by_country = select(
@@ -135,7 +137,11 @@ def figures(engine: Engine, slug: str, timezone: str = "UTC") -> Figures:
         (CountryCount(key, country_name(key), n) for kind, key, n, _, _ in rows if kind == "country"),
         key=lambda c: (-c.signatures, c.name),
     )
-    days = sorted((date.fromisoformat(key), n) for kind, key, n, _, _ in rows if kind == "day")
+    per_day: Counter[date] = Counter()
+    for kind, key, n, _, _ in rows:
+        if kind == "day":
+            per_day[_bucket_day(key, timezone)] += n
+    days = sorted(per_day.items())
     starts = [moment for r in rows if r[0] == "country" and (moment := _utc(r[3])) is not None]
     ends = [moment for r in rows if r[0] == "country" and (moment := _utc(r[4])) is not None]
     return Figures(
@@ -207,6 +213,8 @@ def render_pdf(figures: Figures) -> bytes:
     from fpdf.fonts import FontFace
 
     tz = figures.tz
+    own = (figures.title, figures.person, figures.sms_text, figures.target.name, figures.campaign)
+    complex_script = any(ord(c) >= COMPLEX_SCRIPTS for text in own for c in text)
     footer = f"{figures.title} · {figures.total:,} signatures · page "
 
     class PetitionPDF(FPDF):
@@ -214,7 +222,10 @@ def render_pdf(figures: Figures) -> bytes:
             self.set_y(-12)
             self.set_font("DejaVu", "", 8)
             self.set_text_color(90, 99, 114)
+            shaping = self.text_shaping
+            self.set_text_shaping(complex_script)
             self.cell(0, 5, f"{footer}{self.page_no()} of {{nb}}", align="C")  # {nb}: fpdf2's page count
+            self.text_shaping = shaping
 
     pdf = PetitionPDF(format="A4")
     pdf.set_creation_date(figures.as_of)  # the same figures make the same file (and SHA-256)
@@ -223,7 +234,9 @@ def render_pdf(figures: Figures) -> bytes:
     pdf.set_subject(f"{figures.total:,} signatures, {figures.period()}")
     pdf.add_font("DejaVu", "", FONTS / "DejaVuSans.ttf")
     pdf.add_font("DejaVu", "B", FONTS / "DejaVuSans-Bold.ttf")
-    pdf.set_text_shaping(True)  # joined Arabic letters, right to left (HarfBuzz)
+    # HarfBuzz shaping joins Arabic letters and orders right-to-left text; it is slow (ms a
+    # cell), so only the appeal's own texts get it, and only when they need it.
+    pdf.set_text_shaping(complex_script)
     pdf.set_margins(20, 18, 20)
     pdf.set_auto_page_break(True, margin=18)
     pdf.add_page()
@@ -269,6 +282,7 @@ def render_pdf(figures: Figures) -> bytes:
     )
     pdf.ln(4)
 
+    pdf.set_text_shaping(False)  # the tables hold country names, dates and numbers only
     heading = FontFace(emphasis="BOLD", fill_color=(230, 232, 236))
     pdf.set_font("DejaVu", "B", 12)
     pdf.cell(width, 7, "Signatures by country", new_x="LMARGIN", new_y="NEXT")
@@ -312,21 +326,25 @@ def render_pdf(figures: Figures) -> bytes:
 # -- helpers ---------------------------------------------------------------------------------------
 
 
-def _local_day(connection: Connection, timezone: str) -> Any:
-    """SQL for the organisation's calendar day (YYYY-MM-DD) of a signature."""
+def _day_bucket(connection: Connection, timezone: str) -> Any:
+    """SQL for the group a signature's day is counted in.
+
+    PostgreSQL knows time zones: the organisation's calendar day itself (YYYY-MM-DD).
+    SQLite does not: the UTC quarter-hour of the stored text ("2026-11-29 23:2" is 23:30
+    to 23:45), counted in C and turned into local days by ``_bucket_day``.  Every time
+    zone's offset is a whole number of quarter-hours, so no signature lands on the wrong day.
+    """
     if connection.dialect.name == "postgresql":
         return func.to_char(func.timezone(timezone, Signature.received_at), "YYYY-MM-DD")
-    # SQLite knows no time zones: the day is worked out by Python's zoneinfo, in SQL.
-    raw = connection.connection.driver_connection
-    raw.create_function("campaign_local_day", 2, _sqlite_local_day, deterministic=True)  # type: ignore[union-attr]
-    return func.campaign_local_day(Signature.received_at, timezone)
+    minute = cast(func.substr(Signature.received_at, 15, 2), Integer)
+    return func.substr(Signature.received_at, 1, 14).concat(cast(minute // 15, String))
 
 
-def _sqlite_local_day(stored: str | None, timezone: str) -> str | None:
-    if stored is None:
-        return None
-    moment = datetime.fromisoformat(stored).replace(tzinfo=UTC)
-    return moment.astimezone(_zone(timezone)).date().isoformat()
+def _bucket_day(key: str, timezone: str) -> date:
+    if len(key) == 10:  # already a local day
+        return date.fromisoformat(key)
+    hour = datetime.strptime(key[:14], "%Y-%m-%d %H:").replace(tzinfo=UTC)
+    return (hour + timedelta(minutes=15 * int(key[14:]))).astimezone(_zone(timezone)).date()
 
 
 @functools.cache
