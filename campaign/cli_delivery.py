@@ -51,7 +51,7 @@ def deliver(
     if appeal is None:
         raise BadRequest("name the appeal, e.g. `campaign deliver hassan` (or `campaign deliver --list`)")
     petition = deliveries.prepare(engine, appeal, settings.timezone)
-    _preview(petition, settings)
+    _preview(petition, deliveries.last_delivered(engine, appeal), settings)
     if dry_run:
         sender = settings.mail_from or DRY_RUN_SENDER
         if not settings.mail_from:
@@ -93,7 +93,7 @@ def deliver(
     )
 
 
-def _preview(petition: Petition, settings: Settings) -> None:
+def _preview(petition: Petition, previous: deliveries.DeliveryRecord | None, settings: Settings) -> None:
     f = petition.figures
     console.print(f"[bold]{f.title}[/] ({f.slug})", highlight=False)
     console.print(f"  to:          {f.target.name or '(no name)'}", highlight=False)
@@ -107,6 +107,11 @@ def _preview(petition: Petition, settings: Settings) -> None:
     console.print(f"  countries:   {top}{more}", highlight=False)
     console.print(f"  days:        {len(f.days)}", highlight=False)
     console.print(f"  PDF SHA-256: {petition.pdf_sha256}", highlight=False)
+    if previous is not None:
+        when = previous.created_at.astimezone(settings.tz)
+        console.print(
+            f"  last delivered: {previous.signatures:,} signatures on {when:%Y-%m-%d %H:%M}", highlight=False
+        )
 
 
 def _list(engine: Engine, appeal: str | None, settings: Settings) -> None:

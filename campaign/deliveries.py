@@ -16,7 +16,7 @@ import socket
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
@@ -31,6 +31,8 @@ from campaign.petition import Petition, make
 from campaign.settings import Settings
 
 SMTP_TIMEOUT = 30.0
+# A delivery still "sending" after this long was cut off (a crash); it no longer blocks another.
+UNDER_WAY = timedelta(minutes=10)
 IMPLICIT_TLS_PORT = 465
 
 
@@ -209,6 +211,18 @@ def deliver(
     recipients = [str(m["To"]) for m in built]
     with engine.begin() as connection:
         appeal_id = connection.execute(select(Appeal.id).where(Appeal.slug == slug)).scalar_one()
+        under_way = connection.execute(
+            select(Delivery.created_at).where(
+                Delivery.appeal_id == appeal_id,
+                Delivery.status == "sending",
+                Delivery.created_at > utcnow() - UNDER_WAY,
+            )
+        ).scalar()
+        if under_way is not None:  # two leads clicking at once: one delivery, not two
+            raise BadRequest(
+                f"a delivery of {slug!r} is being sent since {under_way.astimezone(f.tz):%H:%M:%S}; "
+                "see `campaign deliver --list`"
+            )
         delivery_id = connection.execute(
             insert(Delivery)
             .values(

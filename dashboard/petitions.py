@@ -156,9 +156,10 @@ def target_form(slug: str, target: Target) -> None:
     _done("success", f"Saved the target of {slug}")
 
 
-def deliver_flow(slug: str, petition: Petition) -> None:
+def deliver_flow(slug: str, petition: Petition, history: Sequence[DeliveryRecord]) -> None:
     """Deliver… → what goes where → Confirm and send (or Cancel)."""
     figures = petition.figures
+    last = next((d for d in history if d.status in {"sent", "partial"}), None)
     config, off = smtp()
     addresses = figures.target.addresses
     problem = (
@@ -185,7 +186,7 @@ def deliver_flow(slug: str, petition: Petition) -> None:
             f"({figures.period()}) to **{figures.target.name or 'the authority'}**: "
             + ", ".join(f"`{a}`" for a in addresses)
             + ". One message per address, with the PDF and the CSV attached. "
-            "Figures are read again at the moment of sending."
+            "Figures are read again at the moment of sending." + _last_delivered(last, figures.tz)
         )
         with st.container(horizontal=True):
             confirmed = st.button(
@@ -213,6 +214,14 @@ def deliver_flow(slug: str, petition: Petition) -> None:
             _done("error", f"Delivered to {', '.join(record.delivered_to)} only: {record.error}")
         else:
             _done("success", f"Delivered {record.signatures:,} signatures to {', '.join(record.recipients)}")
+
+
+def _last_delivered(last: DeliveryRecord | None, tz: ZoneInfo) -> str:
+    if last is None:
+        return ""
+    return (
+        f" Last delivered: {last.signatures:,} signatures on {last.created_at.astimezone(tz):%d %B %Y %H:%M}."
+    )
 
 
 def _done(kind: str, message: str) -> None:

@@ -177,3 +177,35 @@ def test_an_unknown_smtp_host(runtime: Runtime) -> None:
     config = deliveries.SmtpConfig("mail.invalid", 587, "", "", True, SENDER, timeout=5)
     with pytest.raises(DeliveryFailed, match=r"failed: cannot find the SMTP server 'mail.invalid'"):
         deliveries.deliver(runtime.engine, "hassan", config)
+
+
+@pytest.mark.usefixtures("ready")
+def test_a_delivery_under_way_is_not_sent_twice(runtime: Runtime, smtp: SmtpServer) -> None:
+    """A second lead confirming while the first delivery is still sending gets a clear no."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert, select, update
+
+    from campaign.models import Appeal, Delivery, utcnow
+
+    with runtime.engine.begin() as connection:
+        appeal_id = connection.execute(select(Appeal.id).where(Appeal.slug == "hassan")).scalar_one()
+        under_way = connection.execute(
+            insert(Delivery)
+            .values(
+                appeal_id=appeal_id, created_at=utcnow(), actor="dashboard", recipients=[EMAIL],
+                message_ids=[], signatures=6, document_sha256="0" * 64, csv_sha256="0" * 64,
+                status="sending", error="",
+            )
+            .returning(Delivery.id)
+        ).scalar_one()  # fmt: skip
+    with pytest.raises(BadRequest, match="a delivery of 'hassan' is being sent since"):
+        deliveries.deliver(runtime.engine, "hassan", smtp.config())
+    assert smtp.received == []
+    with runtime.engine.begin() as connection:  # cut off by a crash long ago: no longer in the way
+        connection.execute(
+            update(Delivery)
+            .where(Delivery.id == under_way)
+            .values(created_at=utcnow() - timedelta(minutes=11))
+        )
+    assert deliveries.deliver(runtime.engine, "hassan", smtp.config()).status == "sent"

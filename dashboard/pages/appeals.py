@@ -107,13 +107,14 @@ with st.container(horizontal=True, key="downloads"):
         "CSV", petition.csv, file_name=petition.csv_name, mime="text/csv", icon=":material/download:",
         key="download-csv", on_click="ignore",
     )  # fmt: skip
-petitions.deliver_flow(slug, petition)
+history = data.delivery_history(slug)
+petitions.deliver_flow(slug, petition, history)
 with st.expander("Target authority", icon=":material/account_balance:"):
     petitions.target_form(slug, targets.get(slug, figures.target))
 
 st.html(blocks.panel_heading("Deliveries"))
 st.dataframe(
-    petitions.history_table(data.delivery_history(slug), tz),
+    petitions.history_table(history, tz),
     hide_index=True,
     width="stretch",
     column_config={
