@@ -15,7 +15,7 @@ import smtplib
 import socket
 import ssl
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -52,7 +52,7 @@ class SmtpConfig:
     host: str
     port: int
     user: str
-    password: str
+    password: str = field(repr=False)
     starttls: bool
     sender: str
     timeout: float = SMTP_TIMEOUT
@@ -67,7 +67,7 @@ class SmtpConfig:
             host=settings.smtp_host,
             port=settings.smtp_port,
             user=settings.smtp_user,
-            password=settings.smtp_password,
+            password=settings.smtp_password.get_secret_value(),
             starttls=settings.smtp_starttls,
             sender=settings.mail_from,
         )

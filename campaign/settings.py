@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from campaign.errors import ConfigurationError
@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     smtp_host: str = Field("", description="SMTP server that delivers petitions; empty: delivery is off.")
     smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (465: TLS from the start).")
     smtp_user: str = Field("", description="SMTP user name; empty: no login.")
-    smtp_password: str = Field("", description="SMTP password.")
+    smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password (never shown).")
     smtp_starttls: bool = Field(True, description="Switch to TLS with STARTTLS before logging in.")
     mail_from: str = Field(
         "", description="Sender of petitions, e.g. 'Amnesty International <urgent@amnesty.example>'."
