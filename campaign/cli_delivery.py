@@ -115,13 +115,12 @@ def _preview(petition: Petition, previous: deliveries.DeliveryRecord | None, set
 
 
 def _list(engine: Engine, appeal: str | None, settings: Settings) -> None:
-    table = Table("id", "appeal", "time", "status", "signatures", "period", "recipients", "by", "error")
+    table = Table("id", "appeal", "time", "status", "signatures", "period", "recipients")
+    problems = []
     for record in deliveries.history(engine, appeal):
-        start, end = record.period_start, record.period_end
-        period = (
-            f"{start.astimezone(settings.tz):%Y-%m-%d} – {end.astimezone(settings.tz):%Y-%m-%d}"
-            if start and end
-            else ""
+        start, end = (
+            f"{moment.astimezone(settings.tz):%Y-%m-%d}" if moment else ""
+            for moment in (record.period_start, record.period_end)
         )
         table.add_row(
             str(record.id),
@@ -129,9 +128,11 @@ def _list(engine: Engine, appeal: str | None, settings: Settings) -> None:
             f"{record.created_at.astimezone(settings.tz):%Y-%m-%d %H:%M}",
             record.status,
             f"{record.signatures:,}",
-            period,
+            f"{start}\nto {end}" if start != end else start,
             "\n".join(record.recipients),
-            record.actor,
-            record.error,
         )
+        if record.error:
+            problems.append(f"delivery {record.id} ({record.status}): {record.error}")
     console.print(table)
+    for line in problems:
+        console.print(line, highlight=False, soft_wrap=True)

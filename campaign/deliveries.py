@@ -110,7 +110,7 @@ def cover_text(petition: Petition, previous: DeliveryRecord | None = None) -> st
         "",
         f"Please find attached a petition{concerning}: \u201c{f.title}\u201d.",
         f"It was signed by {f.total:,} people from {len(f.countries)} "
-        f"{'country' if len(f.countries) == 1 else 'countries'}, from {f.period()}.",
+        f"{'country' if len(f.countries) == 1 else 'countries'}, {f.period_phrase()}.",
     ]
     if previous is not None and previous.signatures < f.total:
         lines.append(

@@ -68,8 +68,14 @@ class Figures:
         """The period covered, in words, in the organisation's time zone."""
         if self.first is None or self.last is None:
             return "no signatures yet"
-        start, end = self.first.astimezone(self.tz), self.last.astimezone(self.tz)
-        return f"{_day(start.date())} to {_day(end.date())}"
+        start, end = self.first.astimezone(self.tz).date(), self.last.astimezone(self.tz).date()
+        return _day(start) if start == end else f"{_day(start)} to {_day(end)}"
+
+    def period_phrase(self) -> str:
+        """The period for a sentence: "on 30 November 2026", "from 29 to 30 November 2026"."""
+        if self.first is None or self.last is None:
+            return "so far"
+        return ("on " if "to" not in self.period() else "from ") + self.period()
 
     def base_name(self) -> str:
         """A file name without extension: petition-hassan-2026-12-01."""
@@ -273,7 +279,7 @@ def render_pdf(figures: Figures) -> bytes:
     pdf.multi_cell(
         width,
         6,
-        f"{figures.total:,} people signed this appeal {who}, from {figures.period()}. "
+        f"{figures.total:,} people signed this appeal {who}, {figures.period_phrase()}. "
         "They ask you to act on it without delay. Each person is counted once, however often "
         "they signed. The signatures by country and by day follow.",
         align="L",

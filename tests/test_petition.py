@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from datetime import date
 from pathlib import Path
@@ -144,3 +145,11 @@ def test_an_appeal_without_signatures(runtime: Runtime, hassan: appeals.AppealSu
     assert made.figures.total == 0 and made.figures.period() == "no signatures yet"
     assert "0 people signed" in pdf_text(made.pdf)
     assert petition.read_csv(made.csv)["total"] == 0
+
+
+@pytest.mark.usefixtures("signed")
+def test_the_period_in_words(runtime: Runtime) -> None:
+    found = petition.figures(runtime.engine, "hassan", AMSTERDAM)
+    assert found.period_phrase() == "from 29 November 2026 to 30 November 2026"
+    one_day = dataclasses.replace(found, first=found.last)
+    assert (one_day.period(), one_day.period_phrase()) == ("30 November 2026", "on 30 November 2026")
