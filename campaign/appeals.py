@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from campaign.addresses import check_email, check_fax_gateway
 from campaign.directory import bump_version
 from campaign.errors import BadRequest, NotFound
 from campaign.keywords import fold
@@ -95,6 +96,8 @@ def add_appeal(
         raise BadRequest("goal: must be a positive number")
     if country and len(country) != 2:
         raise BadRequest("country: use the two-letter ISO code, e.g. TN")
+    target_email = check_email(target_email, "target email")
+    target_fax = check_fax_gateway(target_fax, "target fax")
     words = [fold(k).strip() for k in (keywords or []) if k.strip()]
     with Session(engine) as session, session.begin():
         if session.scalar(select(Appeal.id).where(Appeal.slug == slug)) is not None:
@@ -135,6 +138,91 @@ def add_appeal(
             _feature(session, appeal, feature_on)
         bump_version(session.connection())
     return get_appeal(engine, slug)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Who an appeal's signatures are delivered to."""
+
+    name: str
+    email: str
+    fax: str
+
+    @property
+    def addresses(self) -> list[str]:
+        return [address for address in (self.email, self.fax) if address]
+
+
+def edit_appeal(
+    engine: Engine,
+    slug: str,
+    *,
+    title: str | None = None,
+    person: str | None = None,
+    sms_text: str | None = None,
+    goal: int | None = None,
+    country: str | None = None,
+    target_name: str | None = None,
+    target_email: str | None = None,
+    target_fax: str | None = None,
+) -> dict[str, tuple[object, object]]:
+    """Change what is given (None: unchanged; "" clears a text; goal 0 clears the goal).
+
+    Returns what changed, field -> (before, after); every value is checked before any is saved.
+    """
+    wanted: dict[str, object] = {}
+    if title is not None:
+        if not title.strip():
+            raise BadRequest("title: must not be empty")
+        wanted["title"] = title.strip()
+    if person is not None:
+        wanted["person"] = person.strip()
+    if sms_text is not None:
+        if len(sms_text) > SMS_LIMIT:
+            raise BadRequest(f"sms text: {len(sms_text)} characters; an SMS holds {SMS_LIMIT}")
+        wanted["sms_text"] = sms_text
+    if goal is not None:
+        if goal < 0:
+            raise BadRequest("goal: must be a positive number (0 removes the goal)")
+        wanted["goal"] = goal or None
+    if country is not None:
+        if country.strip() and len(country.strip()) != 2:
+            raise BadRequest("country: use the two-letter ISO code, e.g. TN")
+        wanted["country"] = country.strip().upper()
+    if target_name is not None:
+        if len(target_name.strip()) > 200:
+            raise BadRequest("target name: at most 200 characters")
+        wanted["target_authority"] = target_name.strip()
+    if target_email is not None:
+        wanted["target_email"] = check_email(target_email, "target email")
+    if target_fax is not None:
+        wanted["target_fax"] = check_fax_gateway(target_fax, "target fax")
+    changed: dict[str, tuple[object, object]] = {}
+    with Session(engine) as session, session.begin():
+        appeal = _appeal(session, slug)
+        for name, value in wanted.items():
+            before = getattr(appeal, name)
+            if before != value:
+                changed[name] = (before, value)
+                setattr(appeal, name, value)
+        if changed:
+            bump_version(session.connection())
+    return changed
+
+
+def get_target(engine: Engine, slug: str) -> Target:
+    with Session(engine) as session:
+        appeal = _appeal(session, slug)
+        return Target(appeal.target_authority, appeal.target_email, appeal.target_fax)
+
+
+def targets(engine: Engine) -> dict[str, Target]:
+    """Every appeal's target, by slug."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Appeal.slug, Appeal.target_authority, Appeal.target_email, Appeal.target_fax)
+        )
+        return {slug: Target(name, email, fax) for slug, name, email, fax in rows}
 
 
 def feature_appeal(engine: Engine, slug: str, short_code: str) -> AppealSummary:

@@ -20,7 +20,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from campaign import __version__, cli_activity, cli_history, cli_privacy, cli_scale, db, embedded_redis, logs
+from campaign import (
+    __version__,
+    cli_activity,
+    cli_delivery,
+    cli_history,
+    cli_privacy,
+    cli_scale,
+    db,
+    embedded_redis,
+    logs,
+)
 from campaign import appeals as appeal_service
 from campaign.errors import CampaignError
 from campaign.runtime import Runtime, redis_url
@@ -43,6 +53,7 @@ cli_activity.add_to(app)  # token, social, poll, demonstration, outcome
 cli_scale.add_to(app)  # worker
 cli_privacy.add_to(app)  # supporter, retention, keys
 cli_history.add_to(app)  # rollup, export
+cli_delivery.add_to(app)  # deliver
 
 console = Console()
 errors = Console(stderr=True)
@@ -133,7 +144,9 @@ def up(
     console.print("[bold green]campaign is up[/]  (Ctrl-C stops)")
     console.print(f"  ingest:    http://{host}:{port}  ({workers} process(es); overlay: /overlay/<appeal>)")
     if open_dashboard:
-        console.print(f"  dashboard: http://127.0.0.1:{dashboard_port}/live  /on-air  /map  /outcomes")
+        console.print(
+            f"  dashboard: http://127.0.0.1:{dashboard_port}/live  /on-air  /map  /outcomes  /appeals"
+        )
     console.print(f"  database:  {_redact(settings.resolved_database_url)}")
     console.print(f"  redis:     {url}")
     if demo:
@@ -223,7 +236,7 @@ def dashboard(
         env["CAMPAIGN_REDIS_URL"] = redis_url(settings)
     port = port or settings.dashboard_port
     command = streamlit_command(host=host, port=port)
-    pages = ", ".join(f"/{page}" for page in ("live", "on-air", "map", "outcomes"))
+    pages = ", ".join(f"/{page}" for page in ("live", "on-air", "map", "outcomes", "appeals"))
     console.print(f"[bold green]dashboard[/] on http://{host}:{port}: {pages}  (Ctrl-C stops)")
     sys.stdout.flush()
     sys.stderr.flush()
@@ -313,7 +326,7 @@ def appeal_add(
     ] = None,
     target_authority: Annotated[str, typer.Option(help="Who the signatures go to.")] = "",
     target_email: Annotated[str, typer.Option(help="The authority's email address.")] = "",
-    target_fax: Annotated[str, typer.Option(help="The authority's fax number.")] = "",
+    target_fax: Annotated[str, typer.Option(help="The authority's email-to-fax gateway address.")] = "",
     country: Annotated[str, typer.Option(help="Country of concern, ISO code.")] = "",
     goal: Annotated[int | None, typer.Option(help="Signatures aimed for.")] = None,
     feature: Annotated[str | None, typer.Option(help="Short code on which a bare JA signs it.")] = None,
@@ -341,12 +354,59 @@ def appeal_add(
     console.print(f"added appeal [bold]{summary.slug}[/] to campaign {summary.campaign}")
 
 
+@appeal_app.command("edit")
+def appeal_edit(
+    slug: str,
+    title: Annotated[str | None, typer.Option(help="New title.")] = None,
+    person: Annotated[str | None, typer.Option(help="The person or case.")] = None,
+    sms_text: Annotated[str | None, typer.Option(help="The alert text, at most 160 characters.")] = None,
+    goal: Annotated[int | None, typer.Option(help="Signatures aimed for; 0 removes the goal.")] = None,
+    country: Annotated[str | None, typer.Option(help="Country of concern, ISO code.")] = None,
+    target_name: Annotated[str | None, typer.Option(help="The authority the signatures go to.")] = None,
+    target_email: Annotated[
+        str | None, typer.Option(help="The authority's email address; '' removes it.")
+    ] = None,
+    target_fax: Annotated[
+        str | None, typer.Option(help="Its email-to-fax gateway address, e.g. 0031701234567@fax.example.org.")
+    ] = None,
+) -> None:
+    """Change an appeal's title, text, goal or target authority (only what is given)."""
+    rt = _runtime()
+    changed = appeal_service.edit_appeal(
+        rt.engine,
+        slug,
+        title=title,
+        person=person,
+        sms_text=sms_text,
+        goal=goal,
+        country=country,
+        target_name=target_name,
+        target_email=target_email,
+        target_fax=target_fax,
+    )
+    if not changed:
+        console.print(f"appeal [bold]{slug}[/] unchanged")
+        return
+    _publish(rt, appeal_service.get_appeal(rt.engine, slug))
+    labels = {"target_authority": "target name"}
+    for name, (_, after) in changed.items():
+        shown = after if after not in (None, "") else "(none)"
+        console.print(f"{labels.get(name, name.replace('_', ' '))}: {shown}", highlight=False)
+    console.print(f"updated appeal [bold]{slug}[/]")
+
+
 @appeal_app.command("list")
 def appeal_list() -> None:
     """List the appeals with their signatures."""
+    from campaign.deliveries import latest_by_appeal
+
     rt = _runtime()
-    table = Table("slug", "campaign", "title", "keywords", "featured on", "status", "signatures", "goal")
+    delivered = latest_by_appeal(rt.engine)
+    table = Table(
+        "slug", "campaign", "title", "keywords", "featured on", "status", "signatures", "goal", "delivered"
+    )
     for a in appeal_service.list_appeals(rt.engine):
+        last = delivered.get(a.slug)
         table.add_row(
             a.slug,
             a.campaign,
@@ -356,6 +416,7 @@ def appeal_list() -> None:
             a.status,
             f"{a.signatures:,}",
             f"{a.goal:,}" if a.goal else "",
+            f"{last.signatures:,} on {last.created_at.astimezone(rt.settings.tz):%Y-%m-%d}" if last else "",
         )
     console.print(table)
 

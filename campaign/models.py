@@ -409,3 +409,32 @@ class SocialHour(Base):
     platform: Mapped[str] = mapped_column(String(16), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Delivery(Base):
+    """One delivery of an appeal's petition (PDF and CSV of the figures) to its target authority.
+
+    ``recipients`` and ``message_ids`` are in the same order (a message id is "" for a
+    recipient the SMTP server did not take).  The figures delivered are kept with the
+    SHA-256 of the PDF, so what was sent can be proven later.  Status: ``sending`` (a
+    crash mid-delivery leaves it so), ``sent``, ``partial`` (some recipients failed) or
+    ``failed``.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_appeal_at", "appeal_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120), default="")
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    message_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    signatures: Mapped[int] = mapped_column(BigInteger, default=0)
+    period_start: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    period_end: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    csv_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="sending")
+    error: Mapped[str] = mapped_column(Text, default="")
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

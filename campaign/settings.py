@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from campaign.errors import ConfigurationError
@@ -163,6 +163,16 @@ class Settings(BaseSettings):
     def _empty_keeps(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    # -- delivery of petitions to the authorities (email, and fax through an email-to-fax gateway)
+    smtp_host: str = Field("", description="SMTP server that delivers petitions; empty: delivery is off.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (465: TLS from the start).")
+    smtp_user: str = Field("", description="SMTP user name; empty: no login.")
+    smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password (never shown).")
+    smtp_starttls: bool = Field(True, description="Switch to TLS with STARTTLS before logging in.")
+    mail_from: str = Field(
+        "", description="Sender of petitions, e.g. 'Amnesty International <urgent@amnesty.example>'."
+    )
+
     @field_validator("yes_words", mode="before")
     @classmethod
     def _split_words(cls, value: object) -> object:
@@ -206,6 +216,13 @@ class Settings(BaseSettings):
         if value and "://" not in value:
             raise ValueError("must be a URL such as postgresql+psycopg://user@host/db")
         return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _check_mail_from(cls, value: str) -> str:
+        from campaign.addresses import check_sender
+
+        return check_sender(value) if value.strip() else ""
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:

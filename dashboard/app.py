@@ -33,7 +33,10 @@ def navigation() -> StreamlitPage:
         st.Page(PAGES / "outcomes.py", title="Outcomes", icon=":material/gavel:", url_path="outcomes"),
         st.Page(PAGES / "history.py", title="History", icon=":material/history:", url_path="history"),
     ]
-    return st.navigation({"": [home], "Screens": screens, "Staff": staff}, position="top")
+    leads = [
+        st.Page(PAGES / "appeals.py", title="Appeals", icon=":material/outgoing_mail:", url_path="appeals"),
+    ]
+    return st.navigation({"": [home], "Screens": screens, "Staff": staff, "Leads": leads}, position="top")
 
 
 def main() -> None:

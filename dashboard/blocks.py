@@ -267,6 +267,20 @@ def outcome_headline(share: float | None, decided: int, good: int, appeals: int,
     )
 
 
+def petition_figures(
+    *, total: int, countries: int, days: int, period: str, recipients: int, target: str
+) -> str:
+    """What an appeal's petition states: the signatures, from where, over which period, to whom."""
+    return (
+        '<div class="sf-figures">'
+        + _figure("Signatures", grouped(total), period, hero=True)
+        + _figure("Countries", grouped(countries), "signers' countries")
+        + _figure("Days", grouped(days), "with signatures")
+        + _figure("Recipients", grouped(recipients), target)
+        + "</div>"
+    )
+
+
 def _figure(key: str, value: str, sub: str, *, hero: bool = False) -> str:
     return (
         f'<div class="sf-fig{" hero" if hero else ""}"><div class="sf-k">{escape(key)}</div>'

@@ -33,11 +33,15 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from campaign import exports, history, outcomes
-from campaign.appeals import AppealSummary, list_appeals, list_campaigns
+from campaign.appeals import AppealSummary, Target, list_appeals, list_campaigns, targets
 from campaign.db import create_db_engine
+from campaign.deliveries import DeliveryRecord
+from campaign.deliveries import history as deliveries_of
 from campaign.demonstrations import listing
 from campaign.history import Filters
 from campaign.live import AppealFigures, CampaignFigures, LiveView, connect
+from campaign.petition import Petition
+from campaign.petition import make as make_petition
 from campaign.runtime import redis_url
 from campaign.settings import get_settings
 from dashboard import blocks, charts, frames, style, tables
@@ -326,3 +330,45 @@ def _history(url: str, filters: Filters, zone: str) -> history.View:
 def _history_choices(url: str) -> dict[str, list[str]]:
     with _engine(url).connect() as connection:
         return history.choices(connection)
+
+
+# -- petitions and their deliveries, for the Appeals page ---------------------------------------------
+
+
+def appeal_targets() -> dict[str, Target]:
+    """Every appeal's target authority and its addresses."""
+    return _targets(get_settings().resolved_database_url)
+
+
+def petition(slug: str) -> Petition:
+    """An appeal's petition (figures, PDF and CSV) as it would be delivered, at most 30 s old."""
+    settings = get_settings()
+    return _petition(settings.resolved_database_url, slug, settings.timezone)
+
+
+def delivery_history(slug: str | None = None) -> list[DeliveryRecord]:
+    """Deliveries, newest first; of one appeal, or of all."""
+    return _deliveries(get_settings().resolved_database_url, slug)
+
+
+def forget_deliveries() -> None:
+    """After a delivery or a change of target: the Appeals page reads afresh."""
+    for cached in (_targets, _petition, _deliveries):
+        cached.clear()
+    forget_history()
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=4)
+def _targets(url: str) -> dict[str, Target]:
+    return targets(_engine(url))
+
+
+# Building the PDF takes tens of milliseconds; the page runs again on every click.
+@st.cache_data(ttl=30, show_spinner=False, max_entries=16)
+def _petition(url: str, slug: str, zone: str) -> Petition:
+    return make_petition(_engine(url), slug, zone)
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=32)
+def _deliveries(url: str, slug: str | None) -> list[DeliveryRecord]:
+    return deliveries_of(_engine(url), slug)

@@ -18,6 +18,7 @@ LINKS = (
     ("pages/map.py", "Map", ":material/map:"),
     ("pages/outcomes.py", "Outcomes", ":material/gavel:"),
     ("pages/history.py", "History", ":material/history:"),
+    ("pages/appeals.py", "Appeals", ":material/outgoing_mail:"),
 )
 
 

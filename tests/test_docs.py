@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import shlex
 
+import click
+import pytest
 from typer.main import get_command
 
 from campaign.cli import app
@@ -35,3 +38,32 @@ def test_quick_start_is_exactly_two_commands() -> None:
     assert commands == ["./dev up", "./dev test"]
     ci = (ROOT / ".ci" / "run").read_text()
     assert "\n./dev test\n" in ci
+
+
+def _examples() -> list[list[str]]:
+    """Every `./dev cli …` example in the README's shell blocks, as arguments."""
+    examples = []
+    for block in re.findall(r"```sh\n(.*?)```", README, flags=re.S):
+        for command in block.replace("\\\n", " ").splitlines():
+            words = shlex.split(command.split("  #")[0])
+            if words[:2] == ["./dev", "cli"]:
+                examples.append(words[2:])
+    return examples
+
+
+@pytest.mark.parametrize("words", _examples(), ids=" ".join)
+def test_documented_examples_parse(words: list[str]) -> None:
+    """Each example names a real command with real options and values it accepts."""
+    command: click.Command = get_command(app)
+    rest = list(words)
+    while isinstance(command, click.Group) and rest and rest[0] in command.commands:
+        command = command.commands[rest.pop(0)]
+    assert not isinstance(command, click.Group), f"`campaign {' '.join(words)}` names no command"
+    command.make_context(" ".join(words), rest)  # raises UsageError on an unknown option or value
+
+
+def test_delivery_section_names_its_settings() -> None:
+    section = README.split("## Delivering signatures to the authorities", 1)[1].split("\n## ", 1)[0]
+    mail = {name for name in Settings.model_fields if name.startswith(("smtp_", "mail_"))}
+    assert {f"CAMPAIGN_{name.upper()}" for name in mail} <= set(re.findall(r"CAMPAIGN_[A-Z_]+", section))
+    assert len(_examples()) >= 5
