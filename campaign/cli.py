@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from campaign import __version__, cli_activity, db, embedded_redis
+from campaign import __version__, cli_access, cli_activity, db, embedded_redis, users
 from campaign import appeals as appeal_service
 from campaign.errors import CampaignError
 from campaign.runtime import Runtime, redis_url
@@ -40,9 +40,11 @@ app.add_typer(appeal_app, name="appeal")
 app.add_typer(import_app, name="import")
 app.add_typer(redis_app, name="redis")
 cli_activity.add_to(app)  # token, social, poll, demonstration, outcome
+cli_access.add_to(app)  # user, screen
 
 console = Console()
 errors = Console(stderr=True)
+ADMIN_PASSWORD_FILE = "admin-password.txt"  # noqa: S105 - a file name, not a password
 
 
 def _print_version(value: bool) -> None:
@@ -100,6 +102,7 @@ def up(
         added = demo_data.seed(engine, settings.short_code)
         if added:
             console.print(f"seeded demo appeals: {', '.join(added)}")
+    first_password = users.first_admin(engine, settings.data_dir / ADMIN_PASSWORD_FILE)
     engine.dispose()
     me = [sys.executable, "-m", "campaign.cli"]
     children = {
@@ -123,6 +126,12 @@ def up(
     console.print(f"  redis:     {url}")
     if demo:
         console.print("  demo traffic: a TV call to action every few minutes (--no-demo turns it off)")
+    if first_password:
+        console.print(
+            f"  first run: log in as [bold]admin[/] with password [bold]{first_password}[/]"
+            f" (also in {settings.data_dir / ADMIN_PASSWORD_FILE});"
+            " change it with `campaign user passwd admin`"
+        )
     _supervise(children, optional=frozenset({"demo traffic"}))
     if started_redis:
         embedded_redis.stop(settings.data_dir)

@@ -32,13 +32,15 @@ from redis.retry import Retry
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from campaign import outcomes
+from campaign import outcomes, screens, users
 from campaign.appeals import AppealSummary, list_appeals, list_campaigns
 from campaign.db import create_db_engine
 from campaign.demonstrations import listing
 from campaign.live import AppealFigures, CampaignFigures, LiveView, connect
 from campaign.runtime import redis_url
+from campaign.screens import Screen
 from campaign.settings import get_settings
+from campaign.users import UserInfo
 from dashboard import blocks, charts, frames, style, tables
 from dashboard.frames import Picked
 from dashboard.params import Selection
@@ -288,3 +290,32 @@ def _countries(url: str) -> CountryRead:
         return CountryRead(appeals=tuple(view.many_figures(view.slugs(), top=COUNTRIES)))
     except (redis.RedisError, OSError) as error:
         return CountryRead(error=_brief(error))
+
+
+# -- access: who is looking (a few seconds' cache, so a removal or revocation bites at once) -----
+
+
+def screen(token: str) -> Screen | None:
+    """The screen a token link opens, checked at most every 3 s."""
+    return _screen(get_settings().resolved_database_url, token)
+
+
+@st.cache_data(ttl=3, show_spinner=False, max_entries=256)
+def _screen(url: str, token: str) -> Screen | None:
+    return screens.verify(_engine(url), token)
+
+
+def user(name: str) -> UserInfo | None:
+    """A logged-in user as the database has them now (role changed, removed), at most 3 s old."""
+    return _user(get_settings().resolved_database_url, name)
+
+
+@st.cache_data(ttl=3, show_spinner=False, max_entries=256)
+def _user(url: str, name: str) -> UserInfo | None:
+    return users.find(_engine(url), name)
+
+
+def forget_access() -> None:
+    """After an admin's change: the next check reads the database."""
+    for cached in (_screen, _user):
+        cached.clear()

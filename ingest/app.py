@@ -33,6 +33,7 @@ from ingest.overlay import TotalsHub
 from ingest.overlay import routes as overlay_routes
 from ingest.providers import REGISTRY, Provider
 from ingest.providers import meta as meta_provider
+from ingest.screen_gate import ScreenGate
 
 log = logging.getLogger("campaign.ingest")
 
@@ -78,6 +79,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     providers = {name: cls(settings) for name, cls in REGISTRY.items()}
     hub = TotalsHub()
     state: dict[str, Any] = {}
+    gate = ScreenGate(settings.overlay_tokens, lambda: state["runtime"].engine)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -151,7 +153,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         Route("/api/v1/appeals", appeals),
         Route("/api/v1/appeals/{slug}", appeal),
         Route("/healthz", healthz),
-        *overlay_routes(hub),
+        *overlay_routes(hub, gate),
         *meta_provider.routes(settings, lambda: state["runtime"]),
         *events.routes(lambda: state["runtime"]),
         *beacon.routes(settings, lambda: state["runtime"]),
