@@ -17,6 +17,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
+from campaign import access
 from dashboard import guard
 
 PAGES = Path(__file__).resolve().parent / "pages"
@@ -31,8 +32,11 @@ def navigation() -> StreamlitPage:
     """
     visitor = guard.visitor()
     if visitor is None:
-        login = st.Page(PAGES / "login.py", title="Log in", icon="🔑", url_path="login", default=True)
-        return st.navigation([login], position="hidden")
+        # The login form answers at every page's address, so after logging in the same
+        # address (a page is known by its url_path) opens the page that was asked for.
+        login = [st.Page(PAGES / "login.py", title="Log in", url_path="login", default=True)]
+        login += [st.Page(PAGES / "login.py", title="Log in", url_path=path) for path in access.PAGES]
+        return st.navigation(login, position="hidden")
     if visitor.screen is not None:  # a screen link: its one page, no menu
         page = SCREEN_PAGES[visitor.screen.page]
         return st.navigation(

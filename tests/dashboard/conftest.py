@@ -6,8 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 import streamlit as st
+from streamlit.testing.v1 import AppTest
 
+from campaign import users
+from campaign.db import create_db_engine
 from campaign.settings import Settings, get_settings
+from dashboard import guard
 
 
 @pytest.fixture
@@ -28,3 +32,14 @@ def dashboard_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterat
     get_settings.cache_clear()
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+def sign_in(at: AppTest, role: str) -> str:
+    """Log this AppTest session in as a user of ``role`` (made on first use), as the login form does."""
+    engine = create_db_engine(get_settings().resolved_database_url)
+    name = f"test-{role}"
+    if users.find(engine, name) is None:
+        users.add(engine, name, role, "correct horse battery", actor="test")
+    engine.dispose()
+    at.session_state[guard.USER] = name
+    return name
