@@ -47,7 +47,7 @@ def locked_until(engine: Engine, keys: list[str], now: datetime) -> datetime | N
 
 def lock_for(kind: str, failures: int) -> timedelta | None:
     """How long a key is locked after its n-th failure in a row; None while failures are free."""
-    over = failures - FREE[kind]
+    over = failures - FREE[kind] - 1
     if over < 0:
         return None
     return min(FIRST_LOCK * (2 ** min(over, 16)), LONGEST_LOCK)

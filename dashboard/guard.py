@@ -84,7 +84,5 @@ def recheck() -> None:
 
 def client() -> str:
     """The address failed logins are counted against (Streamlit's view of the browser)."""
-    try:
-        return st.context.ip_address or "unknown"
-    except Exception:  # no browser behind this session (tests, bare mode)
-        return "unknown"
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else "unknown"  # no browser: tests

@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from campaign import users
 from campaign.db import create_db_engine
 from campaign.settings import Settings, get_settings
 from dashboard import guard
+
+
+@pytest.fixture(autouse=True)
+def no_pages_folder_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run pages as ``campaign dashboard`` does (dashboard/serve.py): only through app.py.
+
+    AppTest re-detects Streamlit's old ``pages/`` folder rule on every run, which would run
+    a page asked for by its address directly, without the navigation and its login check.
+    """
+    original = PagesManager.__init__
+
+    def init(self: PagesManager, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
 
 
 @pytest.fixture
