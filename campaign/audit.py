@@ -8,7 +8,7 @@ and a short action word such as ``login``, ``alert.send``, ``outcome.record``, `
 from __future__ import annotations
 
 import getpass
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import Engine, insert, select
@@ -50,3 +50,32 @@ def recent(engine: Engine, *, limit: int = 200, since: datetime | None = None) -
         query = query.where(AuditEntry.at >= since)
     with Session(engine) as session:
         return list(session.scalars(query))
+
+
+def search(
+    engine: Engine,
+    *,
+    actions: Sequence[str] = (),
+    actor: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 500,
+) -> list[AuditEntry]:
+    """Entries matching every filter given (actor: part of the name), newest first."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if actions:
+        query = query.where(AuditEntry.action.in_(list(actions)))
+    if actor:
+        query = query.where(AuditEntry.actor.contains(actor, autoescape=True))
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.at < until)
+    with Session(engine) as session:
+        return list(session.scalars(query))
+
+
+def actions(engine: Engine) -> list[str]:
+    """The action words recorded so far, for a filter's choices."""
+    with engine.connect() as connection:
+        return list(connection.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))

@@ -22,6 +22,7 @@ from rich.table import Table
 
 from campaign import (
     __version__,
+    cli_access,
     cli_activity,
     cli_delivery,
     cli_history,
@@ -30,6 +31,7 @@ from campaign import (
     db,
     embedded_redis,
     logs,
+    users,
 )
 from campaign import appeals as appeal_service
 from campaign.errors import CampaignError
@@ -54,9 +56,11 @@ cli_scale.add_to(app)  # worker
 cli_privacy.add_to(app)  # supporter, retention, keys
 cli_history.add_to(app)  # rollup, export
 cli_delivery.add_to(app)  # deliver
+cli_access.add_to(app)  # user, screen
 
 console = Console()
 errors = Console(stderr=True)
+ADMIN_PASSWORD_FILE = "admin-password.txt"  # noqa: S105 - a file name, not a password
 
 
 def _print_version(value: bool) -> None:
@@ -117,6 +121,7 @@ def up(
         added = demo_data.seed(engine, settings.short_code)
         if added:
             console.print(f"seeded demo appeals: {', '.join(added)}")
+    first_password = users.first_admin(engine, settings.data_dir / ADMIN_PASSWORD_FILE)
     engine.dispose()
     me = [sys.executable, "-m", "campaign.cli"]
     children = {
@@ -151,6 +156,12 @@ def up(
     console.print(f"  redis:     {url}")
     if demo:
         console.print("  demo traffic: a TV call to action every few minutes (--no-demo turns it off)")
+    if first_password:
+        console.print(
+            f"  first run: log in as [bold]admin[/] with password [bold]{first_password}[/]"
+            f" (also in {settings.data_dir / ADMIN_PASSWORD_FILE});"
+            " change it with `campaign user passwd admin`"
+        )
     _supervise(children, optional=frozenset({"demo traffic", "retention"}))
     if started_redis:
         embedded_redis.stop(settings.data_dir)

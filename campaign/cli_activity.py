@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from campaign import appeals, demonstrations, flickr, logs, outcomes, social, tokens
+from campaign import appeals, audit, demonstrations, flickr, logs, outcomes, social, tokens
 from campaign.errors import BadRequest, CampaignError, ConfigurationError, NotFound, Unavailable
 from campaign.runtime import Runtime
 from campaign.settings import get_settings
@@ -68,7 +68,9 @@ def _when(text: str | None, what: str) -> datetime | None:
 @token_app.command("add")
 def token_add(name: Annotated[str, typer.Argument(help="Who uses it, e.g. website.")]) -> None:
     """Make a token; it is printed once and only its hash is kept."""
-    token = tokens.create(_runtime().engine, name)
+    engine = _runtime().engine
+    token = tokens.create(engine, name)
+    audit.record(engine, audit.cli_actor(), "token.add", name.strip())
     errors.print(f"token [bold]{name}[/] made; it is shown this once, keep it with the client:")
     typer.echo(token)
 
@@ -90,7 +92,9 @@ def token_list() -> None:
 @token_app.command("revoke")
 def token_revoke(name: str) -> None:
     """Stop a token from working, at once."""
-    tokens.revoke(_runtime().engine, name)
+    engine = _runtime().engine
+    tokens.revoke(engine, name)
+    audit.record(engine, audit.cli_actor(), "token.revoke", name)
     console.print(f"revoked token [bold]{name}[/]")
 
 

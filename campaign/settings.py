@@ -86,6 +86,17 @@ class Settings(BaseSettings):
     )
     default_language: str = Field("en", description="Language of replies when none is known.")
     short_code: str = Field("4777", description="The default short code supporters text.")
+    # -- access control: users, screens -------------------------------------------------------
+    dashboard_url: str = Field(
+        "",
+        description="The dashboard's address as screens reach it, for printed screen links; "
+        "empty: http://127.0.0.1:<dashboard port>.",
+    )
+    overlay_tokens: bool = Field(
+        True,
+        description="Require a screen token (?token=) on the overlay, its stream and total.txt; "
+        "false makes the broadcast feed public.",
+    )
 
     # -- robustness: logs and rate limits -----------------------------------------------------
     log_format: Literal["text", "json"] = Field(
@@ -240,6 +251,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'campaign.sqlite3').resolve()}"
+
+    @property
+    def resolved_dashboard_url(self) -> str:
+        return (self.dashboard_url or f"http://127.0.0.1:{self.dashboard_port}").rstrip("/")
 
     @property
     def spool_dir(self) -> Path:

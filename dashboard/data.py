@@ -32,7 +32,7 @@ from redis.retry import Retry
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from campaign import exports, history, outcomes
+from campaign import exports, history, outcomes, screens, users
 from campaign.appeals import AppealSummary, Target, list_appeals, list_campaigns, targets
 from campaign.db import create_db_engine
 from campaign.deliveries import DeliveryRecord
@@ -43,7 +43,9 @@ from campaign.live import AppealFigures, CampaignFigures, LiveView, connect
 from campaign.petition import Petition
 from campaign.petition import make as make_petition
 from campaign.runtime import redis_url
+from campaign.screens import Screen
 from campaign.settings import get_settings
+from campaign.users import UserInfo
 from dashboard import blocks, charts, frames, style, tables
 from dashboard.frames import Picked
 from dashboard.params import Selection
@@ -372,3 +374,32 @@ def _petition(url: str, slug: str, zone: str) -> Petition:
 @st.cache_data(ttl=30, show_spinner=False, max_entries=32)
 def _deliveries(url: str, slug: str | None) -> list[DeliveryRecord]:
     return deliveries_of(_engine(url), slug)
+
+
+# -- access: who is looking (a few seconds' cache, so a removal or revocation bites at once) -----
+
+
+def screen(token: str) -> Screen | None:
+    """The screen a token link opens, checked at most every 3 s."""
+    return _screen(get_settings().resolved_database_url, token)
+
+
+@st.cache_data(ttl=3, show_spinner=False, max_entries=256)
+def _screen(url: str, token: str) -> Screen | None:
+    return screens.verify(_engine(url), token)
+
+
+def user(name: str) -> UserInfo | None:
+    """A logged-in user as the database has them now (role changed, removed), at most 3 s old."""
+    return _user(get_settings().resolved_database_url, name)
+
+
+@st.cache_data(ttl=3, show_spinner=False, max_entries=256)
+def _user(url: str, name: str) -> UserInfo | None:
+    return users.find(_engine(url), name)
+
+
+def forget_access() -> None:
+    """After an admin's change: the next check reads the database."""
+    for cached in (_screen, _user):
+        cached.clear()

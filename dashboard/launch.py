@@ -68,7 +68,7 @@ def streamlit_command(*, host: str, port: int, python: str = sys.executable) -> 
     return [
         python,
         "-m",
-        "streamlit",
+        "dashboard.serve",  # Streamlit, with its pages/ folder rule off (see serve.py)
         "run",
         str(APP),
         *config_flags(load_config()),

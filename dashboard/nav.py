@@ -12,18 +12,26 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import guard
+
+# (file, url_path, label, icon); a link shows only to those whose role sees the page.
 LINKS = (
-    ("pages/live.py", "Live", ":material/monitoring:"),
-    ("pages/on_air.py", "On air", ":material/live_tv:"),
-    ("pages/map.py", "Map", ":material/map:"),
-    ("pages/outcomes.py", "Outcomes", ":material/gavel:"),
-    ("pages/history.py", "History", ":material/history:"),
-    ("pages/appeals.py", "Appeals", ":material/outgoing_mail:"),
+    ("pages/live.py", "live", "Live", ":material/monitoring:"),
+    ("pages/on_air.py", "on-air", "On air", ":material/live_tv:"),
+    ("pages/map.py", "map", "Map", ":material/map:"),
+    ("pages/outcomes.py", "outcomes", "Outcomes", ":material/gavel:"),
+    ("pages/history.py", "history", "History", ":material/history:"),
+    ("pages/appeals.py", "appeals", "Appeals", ":material/outgoing_mail:"),
+    ("pages/admin.py", "admin", "Admin", ":material/admin_panel_settings:"),
 )
 
 
 def staff_links() -> None:
-    """A row of links to every page; Streamlit marks the current one."""
+    """A row of links to every page this user may see, and a way out; Streamlit marks the current one."""
+    visitor = guard.visitor()
     with st.container(horizontal=True, key="staff-nav", vertical_alignment="center", gap="medium"):
-        for path, label, icon in LINKS:
-            st.page_link(path, label=label, icon=icon)
+        for path, url_path, label, icon in LINKS:
+            if visitor is not None and visitor.may_see(url_path):
+                st.page_link(path, label=label, icon=icon)
+        if visitor is not None and visitor.screen is None:
+            st.page_link("pages/logout.py", label=f"Log out {visitor.name}", icon=":material/logout:")

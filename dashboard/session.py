@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
+from dashboard import guard
 from dashboard.blocks import Members, Status
 from dashboard.data import LiveRead
 
@@ -26,8 +27,8 @@ State = MutableMapping[Any, Any]
 
 
 def query() -> dict[str, list[str]]:
-    """The page's URL parameters, each with all its values."""
-    return {name: st.query_params.get_all(name) for name in st.query_params}
+    """The page's URL parameters, each with all its values (a screen token's selection in force)."""
+    return guard.pinned({name: st.query_params.get_all(name) for name in st.query_params})
 
 
 def steady(read: LiveRead, tz: ZoneInfo, state: State | None = None) -> tuple[LiveRead, Status]:

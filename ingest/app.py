@@ -35,6 +35,7 @@ from ingest.overlay import routes as overlay_routes
 from ingest.providers import REGISTRY, Provider
 from ingest.providers import meta as meta_provider
 from ingest.ratelimit import RateLimit
+from ingest.screen_gate import ScreenGate
 
 log = logging.getLogger("campaign.ingest")
 
@@ -81,6 +82,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     hub = TotalsHub()
     metrics = Metrics()
     state: dict[str, Any] = {}
+    gate = ScreenGate(settings.overlay_tokens, lambda: state["runtime"].engine)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -156,7 +158,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         Route("/api/v1/appeals/{slug}", appeal),
         Route("/healthz", healthz),
         Route("/metrics", metrics.endpoint),
-        *overlay_routes(hub),
+        *overlay_routes(hub, gate),
         *meta_provider.routes(settings, lambda: state["runtime"]),
         *events.routes(lambda: state["runtime"]),
         *beacon.routes(settings, lambda: state["runtime"]),

@@ -18,6 +18,7 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
@@ -26,6 +27,7 @@ from starlette.routing import Route
 from campaign import live
 from campaign.errors import NotFound
 from campaign.live import LiveView
+from ingest.screen_gate import TTL, ScreenGate
 
 log = logging.getLogger("campaign.overlay")
 
@@ -148,9 +150,10 @@ def event(slug: str, total: int) -> str:
     return f"id: {total}\nevent: total\ndata: {json.dumps({'appeal': slug, 'total': total})}\n\n"
 
 
-def routes(hub: TotalsHub) -> list[Route]:
+def routes(hub: TotalsHub, gate: ScreenGate) -> list[Route]:
     async def stream(request: Request) -> Response:
         slug = request.path_params["slug"]
+        token = await gate.admit(request, slug)
         first = await hub.current(slug)
         if first is None:
             raise NotFound(f"no appeal {slug!r}")
@@ -160,8 +163,16 @@ def routes(hub: TotalsHub) -> list[Route]:
             try:
                 sent = max(first, hub.latest.get(slug, first))  # read after subscribing: no gap
                 yield f"retry: 1000\n{event(slug, sent)}"
+                checked = time.monotonic()
                 while True:
-                    total, text = await mailbox.get()
+                    try:
+                        total, text = await asyncio.wait_for(mailbox.get(), timeout=TTL)
+                    except TimeoutError:
+                        total, text = KEEP_ALIVE[0] - 1, ""  # nothing to send; time to re-check
+                    if time.monotonic() - checked >= TTL:
+                        if not await gate.still_allowed(token, slug):
+                            return  # revoked: the browser's reconnect then gets a 401
+                        checked = time.monotonic()
                     if total > sent or total == KEEP_ALIVE[0]:
                         sent = max(sent, total)
                         yield text
@@ -173,6 +184,7 @@ def routes(hub: TotalsHub) -> list[Route]:
 
     async def total_txt(request: Request) -> Response:
         slug = request.path_params["slug"]
+        await gate.admit(request, slug)
         total = await hub.current(slug)
         if total is None:
             raise NotFound(f"no appeal {slug!r}")
@@ -180,13 +192,15 @@ def routes(hub: TotalsHub) -> list[Route]:
 
     async def overlay(request: Request) -> Response:
         slug = request.path_params["slug"]
+        token = await gate.admit(request, slug)
         figures = await asyncio.to_thread(hub.view.figures, slug)
         if figures is None:
             raise NotFound(f"no appeal {slug!r}")
         page = OVERLAY_PAGE.read_text(encoding="utf-8")
         config = {
             "slug": slug,
-            "stream": f"/api/v1/appeals/{slug}/stream",
+            # The page passes its own token on to its stream.
+            "stream": f"/api/v1/appeals/{slug}/stream" + (f"?token={quote(token)}" if token else ""),
             "label": request.query_params.get("label") or figures.person or figures.title,
             "goal": figures.goal if request.query_params.get("goal", "1") != "0" else None,
             "theme": request.query_params.get("theme", "transparent"),
@@ -194,7 +208,9 @@ def routes(hub: TotalsHub) -> list[Route]:
         }
         # The config is JSON inside a script tag; "<" is escaped so no text can close the tag.
         encoded = json.dumps(config).replace("<", "\\u003c")
-        return HTMLResponse(page.replace("/*CONFIG*/{}", encoded), headers={"Cache-Control": "no-cache"})
+        # no-referrer: the token in this page's address must not travel to anywhere it links.
+        headers = {"Cache-Control": "no-cache", "Referrer-Policy": "no-referrer"}
+        return HTMLResponse(page.replace("/*CONFIG*/{}", encoded), headers=headers)
 
     return [
         Route("/api/v1/appeals/{slug}/stream", stream),

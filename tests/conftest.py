@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
-from campaign import appeals, db, embedded_redis
+from campaign import appeals, db, embedded_redis, screens
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from ingest.app import create_app
@@ -208,6 +208,17 @@ def kenya(runtime: Runtime) -> appeals.AppealSummary:
     )
     runtime.live.publish_appeal(summary.public())
     return summary
+
+
+@pytest.fixture
+def screen_token(runtime: Runtime) -> Callable[..., str]:
+    """Makes screen links (screens and the overlay need one): ``screen_token("live", appeal="hassan")``."""
+
+    def make(page: str = "on-air", appeal: str | None = None, campaign: str | None = None) -> str:
+        name = f"test {page} {uuid.uuid4().hex[:8]}"
+        return screens.create(runtime.engine, name, page=page, appeal=appeal, campaign=campaign, actor="test")
+
+    return make
 
 
 @pytest.fixture

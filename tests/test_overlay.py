@@ -10,9 +10,17 @@ import time
 import httpx
 import pytest
 
+from campaign import screens
+from campaign.runtime import Runtime
 from tests.conftest import Server, post_twilio, twilio_form, twilio_signature
 
 pytestmark = pytest.mark.usefixtures("hassan")
+
+
+@pytest.fixture
+def token(runtime: Runtime) -> str:
+    """A screen token for every appeal: the feed needs one (see tests/test_screens.py)."""
+    return screens.create(runtime.engine, "gallery", actor="test")
 
 
 async def first_events(url: str, count: int, timeout: float = 10.0) -> list[dict[str, object]]:
@@ -28,13 +36,15 @@ async def first_events(url: str, count: int, timeout: float = 10.0) -> list[dict
     return events
 
 
-def test_stream_starts_with_the_current_total_and_follows_signatures(ingest_server: Server) -> None:
+def test_stream_starts_with_the_current_total_and_follows_signatures(
+    ingest_server: Server, token: str
+) -> None:
     with httpx.Client(base_url=ingest_server.url) as http:
         post_twilio(http, twilio_form("SMo1", "+31612345678", "JA"))
 
         async def scenario() -> list[dict[str, object]]:
             watcher = asyncio.create_task(
-                first_events(ingest_server.url + "/api/v1/appeals/hassan/stream", 3)
+                first_events(ingest_server.url + f"/api/v1/appeals/hassan/stream?token={token}", 3)
             )
             await asyncio.sleep(0.5)
             for sid, sender in [("SMo2", "+31612345679"), ("SMo2", "+31612345679"), ("SMo3", "+31612345670")]:
@@ -46,10 +56,10 @@ def test_stream_starts_with_the_current_total_and_follows_signatures(ingest_serv
         events = asyncio.run(scenario())
         assert [e["total"] for e in events] == [1, 2, 3]  # the retry moved nothing
         assert time.monotonic() - started < 5
-        assert http.get("/api/v1/appeals/hassan/total.txt").text == "3"
+        assert http.get("/api/v1/appeals/hassan/total.txt", params={"token": token}).text == "3"
 
 
-def test_many_viewers_all_get_the_update(ingest_server: Server) -> None:
+def test_many_viewers_all_get_the_update(ingest_server: Server, token: str) -> None:
     viewers = 200
 
     async def scenario() -> list[list[int]]:
@@ -59,7 +69,7 @@ def test_many_viewers_all_get_the_update(ingest_server: Server) -> None:
 
             async def watch() -> list[int]:
                 totals: list[int] = []
-                async with http.stream("GET", "/api/v1/appeals/hassan/stream") as response:
+                async with http.stream("GET", f"/api/v1/appeals/hassan/stream?token={token}") as response:
                     async for line in response.aiter_lines():
                         if line.startswith("data: "):
                             totals.append(json.loads(line[6:])["total"])
@@ -82,15 +92,18 @@ def test_many_viewers_all_get_the_update(ingest_server: Server) -> None:
     assert results == [[0, 1]] * viewers
 
 
-def test_unknown_appeal_is_a_404_in_the_error_shape(ingest_server: Server) -> None:
+def test_unknown_appeal_is_a_404_in_the_error_shape(ingest_server: Server, token: str) -> None:
     for path in ["/api/v1/appeals/nope/stream", "/api/v1/appeals/nope/total.txt", "/overlay/nope"]:
-        response = httpx.get(ingest_server.url + path)
+        response = httpx.get(ingest_server.url + path, params={"token": token})
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "not_found"
 
 
-def test_overlay_page_is_self_contained(ingest_server: Server) -> None:
-    response = httpx.get(ingest_server.url + "/overlay/hassan?theme=green&label=<script>alert(1)</script>")
+def test_overlay_page_is_self_contained(ingest_server: Server, token: str) -> None:
+    response = httpx.get(
+        ingest_server.url + "/overlay/hassan",
+        params={"theme": "green", "label": "<script>alert(1)</script>", "token": token},
+    )
     assert response.status_code == 200
     page = response.text
     assert not re.search(r"(src|href)=\"?(https?:)?//", page), "no asset may come from elsewhere"
@@ -98,7 +111,8 @@ def test_overlay_page_is_self_contained(ingest_server: Server) -> None:
     config = json.loads(
         re.search(r'<script id="config" type="application/json">(.*?)</script>', page).group(1)
     )  # type: ignore[union-attr]
-    assert config["stream"] == "/api/v1/appeals/hassan/stream"
+    assert config["stream"] == f"/api/v1/appeals/hassan/stream?token={token}", "the page passes its token on"
+    assert response.headers["referrer-policy"] == "no-referrer"
     assert config["theme"] == "green" and config["goal"] == 10000
     assert config["label"] == "<script>alert(1)</script>"  # kept as text, escaped in the page
     assert "<script>alert(1)" not in page

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from dashboard import blocks, charts, data, frames, session, style
+from dashboard import blocks, charts, data, frames, guard, session, style
 from dashboard.params import live_params
 
 # Widgets: the URL is the only control a wall screen has.
@@ -24,6 +24,7 @@ st.html(style.live_css(palette))
 
 @st.fragment(run_every=1)
 def board() -> None:
+    guard.recheck()  # a revoked screen link or a removed user leaves within seconds
     # Data: one shared read a second (the last good one while Redis is away), and what
     # every screen showing the same appeals draws from it, built once.
     tz = data.timezone()

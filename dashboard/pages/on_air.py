@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import counter, data, frames, session, style
+from dashboard import counter, data, frames, guard, session, style
 from dashboard.params import on_air_params
 
 # Widgets: the URL is the only control a broadcast browser source has.
@@ -21,6 +21,7 @@ st.html(style.on_air_css(params.theme))
 
 @st.fragment(run_every=1)
 def number() -> None:
+    guard.recheck()  # a revoked screen link or a removed user leaves within seconds
     # Data: the sum of the chosen appeals, or nothing when it cannot be known now.  While
     # Redis is away the last good read stands in, so label, goal and notes stay as they were.
     fresh = data.live()

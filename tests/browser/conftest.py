@@ -95,3 +95,22 @@ def visit(browser: object) -> Iterator[object]:
     yield open_page
     for context in contexts:
         context.close()
+
+
+STAFF_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def staff(runtime: object) -> str:
+    """A staff user to log in as through the form; returns the name (password STAFF_PASSWORD)."""
+    from campaign import users
+
+    users.add(runtime.engine, "amina", "staff", STAFF_PASSWORD, actor="test")  # type: ignore[attr-defined]
+    return "amina"
+
+
+def log_in(page: object, name: str, password: str = STAFF_PASSWORD) -> None:
+    """Fill in the dashboard's login form and send it, as a person would."""
+    page.get_by_label("User name").fill(name)  # type: ignore[attr-defined]
+    page.get_by_label("Password", exact=True).fill(password)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Log in", exact=True).click()  # type: ignore[attr-defined]

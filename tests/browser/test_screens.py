@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -59,11 +59,12 @@ def signatures_card(page: object) -> str:
 
 
 def test_every_screen_follows_the_signatures(
-    ingest_server: Server, dashboard_url: str, visit: object
+    ingest_server: Server, dashboard_url: str, visit: object, screen_token: Callable[..., str]
 ) -> None:
-    live = visit(dashboard_url + "/live?appeal=hassan")  # type: ignore[operator]
-    on_air = visit(dashboard_url + "/on-air?appeal=hassan&theme=dark")  # type: ignore[operator]
-    overlay = visit(ingest_server.url + "/overlay/hassan?theme=dark")  # type: ignore[operator]
+    wall, gallery = screen_token("live", appeal="hassan"), screen_token("on-air", appeal="hassan")
+    live = visit(dashboard_url + f"/live?token={wall}")  # type: ignore[operator]
+    on_air = visit(dashboard_url + f"/on-air?theme=dark&token={gallery}")  # type: ignore[operator]
+    overlay = visit(ingest_server.url + f"/overlay/hassan?theme=dark&token={gallery}")  # type: ignore[operator]
     live.page.wait_for_function(
         "document.querySelector('.cr-card.hero .cr-v')?.textContent === '0'", timeout=30000
     )
@@ -78,7 +79,7 @@ def test_every_screen_follows_the_signatures(
         )
         overlay.page.wait_for_function("document.getElementById('total').dataset.value === '3'", timeout=2000)
         assert time.monotonic() - started < 3
-        assert http.get("/api/v1/appeals/hassan/total.txt").text == "3"
+        assert http.get("/api/v1/appeals/hassan/total.txt", params={"token": gallery}).text == "3"
 
     frame = on_air.page.frame_locator("iframe").first if on_air.page.locator("iframe").count() else None
     number = on_air.page.locator(".onair .n") if frame is None else frame.locator(".onair .n")

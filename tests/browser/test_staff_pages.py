@@ -23,6 +23,7 @@ from campaign.demonstrations import DemonstrationInput
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from campaign.social import SocialInput
+from tests.browser.conftest import log_in
 from tests.conftest import Backend, free_port
 
 pytestmark = pytest.mark.browser
@@ -112,8 +113,9 @@ def campaign_data(runtime: Runtime, kenya: AppealSummary) -> None:
 COUNTRY_SHAPES = "document.querySelectorAll('.geo path.choroplethlocation').length"
 
 
-def test_the_map_draws_offline(campaign_data: None, dashboard: str, visit: object) -> None:
+def test_the_map_draws_offline(campaign_data: None, dashboard: str, visit: object, staff: str) -> None:
     shown = visit(dashboard + "/map?campaign=kenya")  # type: ignore[operator]
+    log_in(shown.page, staff)  # the form answers at the page's own address, which then opens
     shown.page.wait_for_function(f"{COUNTRY_SHAPES} > 100", timeout=45000)
     shown.page.wait_for_timeout(1500)  # let the markers settle for the picture
     assert shown.page.evaluate(COUNTRY_SHAPES) > 150
@@ -123,8 +125,11 @@ def test_the_map_draws_offline(campaign_data: None, dashboard: str, visit: objec
     assert shown.outside() == [], f"the map reached outside: {shown.outside()}"
 
 
-def test_outcomes_and_live_strip_in_the_browser(campaign_data: None, dashboard: str, visit: object) -> None:
+def test_outcomes_and_live_strip_in_the_browser(
+    campaign_data: None, dashboard: str, visit: object, staff: str
+) -> None:
     outcomes_page = visit(dashboard + "/outcomes")  # type: ignore[operator]
+    log_in(outcomes_page.page, staff)
     outcomes_page.page.wait_for_selector(".sf-fig.hero .sf-v", timeout=45000)
     outcomes_page.page.wait_for_function(
         "document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg').length >= 5", timeout=30000
@@ -132,6 +137,7 @@ def test_outcomes_and_live_strip_in_the_browser(campaign_data: None, dashboard: 
     assert outcomes_page.page.locator(".sf-fig.hero .sf-v").inner_text() == "100%"
     outcomes_page.screenshot("outcomes")
     live = visit(dashboard + "/live?campaign=kenya")  # type: ignore[operator]
+    log_in(live.page, staff)  # a new browser, a new session
     live.page.wait_for_selector(".cr-strip .cr-mv", timeout=45000)
     assert live.page.locator(".cr-strip .cr-mv").first.inner_text() == "42"
     live.page.wait_for_timeout(1500)

@@ -3,11 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
 
+from campaign import users
+from campaign.db import create_db_engine
 from campaign.settings import Settings, get_settings
+from dashboard import guard
+
+
+@pytest.fixture(autouse=True)
+def no_pages_folder_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run pages as ``campaign dashboard`` does (dashboard/serve.py): only through app.py.
+
+    AppTest re-detects Streamlit's old ``pages/`` folder rule on every run, which would run
+    a page asked for by its address directly, without the navigation and its login check.
+    """
+    original = PagesManager.__init__
+
+    def init(self: PagesManager, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
 
 
 @pytest.fixture
@@ -28,3 +50,14 @@ def dashboard_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterat
     get_settings.cache_clear()
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+def sign_in(at: AppTest, role: str) -> str:
+    """Log this AppTest session in as a user of ``role`` (made on first use), as the login form does."""
+    engine = create_db_engine(get_settings().resolved_database_url)
+    name = f"test-{role}"
+    if users.find(engine, name) is None:
+        users.add(engine, name, role, "correct horse battery", actor="test")
+    engine.dispose()
+    at.session_state[guard.USER] = name
+    return name

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -71,7 +71,9 @@ def dashboard(settings: Settings, backend: Backend, tmp_path: Path) -> Iterator[
         process.wait(timeout=15)
 
 
-def test_on_air_green_is_a_clean_key(dashboard: str, client: TestClient) -> None:
+def test_on_air_green_is_a_clean_key(
+    dashboard: str, client: TestClient, screen_token: Callable[..., str]
+) -> None:
     from PIL import Image
     from playwright.sync_api import sync_playwright
 
@@ -82,7 +84,8 @@ def test_on_air_green_is_a_clean_key(dashboard: str, client: TestClient) -> None
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         try:
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
-            page.goto(dashboard + "/on-air?appeal=hassan&theme=green")  # the first page since start
+            token = screen_token(appeal="hassan")
+            page.goto(dashboard + f"/on-air?theme=green&token={token}")  # the first page since start
             page.locator(".onair .n").filter(has_text="2").wait_for(timeout=15000)
             time.sleep(1.5)  # let the count-up and any late dialog settle
             picture = Image.open(io.BytesIO(page.screenshot())).convert("RGB")

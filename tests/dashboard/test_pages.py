@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from tests.conftest import ROOT, post_twilio, twilio_form
+from tests.dashboard.conftest import sign_in
 
 APP = str(ROOT / "dashboard" / "app.py")
 SENDERS = ["+31612345678", "+31612345679", "+32470123456", "+4915112345678", "+254712345678"]
@@ -26,8 +27,10 @@ def sign(client: TestClient, runtime: Runtime) -> None:
     runtime.live.refresh(runtime.engine, runtime.vault)  # as the ingest keeper does at start
 
 
-def page(path: str | None = None, **query: str) -> AppTest:
+def page(path: str | None = None, role: str = "staff", **query: str) -> AppTest:
+    """A page as a logged-in user of ``role`` sees it."""
     at = AppTest.from_file(APP, default_timeout=30)
+    sign_in(at, role)
     for name, value in query.items():
         at.query_params[name] = value
     at.run()

@@ -1,0 +1,88 @@
+"""Who is looking at the dashboard, and what they may see.
+
+A visitor is a logged-in user (session state, set by the login page), a screen (a
+``?token=`` link, no login), or nobody, who sees the login form and nothing else.  The
+role-to-page table is ``campaign.access.PAGES``; this module only applies it.  Each full
+run re-reads the user or screen (cached 3 s), and the screens' once-a-second fragments
+call ``recheck()``, so a removed user or a revoked screen loses the page within seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from campaign import access
+from campaign.screens import Screen
+from dashboard import data
+
+USER = "access:user"  # the logged-in user's name
+ROLE = "access:role"  # their role when last checked
+SSO_CHECKED = "access:sso"  # the identity provider's e-mail already mapped (or refused) this session
+
+
+@dataclass(frozen=True)
+class Visitor:
+    name: str
+    role: str
+    screen: Screen | None = None
+
+    def may_see(self, url_path: str) -> bool:
+        if self.screen is not None:
+            return url_path == self.screen.page
+        return access.may_see(self.role, url_path)
+
+
+def visitor() -> Visitor | None:
+    """Who this session is, checked against the database now; None means the login form."""
+    token = st.query_params.get("token")
+    if token:
+        screen = data.screen(token)
+        return Visitor(f"screen:{screen.name}", "viewer", screen) if screen is not None else None
+    name = st.session_state.get(USER)
+    if name is None:
+        return None
+    user = data.user(name)
+    if user is None:  # removed since logging in
+        st.session_state.pop(USER, None)
+        return None
+    st.session_state[ROLE] = user.role
+    return Visitor(user.name, user.role)
+
+
+def log_in(name: str) -> None:
+    st.session_state[USER] = name
+
+
+def log_out() -> None:
+    st.session_state.pop(USER, None)
+    st.session_state.pop(SSO_CHECKED, None)
+
+
+def pinned(query: dict[str, list[str]]) -> dict[str, list[str]]:
+    """A screen's URL parameters with its token's selection in force: a token shows its screen only."""
+    token = st.query_params.get("token")
+    screen = data.screen(token) if token else None
+    if screen is None:
+        return query
+    chosen = {name: values for name, values in query.items() if name not in ("appeal", "campaign")}
+    return chosen | {name: [value] for name, value in screen.query().items()}
+
+
+def recheck() -> None:
+    """In a screen's update loop: start over (to the login form) once its access is gone."""
+    token = st.query_params.get("token")
+    if token:
+        if data.screen(token) is None:
+            st.rerun(scope="app")
+    elif USER in st.session_state:
+        user = data.user(st.session_state[USER])
+        if user is None or user.role != st.session_state.get(ROLE):
+            st.rerun(scope="app")
+
+
+def client() -> str:
+    """The address failed logins are counted against (Streamlit's view of the browser)."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else "unknown"  # no browser: tests

@@ -1,0 +1,78 @@
+"""Log in: the only page a visitor without a session or a screen link sees.
+
+A name and password form, slowed after repeated failures (``campaign.throttle``); single
+sign-on through Streamlit's ``st.login`` when ``.streamlit/secrets.toml`` has an
+``[auth]`` section, for users whose e-mail an admin has added.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from campaign import users
+from campaign.users import LoginRefused
+from dashboard import data, guard, style
+
+st.html(style.staff_css(style.DARK))
+engine = data.engine()
+tz = data.timezone()
+
+
+def single_sign_on_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets.toml at all
+        return False
+
+
+left, middle, right = st.columns([1, 2, 1])
+with middle:
+    st.title("Campaign room")
+    if users.count(engine) == 0:
+        st.info(
+            "No users yet. `campaign up` makes an **admin** on its first run and prints the "
+            "password (also in the data dir, admin-password.txt); or run "
+            "`campaign user add NAME --role admin`."
+        )
+    if st.query_params.get("token"):
+        st.error("This screen link is unknown or was revoked: ask an admin for a new one.")
+
+    # Widgets: name and password, sent together.
+    with st.form("login", enter_to_submit=True):
+        name = st.text_input("User name", key="login-name", autocomplete="username")
+        password = st.text_input(
+            "Password", type="password", key="login-password", autocomplete="current-password"
+        )
+        sent = st.form_submit_button("Log in", type="primary")
+
+    # Data: the attempt, counted and audited by the core.
+    if sent:
+        try:
+            user = users.authenticate(engine, name, password, guard.client())
+        except LoginRefused as refused:
+            if refused.retry_at is not None:
+                local = refused.retry_at.astimezone(tz)
+                st.error(f"Too many failed attempts. Try again after {local:%H:%M:%S} ({tz}).", icon="⏳")
+            else:
+                st.error("Wrong user name or password.")
+        else:
+            guard.log_in(user.name)
+            data.forget_access()
+            st.rerun()
+
+    if single_sign_on_configured():
+        st.divider()
+        if not st.user.is_logged_in:
+            if st.button("Log in with single sign-on"):
+                st.login()
+        else:
+            email = str(st.user.get("email") or "")
+            if st.session_state.get(guard.SSO_CHECKED) != email:
+                st.session_state[guard.SSO_CHECKED] = email
+                found = users.single_sign_on(engine, email, guard.client())
+                if found is not None:
+                    guard.log_in(found.name)
+                    st.rerun()
+            st.error(f"{email or 'This account'} has no access here: ask an admin to add you.")
+            if st.button("Log out of single sign-on"):
+                st.logout()

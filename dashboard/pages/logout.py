@@ -1,0 +1,17 @@
+"""Log out: end this session (and the single sign-on session, if any), then the login form."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from campaign import audit
+from dashboard import data, guard
+
+name = st.session_state.get(guard.USER)
+if name:
+    audit.record(data.engine(), name, "logout", name)
+guard.log_out()
+if st.user.is_logged_in:
+    st.logout()
+else:
+    st.rerun()

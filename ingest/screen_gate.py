@@ -1,0 +1,90 @@
+"""The screen-token check in front of the broadcast feed (overlay, its stream, total.txt).
+
+Broadcast software cannot log in, so the feed's address carries a screen token
+(``?token=scr_...``, or ``Authorization: Bearer scr_...``).  Checks are cached for
+``TTL`` seconds, so a graphics machine polling total.txt every frame costs one database
+read per few seconds, and a revoked token stops working within that time; open streams
+re-check at the same pace and end when their token is revoked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+from starlette.requests import Request
+
+from campaign import screens
+from campaign.errors import Forbidden, Unauthorized
+from campaign.screens import Screen
+
+TTL = 3.0
+
+
+class ScreenGate:
+    def __init__(self, required: bool, engine: Callable[[], Engine]):
+        self.required = required
+        self._engine = engine
+        self._screens: dict[str, tuple[float, Screen | None]] = {}
+        self._campaigns: dict[str, tuple[float, str | None]] = {}
+
+    @staticmethod
+    def token(request: Request) -> str:
+        given = request.query_params.get("token", "")
+        header = request.headers.get("authorization", "")
+        if not given and header.lower().startswith("bearer "):
+            given = header[7:].strip()
+        return given
+
+    async def admit(self, request: Request, slug: str) -> str:
+        """The request's token if it may read ``slug``'s figures; else a 401 or 403 saying why."""
+        token = self.token(request)
+        if not self.required:
+            return token
+        if not token:
+            raise Unauthorized(
+                "this feed needs a screen token: add ?token=... from `campaign screen add NAME --appeal SLUG`"
+            )
+        await self.allowed(token, slug)
+        return token
+
+    async def allowed(self, token: str, slug: str) -> None:
+        screen = await self._screen(token)
+        if screen is None:
+            raise Unauthorized("screen token unknown or revoked")
+        if not screen.covers(slug, await self._campaign(slug) if screen.campaign else None):
+            raise Forbidden(f"screen {screen.name!r} shows {screen.scope}, not appeal {slug!r}")
+
+    async def still_allowed(self, token: str, slug: str) -> bool:
+        if not self.required:
+            return True
+        try:
+            await self.allowed(token, slug)
+        except (Unauthorized, Forbidden):
+            return False
+        return True
+
+    async def _screen(self, token: str) -> Screen | None:
+        key = screens.digest(token)
+        now = time.monotonic()
+        cached = self._screens.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        screen = await asyncio.to_thread(screens.verify, self._engine(), token)
+        if len(self._screens) > 1000:  # guessing floods must not grow the cache without bound
+            self._screens.clear()
+        self._screens[key] = (now + TTL, screen)
+        return screen
+
+    async def _campaign(self, slug: str) -> str | None:
+        now = time.monotonic()
+        cached = self._campaigns.get(slug)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        campaign = await asyncio.to_thread(screens.campaign_of, self._engine(), slug)
+        if len(self._campaigns) > 1000:
+            self._campaigns.clear()
+        self._campaigns[slug] = (now + TTL, campaign)
+        return campaign

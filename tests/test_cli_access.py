@@ -1,0 +1,123 @@
+"""`campaign user` and `campaign screen` in a real process, as an operator types them."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from campaign import audit, screens, users
+from campaign.runtime import Runtime
+from campaign.settings import Settings
+from tests.conftest import Backend
+
+PASSWORD = "correct horse battery"
+
+
+def campaign(settings: Settings, *args: str, input: str = "") -> subprocess.CompletedProcess[str]:
+    """The command in its own process, with what the operator types on standard input."""
+    environment = {
+        **os.environ,
+        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
+        "CAMPAIGN_DATABASE_URL": settings.resolved_database_url,
+        "CAMPAIGN_REDIS_URL": settings.redis_url,
+        "CAMPAIGN_SECRET_KEY": settings.secret_key,
+        "CAMPAIGN_PUBLIC_URL": settings.public_url,
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "campaign.cli", *args],
+        env=environment,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=settings.data_dir.parent,
+    )
+
+
+def test_user_add_list_passwd_role_remove(settings: Settings, runtime: Runtime) -> None:
+    added = campaign(
+        settings, "user", "add", "amina", "--role", "lead", "--password-stdin", input=PASSWORD + "\n"
+    )
+    assert added.returncode == 0, added.stderr
+    assert "added amina as lead" in added.stdout and PASSWORD not in added.stdout + added.stderr
+    assert users.authenticate(runtime.engine, "amina", PASSWORD, "cli-test").role == "lead"
+
+    listing = campaign(settings, "user", "list")
+    assert re.search(r"amina\s+│\s+lead", listing.stdout), listing.stdout
+    assert "$argon2" not in listing.stdout
+
+    changed = campaign(settings, "user", "passwd", "amina", "--password-stdin", input="another long one\n")
+    assert changed.returncode == 0, changed.stderr
+    assert users.authenticate(runtime.engine, "amina", "another long one", "cli-test").name == "amina"
+    assert campaign(settings, "user", "role", "amina", "admin").returncode == 0
+    assert users.get(runtime.engine, "amina").role == "admin"
+
+    removed = campaign(settings, "user", "remove", "amina")
+    assert removed.returncode == 2 and "last admin" in removed.stderr, "the last admin stays"
+    campaign(settings, "user", "add", "bram", "--role", "admin", "--password-stdin", input=PASSWORD + "\n")
+    assert campaign(settings, "user", "remove", "amina").returncode == 0
+    assert users.find(runtime.engine, "amina") is None
+    actions = [e.action for e in audit.search(runtime.engine) if e.actor.startswith("cli")]
+    assert actions == ["user.remove", "user.add", "user.role", "user.passwd", "user.add"]
+
+
+def test_user_add_prompts_twice(settings: Settings, runtime: Runtime) -> None:
+    typed = f"{PASSWORD}\n{PASSWORD}\n"
+    added = campaign(settings, "user", "add", "amina", input=typed)
+    assert added.returncode == 0, added.stderr
+    assert users.get(runtime.engine, "amina").role == "staff"
+    mismatch = campaign(settings, "user", "add", "bram", input=f"{PASSWORD}\nsomething else\n")
+    assert mismatch.returncode != 0 and users.find(runtime.engine, "bram") is None
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (
+            ["user", "add", "amina", "--role", "boss", "--password-stdin"],
+            PASSWORD,
+            "role 'boss' is not one of",
+        ),
+        (["user", "add", "amina", "--password-stdin"], "short", "at least 10 characters"),
+        (["user", "remove", "nobody"], "", "no user named 'nobody'"),
+        (["user", "passwd", "nobody", "--password-stdin"], PASSWORD, "no user named 'nobody'"),
+        (["screen", "add", "x", "--appeal", "nobody"], "", "no appeal 'nobody'"),
+        (["screen", "revoke", "nothing"], "", "no active screen named 'nothing'"),
+    ],
+)
+def test_mistakes_end_in_one_clear_line(
+    settings: Settings, runtime: Runtime, backend: Backend, args: list[str], stdin: str, message: str
+) -> None:
+    if backend.name != "embedded":
+        pytest.skip("messages are the same on every backend; the embedded run covers them")
+    done = campaign(settings, *args, input=stdin + "\n")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_screen_add_prints_working_links_once(
+    settings: Settings, runtime: Runtime, client: TestClient, hassan: object
+) -> None:
+    made = campaign(settings, "screen", "add", "RTL studio 2", "--appeal", "hassan")
+    assert made.returncode == 0, made.stderr
+    links = dict(line.split(maxsplit=1) for line in made.stdout.splitlines())
+    token = re.search(r"token=(scr_[\w-]+)", links["dashboard"]).group(1)  # type: ignore[union-attr]
+    assert links["dashboard"] == f"http://127.0.0.1:8501/on-air?token={token}"
+    assert links["overlay"] == f"{settings.public_url}/overlay/hassan?token={token}"
+    total = httpx.URL(links["total.txt"])
+    assert client.get(total.path, params=dict(total.params)).text == "0"
+
+    listing = campaign(settings, "screen", "list")
+    assert (
+        "RTL studio 2" in listing.stdout and "appeal hassan" in listing.stdout and token not in listing.stdout
+    )
+    assert campaign(settings, "screen", "revoke", "RTL studio 2").returncode == 0
+    assert screens.verify(runtime.engine, token) is None
+    assert [e.action for e in audit.search(runtime.engine)][:2] == ["screen.revoke", "screen.add"]

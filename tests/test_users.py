@@ -1,0 +1,160 @@
+"""Users, argon2 hashes and the login throttle, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import select, update
+
+from campaign import audit, throttle, users
+from campaign.errors import BadRequest, NotFound
+from campaign.models import User, utcnow
+from campaign.runtime import Runtime
+from campaign.users import LoginRefused
+
+PASSWORD = "correct horse battery"
+
+
+def test_add_and_log_in_with_an_argon2_hash(runtime: Runtime) -> None:
+    users.add(runtime.engine, "Amina", "staff", PASSWORD, actor="cli:ops")
+    with runtime.engine.connect() as connection:
+        stored = connection.scalar(select(User.password_hash).where(User.name == "amina"))
+    assert stored is not None and stored.startswith("$argon2id$") and PASSWORD not in stored
+    user = users.authenticate(runtime.engine, "amina", PASSWORD, "10.0.0.1")
+    assert (user.name, user.role, user.last_login_at is not None) == ("amina", "staff", True)
+    entries = audit.search(runtime.engine)
+    assert [(e.action, e.actor) for e in entries] == [("login", "amina"), ("user.add", "cli:ops")]
+    assert PASSWORD not in str([e.detail for e in entries])
+
+
+def test_a_hash_with_old_parameters_is_replaced_at_login(runtime: Runtime) -> None:
+    users.add(runtime.engine, "amina", "staff", PASSWORD, actor="test")
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    with runtime.engine.begin() as connection:
+        connection.execute(update(User).where(User.name == "amina").values(password_hash=weak))
+    users.authenticate(runtime.engine, "amina", PASSWORD, "10.0.0.1")
+    with runtime.engine.connect() as connection:
+        stored = connection.scalar(select(User.password_hash).where(User.name == "amina"))
+    assert stored != weak and not users.HASHER.check_needs_rehash(stored or "")
+    assert users.authenticate(runtime.engine, "amina", PASSWORD, "10.0.0.1").name == "amina"
+
+
+def test_wrong_password_and_unknown_name_read_the_same(runtime: Runtime) -> None:
+    users.add(runtime.engine, "amina", "staff", PASSWORD, actor="test")
+    for name in ("amina", "nobody"):
+        with pytest.raises(LoginRefused, match="wrong user name or password") as refused:
+            users.authenticate(runtime.engine, name, "guess guess guess", "10.0.0.1")
+        assert refused.value.status == 401 and refused.value.retry_at is None
+    reasons = [e.detail["reason"] for e in audit.search(runtime.engine, actions=["login.failed"])]
+    assert reasons == ["unknown user", "wrong password"]
+
+
+@pytest.fixture
+def few_free(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fewer free failures: the same rule, with fewer (deliberately slow) argon2 checks to wait for."""
+    monkeypatch.setitem(throttle.FREE, "user", 2)
+    monkeypatch.setitem(throttle.FREE, "client", 4)
+
+
+@pytest.mark.usefixtures("few_free")
+def test_failures_lock_the_name_for_longer_each_time(runtime: Runtime) -> None:
+    users.add(runtime.engine, "amina", "staff", PASSWORD, actor="test")
+    now = utcnow()
+    for i in range(throttle.FREE["user"]):
+        with pytest.raises(LoginRefused) as refused:
+            users.authenticate(runtime.engine, "amina", "nope nope nope", f"10.0.0.{i}", now=now)
+        assert refused.value.retry_at is None, "a few mistakes are free"
+    with pytest.raises(LoginRefused, match=r"too many failed attempts: try again after") as refused:
+        users.authenticate(runtime.engine, "amina", "nope nope nope", "10.0.0.9", now=now)
+    assert refused.value.retry_at == now + throttle.FIRST_LOCK
+    # While locked even the right password is refused, from any address, without a new failure.
+    with pytest.raises(LoginRefused) as refused:
+        users.authenticate(runtime.engine, "amina", PASSWORD, "10.0.0.10", now=now + timedelta(seconds=10))
+    assert refused.value.retry_at == now + throttle.FIRST_LOCK
+    assert throttle.failures(runtime.engine, throttle.user_key("amina")) == throttle.FREE["user"] + 1
+    # After the lock, one more failure locks twice as long.
+    later = now + timedelta(seconds=31)
+    with pytest.raises(LoginRefused) as refused:
+        users.authenticate(runtime.engine, "amina", "nope nope nope", "10.0.0.11", now=later)
+    assert refused.value.retry_at == later + 2 * throttle.FIRST_LOCK
+    # The right password after the lock lets in and forgets the failures.
+    after = later + timedelta(seconds=61)
+    assert users.authenticate(runtime.engine, "amina", PASSWORD, "10.0.0.12", now=after).name == "amina"
+    assert throttle.failures(runtime.engine, throttle.user_key("amina")) == 0
+
+
+@pytest.mark.usefixtures("few_free")
+def test_one_client_guessing_many_names_is_locked(runtime: Runtime) -> None:
+    now = utcnow()
+    for i in range(throttle.FREE["client"]):
+        with pytest.raises(LoginRefused) as refused:
+            users.authenticate(runtime.engine, f"name{i}", "guess guess guess", "203.0.113.7", now=now)
+        assert refused.value.retry_at is None
+    with pytest.raises(LoginRefused) as refused:
+        users.authenticate(runtime.engine, "another", "guess guess guess", "203.0.113.7", now=now)
+    assert refused.value.retry_at == now + throttle.FIRST_LOCK
+    users.add(runtime.engine, "amina", "staff", PASSWORD, actor="test")
+    assert users.authenticate(runtime.engine, "amina", PASSWORD, "198.51.100.1", now=now).name == "amina"
+
+
+def test_locks_grow_to_a_ceiling_and_a_quiet_hour_forgives() -> None:
+    free = throttle.FREE["user"]
+    assert [throttle.lock_for("user", n) for n in range(1, free + 1)] == [None] * free
+    assert throttle.lock_for("user", free + 1) == timedelta(seconds=30)
+    assert throttle.lock_for("user", free + 3) == timedelta(seconds=120)
+    assert throttle.lock_for("user", free + 100) == throttle.LONGEST_LOCK
+
+
+def test_failures_older_than_an_hour_are_forgiven(runtime: Runtime) -> None:
+    long_ago = utcnow() - timedelta(hours=2)
+    keys = [throttle.user_key("amina")]
+    for _ in range(throttle.FREE["user"]):
+        throttle.failed(runtime.engine, keys, long_ago)
+    assert throttle.failed(runtime.engine, keys, utcnow()) is None
+    assert throttle.failures(runtime.engine, keys[0]) == 1
+
+
+def test_roles_names_and_the_last_admin(runtime: Runtime) -> None:
+    users.add(runtime.engine, "root", "admin", PASSWORD, actor="test")
+    with pytest.raises(BadRequest, match="role 'boss' is not one of viewer, staff, lead, admin"):
+        users.add(runtime.engine, "bram", "boss", PASSWORD, actor="test")
+    with pytest.raises(BadRequest, match="at least 10 characters"):
+        users.add(runtime.engine, "bram", "staff", "short", actor="test")
+    with pytest.raises(BadRequest, match="user name"):
+        users.add(runtime.engine, "no spaces", "staff", PASSWORD, actor="test")
+    with pytest.raises(BadRequest, match="exists already"):
+        users.add(runtime.engine, "ROOT", "staff", PASSWORD, actor="test")
+    with pytest.raises(BadRequest, match="last admin"):
+        users.set_role(runtime.engine, "root", "lead", actor="test")
+    with pytest.raises(BadRequest, match="last admin"):
+        users.remove(runtime.engine, "root", actor="test")
+    users.add(runtime.engine, "bram", "lead", PASSWORD, actor="test")
+    users.set_role(runtime.engine, "bram", "admin", actor="test")
+    users.remove(runtime.engine, "root", actor="test")
+    with pytest.raises(NotFound):
+        users.remove(runtime.engine, "root", actor="test")
+    assert [(u.name, u.role) for u in users.listing(runtime.engine)] == [("bram", "admin")]
+    changes = [(e.action, e.subject) for e in audit.search(runtime.engine)]
+    assert changes[:3] == [("user.remove", "root"), ("user.role", "bram"), ("user.add", "bram")]
+
+
+def test_single_sign_on_maps_an_email_to_a_user(runtime: Runtime) -> None:
+    users.add(runtime.engine, "amina", "lead", None, email="Amina@Example.org", actor="test")
+    user = users.single_sign_on(runtime.engine, "amina@example.org", "10.0.0.1")
+    assert user is not None and (user.name, user.role, user.has_password) == ("amina", "lead", False)
+    assert users.single_sign_on(runtime.engine, "stranger@example.org", "10.0.0.1") is None
+    with pytest.raises(LoginRefused):  # no password: single sign-on only
+        users.authenticate(runtime.engine, "amina", "", "10.0.0.1")
+
+
+def test_first_run_makes_one_admin_with_a_password_file(runtime: Runtime, tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "data" / "admin-password.txt"
+    password = users.first_admin(runtime.engine, path)
+    assert password is not None and path.read_text() == f"admin\n{password}\n"
+    assert path.stat().st_mode & 0o077 == 0, "readable by its owner only"
+    assert users.authenticate(runtime.engine, "admin", password, "127.0.0.1").role == "admin"
+    assert users.first_admin(runtime.engine, path) is None, "only when there is nobody"
