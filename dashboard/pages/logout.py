@@ -11,7 +11,7 @@ name = st.session_state.get(guard.USER)
 if name:
     audit.record(data.engine(), name, "logout", name)
 guard.log_out()
-if st.user.is_logged_in:
+if st.user.get("is_logged_in"):  # only with single sign-on configured
     st.logout()
 else:
     st.rerun()

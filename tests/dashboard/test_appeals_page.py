@@ -56,7 +56,7 @@ def table(at: AppTest, name: str) -> pd.DataFrame:
 
 @pytest.mark.usefixtures("ready")
 def test_the_page_lists_appeals_with_target_and_count(smtp: SmtpServer) -> None:
-    at = page("pages/appeals.py")
+    at = page("pages/appeals.py", role="lead")
     overview = table(at, "appeals").set_index("appeal")
     assert overview.loc["hassan", "signatures"] == 6 and overview.loc["kenya", "signatures"] == 0
     assert overview.loc["hassan", "target"] == "Minister of Justice"
@@ -67,7 +67,7 @@ def test_the_page_lists_appeals_with_target_and_count(smtp: SmtpServer) -> None:
 
 @pytest.mark.usefixtures("ready")
 def test_preview_downloads_and_delivery(smtp: SmtpServer, runtime: Runtime) -> None:
-    at = page("pages/appeals.py", appeal="hassan")
+    at = page("pages/appeals.py", role="lead", appeal="hassan")
     shown = html(at)
     assert 'Signatures</div><div class="sf-v">6<' in shown and "29 November 2026 to 30 November 2026" in shown
     countries = table(at, "countries")
@@ -101,7 +101,7 @@ def test_preview_downloads_and_delivery(smtp: SmtpServer, runtime: Runtime) -> N
 
 @pytest.mark.usefixtures("ready")
 def test_cancel_sends_nothing(smtp: SmtpServer) -> None:
-    at = page("pages/appeals.py", appeal="hassan")
+    at = page("pages/appeals.py", role="lead", appeal="hassan")
     at.button(key="deliver-start").click().run()
     at.button(key="deliver-cancel").click().run()
     assert not at.exception and smtp.received == []
@@ -122,7 +122,7 @@ def test_a_failed_delivery_is_one_line_and_listed(
             "CAMPAIGN_MAIL_FROM": "urgent@amnesty.example.org",
         },
     )
-    at = page("pages/appeals.py", appeal="hassan")
+    at = page("pages/appeals.py", role="lead", appeal="hassan")
     at.button(key="deliver-start").click().run()
     at.button(key="deliver-confirm").click().run()
     assert not at.exception
@@ -134,14 +134,14 @@ def test_a_failed_delivery_is_one_line_and_listed(
 
 @pytest.mark.usefixtures("ready")
 def test_without_mail_settings_delivery_is_off(dashboard_env: Settings) -> None:
-    at = page("pages/appeals.py", appeal="hassan")
+    at = page("pages/appeals.py", role="lead", appeal="hassan")
     assert [i.value for i in at.info] == ["CAMPAIGN_SMTP_HOST is not set: petitions are delivered through it"]
     assert at.button(key="deliver-start").disabled
     assert len(at.get("download_button")) == 2, "the documents can still be downloaded"
 
 
 def test_the_target_form(dashboard_env: Settings, runtime: Runtime, hassan: object) -> None:
-    at = page("pages/appeals.py", appeal="hassan")
+    at = page("pages/appeals.py", role="lead", appeal="hassan")
     assert at.button(key="deliver-start").disabled
     at.text_input(key="target-name-hassan").input("Minister of Justice")
     at.text_input(key="target-email-hassan").input("minister@justice")
