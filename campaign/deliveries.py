@@ -206,6 +206,7 @@ def deliver(
     petition = petition or make(engine, slug, timezone)
     check_deliverable(petition)
     f = petition.figures
+    actor = actor or audit.cli_actor()
     previous = last_delivered(engine, slug)
     built = messages(petition, config.sender, previous)
     recipients = [str(m["To"]) for m in built]
@@ -241,20 +242,17 @@ def deliver(
             )
             .returning(Delivery.id)
         ).scalar_one()
-    results = send(config, built)
-    ids = [message_id for message_id, _ in results]
-    problems = [f"{to}: {error}" for to, (_, error) in zip(recipients, results, strict=True) if error]
-    status = "failed" if not any(ids) else "partial" if problems else "sent"
-    error = "; ".join(problems)
-    with engine.begin() as connection:
-        connection.execute(
-            update(Delivery)
-            .where(Delivery.id == delivery_id)
-            .values(message_ids=ids, status=status, error=error, finished_at=utcnow())
+    try:
+        results = send(config, built)
+    except Exception as bug:  # not the server's doing: the record must not stay "sending"
+        _finish(
+            engine, delivery_id, [("", f"internal error ({type(bug).__name__})")] * len(built), recipients
         )
+        raise
+    status, error = _finish(engine, delivery_id, results, recipients)
     audit.record(
         engine,
-        actor or audit.cli_actor(),
+        actor,
         "delivery",
         slug,
         {
@@ -268,8 +266,25 @@ def deliver(
     )
     record = get(engine, delivery_id)
     if status == "failed":
-        raise DeliveryFailed(f"delivery of {slug!r} failed: {_common(problems)}", record)
+        raise DeliveryFailed(f"delivery of {slug!r} failed: {_common(results)}", record)
     return record
+
+
+def _finish(
+    engine: Engine, delivery_id: int, results: list[tuple[str, str]], recipients: list[str]
+) -> tuple[str, str]:
+    """Record how the sending went: the status and the error, per recipient."""
+    ids = [message_id for message_id, _ in results]
+    problems = [f"{to}: {error}" for to, (_, error) in zip(recipients, results, strict=True) if error]
+    status = "failed" if not any(ids) else "partial" if problems else "sent"
+    error = "; ".join(problems)
+    with engine.begin() as connection:
+        connection.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id)
+            .values(message_ids=ids, status=status, error=error, finished_at=utcnow())
+        )
+    return status, error
 
 
 def send(config: SmtpConfig, built: Sequence[EmailMessage]) -> list[tuple[str, str]]:
@@ -356,10 +371,10 @@ def _reply(code: int, text: bytes | str) -> str:
     return f"{code} {' '.join(message.split())}"
 
 
-def _common(problems: list[str]) -> str:
-    """One reason for all recipients if they share it, else each recipient's."""
-    reasons = {p.split(": ", 1)[1] for p in problems}
-    return reasons.pop() if len(reasons) == 1 else "; ".join(problems)
+def _common(results: list[tuple[str, str]]) -> str:
+    """One reason for all recipients if they share it, else the first's (all are in the record)."""
+    reasons = [reason for _, reason in results if reason]
+    return reasons[0] if len(set(reasons)) == 1 else f"{reasons[0]} (and more; see `campaign deliver --list`)"
 
 
 # -- the record ------------------------------------------------------------------------------------
