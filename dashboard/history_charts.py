@@ -120,7 +120,7 @@ def channel_bars(channels: pd.DataFrame, p: Palette, *, height: int = 360) -> go
             orientation="h",
             name=str(provider),
             marker={
-                "color": charts.channel_color(str(channel), p),
+                "color": charts.channel_color(channel_label(str(channel)), p),
                 "line": {"color": p.background, "width": 1},
             },
             texttemplate=f"{provider} %{{x:,d}}",
