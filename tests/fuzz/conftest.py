@@ -1,6 +1,6 @@
 """Bad input, generated: what every fuzz test shares.
 
-Hypothesis runs a bounded number of examples per test (``FUZZ_EXAMPLES``, default 40;
+Hypothesis runs a bounded number of examples per test (``FUZZ_EXAMPLES``, default 30;
 raise it locally with ``CAMPAIGN_FUZZ_EXAMPLES=500``) so the folder stays well under a
 minute in CI.  Each HTTP test runs against the real app on both backends, and after the
 examples the database is checked: whatever was stored is clean text within its column's
@@ -27,7 +27,7 @@ from tests.conftest import PUBLIC_URL, TWILIO_TOKEN, VONAGE_SECRET, Backend
 
 META_SECRET = "test-meta-app-secret"
 META_VERIFY = "test-meta-verify-token"
-FUZZ_EXAMPLES = int(os.environ.get("CAMPAIGN_FUZZ_EXAMPLES", "40"))
+FUZZ_EXAMPLES = int(os.environ.get("CAMPAIGN_FUZZ_EXAMPLES", "30"))
 
 settings.register_profile(
     "fuzz",
