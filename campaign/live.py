@@ -18,7 +18,7 @@ Key layout (each appeal's keys share one Redis Cluster hash slot through ``{a:sl
     campaign:{network}:tally         hash: members
     campaign:live:ready              set once the view was built from the database
     campaign:updates                 pub/sub channel: {"appeal": slug, "total": n}
-    campaign:{work}:stream           stream: work after each commit (consumer group "workers")
+    campaign:{work}:stream           stream: one entry per commit, for the workers (group "workers")
 """
 
 from __future__ import annotations
