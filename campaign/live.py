@@ -17,14 +17,16 @@ Key layout (each appeal's keys share one Redis Cluster hash slot through ``{a:sl
     campaign:{c:SLUG}:tally          hash: social:facebook:join, visits:facebook, ... per campaign
     campaign:{network}:tally         hash: members
     campaign:live:ready              set once the view was built from the database
+    campaign:live:building           token of the rebuild under way (a flush midway voids it)
     campaign:updates                 pub/sub channel: {"appeal": slug, "total": n}
-    campaign:{work}:stream           stream: work after each commit (consumer group "workers")
+    campaign:{work}:stream           stream: one entry per commit, for the workers (group "workers")
 """
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -52,6 +54,7 @@ from campaign.store import LiveChanges, Signed, epoch_minute, tally_field
 PREFIX = "campaign"
 APPEALS = f"{PREFIX}:appeals"
 READY = f"{PREFIX}:live:ready"
+BUILDING = f"{PREFIX}:live:building"
 UPDATES = f"{PREFIX}:updates"
 NETWORK_TALLY = f"{PREFIX}:{{network}}:tally"
 WORK_STREAM = f"{PREFIX}:{{work}}:stream"
@@ -336,6 +339,7 @@ class LiveView:
         Returns the differences found, one line each (what ``campaign reconcile`` reports).
         """
         moment = now or datetime.now(UTC)
+        token = self.begin_rebuild()
         snapshot = DatabaseSnapshot.read(engine, vault, moment)
         differences: list[str] = []
         stamp = _iso(moment.timestamp())
@@ -375,7 +379,7 @@ class LiveView:
             if not self.redis.exists(recent_key) and snapshot.recent.get(slug):
                 entries = [_ticker_entry(signed) for signed in reversed(snapshot.recent[slug])]
                 self.redis.lpush(recent_key, *entries)
-        self.redis.set(READY, stamp)
+        self.mark_ready(token, stamp)
         for scope, values in snapshot.tallies.items():
             if scope != "*":
                 self.redis.publish(UPDATES, json.dumps({"appeal": scope, "total": values.get("total", 0)}))
@@ -482,6 +486,25 @@ class LiveView:
             else:
                 out.setdefault(appeal_key(slug, "tally"), {})[tally_field(kind, key)] = count
         return out
+
+    def begin_rebuild(self) -> str:
+        token = uuid.uuid4().hex
+        self.redis.set(BUILDING, token)
+        return token
+
+    def mark_ready(self, token: str, stamp: str) -> None:
+        """Mark the view built, unless Redis lost data (or another rebuild began) since ``token``.
+
+        Without this, a FLUSHALL in the middle of a rebuild would leave the figures written
+        before it missing while the view says it is ready, and nothing would rebuild it.
+        """
+        with self.redis.pipeline() as pipe:
+            pipe.watch(BUILDING)  # a flush or another rebuild touches it: EXEC then fails
+            if pipe.get(BUILDING) != token:
+                raise redis.WatchError("Redis changed while the live view was rebuilt; rebuilding again")
+            pipe.multi()
+            pipe.set(READY, stamp)
+            pipe.execute()
 
     def _sync_hash(
         self,

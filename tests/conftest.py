@@ -131,12 +131,23 @@ def backend(
         _truncate(pg)
         chosen = Backend("server", pg, redis_url)
     client = redis.Redis.from_url(chosen.redis_url)
-    owner = client.get(OWNER_KEY)
-    client.flushdb()
-    if owner is not None:  # keep this session's claim on the database number
-        client.set(OWNER_KEY, owner, ex=3 * 3600)
+    flush_redis(client)
     client.close()
     yield chosen
+
+
+def flush_redis(client: redis.Redis) -> None:
+    """FLUSHDB, keeping this session's claim on a server Redis database number.
+
+    In one transaction: between a plain FLUSHDB and setting the claim again, a test session
+    of another checkout could claim the same number, and the two would flush each other's data.
+    """
+    owner = client.get(OWNER_KEY)
+    pipe = client.pipeline(transaction=True)
+    pipe.flushdb()
+    if owner is not None:
+        pipe.set(OWNER_KEY, owner, ex=3 * 3600)
+    pipe.execute()
 
 
 def _truncate(url: str) -> None:

@@ -12,6 +12,7 @@ from campaign.live import recount_campaigns
 from campaign.reconcile import reconcile
 from campaign.runtime import Runtime
 from campaign.social import SocialInput
+from tests.conftest import flush_redis
 
 pytestmark = pytest.mark.usefixtures("kenya")
 NOW = datetime(2008, 2, 27, 20, 0, tzinfo=UTC)
@@ -82,7 +83,7 @@ def test_accounts_map_pages_to_campaigns(runtime: Runtime) -> None:
 def test_reconcile_rebuilds_campaign_figures(runtime: Runtime) -> None:
     result = social.record(runtime.engine, [event(f"j{i}") for i in range(4)])
     runtime.live.apply_campaigns(result.tallies)
-    runtime.redis.flushdb()
+    flush_redis(runtime.redis)
     reconcile(runtime.engine, runtime.live, runtime.vault)
     assert runtime.live.campaign_figures("kenya").social == {"facebook": {"join": 4}}
     assert sum(recount_campaigns(runtime.engine).values()) == 4

@@ -17,6 +17,7 @@ from campaign.live import recount
 from campaign.models import NETWORK, Appeal, Signature, Supporter, Tally
 from campaign.reconcile import reconcile
 from campaign.runtime import Runtime
+from tests.conftest import flush_redis
 
 NUMBERS = [f"+3161234{n:04d}" for n in range(40)]
 _ids = itertools.count()
@@ -125,7 +126,7 @@ def test_reconcile_repairs_tallies_and_redis(runtime: Runtime, hassan: object) -
 def test_redis_emptied_is_rebuilt_from_the_database(runtime: Runtime, hassan: object) -> None:
     result = runtime.recorder.record([sms(runtime, n, "JA") for n in NUMBERS[:7]])
     runtime.live.apply(result.changes)
-    runtime.redis.flushdb()
+    flush_redis(runtime.redis)
     assert not runtime.live.is_ready()
     runtime.live.refresh(runtime.engine, runtime.vault)
     live_equals_database(runtime, ["hassan"])
@@ -195,7 +196,7 @@ def test_any_interleaving_keeps_redis_equal_to_the_database(
             reconcile(runtime.engine, runtime.live, runtime.vault)
         elif kind == "flush":
             commit()
-            runtime.redis.flushdb()
+            flush_redis(runtime.redis)
             runtime.live.refresh(runtime.engine, runtime.vault)  # what the ingest keeper does
     lost = redis_lost or any(op[0] == "redis-lost" for op in operations)
     commit()

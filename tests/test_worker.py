@@ -6,11 +6,13 @@ import threading
 import time
 
 import pytest
+import redis
 
 from campaign.live import WORK_GROUP, WORK_STREAM, appeal_key
 from campaign.runtime import Runtime
 from campaign.store import BatchResult
 from campaign.worker import Worker
+from tests.conftest import flush_redis
 from tests.test_store import sms
 
 pytestmark = pytest.mark.usefixtures("hassan")
@@ -85,3 +87,13 @@ def test_the_group_comes_back_after_redis_lost_everything(runtime: Runtime) -> N
     commit(runtime, 1, start=1)
     assert worker.run_once(block_ms=10) == 1
     assert runtime.redis.hget(appeal_key("hassan", "tally"), "total") == "2"
+
+
+def test_a_rebuild_cut_by_a_flush_is_not_marked_ready(runtime: Runtime) -> None:
+    token = runtime.live.begin_rebuild()
+    flush_redis(runtime.redis)  # Redis loses everything halfway through the rebuild
+    with pytest.raises(redis.WatchError):
+        runtime.live.mark_ready(token, "2026-12-01T00:00:00+00:00")
+    assert not runtime.live.is_ready()  # so the keeper rebuilds again on its next tick
+    runtime.live.mark_ready(runtime.live.begin_rebuild(), "2026-12-01T00:00:00+00:00")
+    assert runtime.live.is_ready()
