@@ -51,6 +51,11 @@ def visitor() -> Visitor | None:
     return Visitor(user.name, user.role)
 
 
+def actor() -> str:
+    """The name the audit log records for what this session does."""
+    return str(st.session_state.get(USER) or "dashboard")
+
+
 def log_in(name: str) -> None:
     st.session_state[USER] = name
 

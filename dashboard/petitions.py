@@ -22,11 +22,10 @@ from campaign.deliveries import DeliveryFailed, DeliveryRecord, SmtpConfig
 from campaign.errors import CampaignError, ConfigurationError
 from campaign.petition import Figures, Petition
 from campaign.settings import get_settings
-from dashboard import data
+from dashboard import data, guard
 
 FLASH = "appeals:flash"
 CONFIRM = "appeals:confirm"
-ACTOR = "dashboard"
 
 
 # -- tables ----------------------------------------------------------------------------------------
@@ -202,7 +201,7 @@ def deliver_flow(slug: str, petition: Petition, history: Sequence[DeliveryRecord
     try:
         with st.spinner("Sending…"):
             record = deliveries.deliver(
-                data.engine(), slug, config, timezone=get_settings().timezone, actor=ACTOR
+                data.engine(), slug, config, timezone=get_settings().timezone, actor=guard.actor()
             )
     except DeliveryFailed as error:
         _done("error", error.message)

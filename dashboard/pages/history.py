@@ -19,7 +19,7 @@ import streamlit as st
 from campaign.errors import BadRequest
 from campaign.history import OUTCOME_GROUPS, Filters
 from campaign.outcomes import KINDS
-from dashboard import blocks, charts, data, frames, history_charts, nav, session, style, tables
+from dashboard import blocks, charts, data, frames, guard, history_charts, nav, session, style, tables
 from dashboard.params import date_range, history_params, history_query
 
 EARLIEST = date(2000, 1, 1)
@@ -213,7 +213,7 @@ st.dataframe(
 
 # Downloads: exactly this view, with the filters in the file; made when clicked, and audited.
 st.html(blocks.panel_heading("Export this view"))
-actor = str(st.session_state.get("user") or "dashboard")
+actor = guard.actor()
 too_many = view.headline.signatures > data.PAGE_EXPORT_ROWS
 cli_line = "campaign export signatures " + " ".join(
     f"--{name} {value}" for name, value in history_query(filters).items() if value
