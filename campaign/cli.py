@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from campaign import __version__, cli_activity, db, embedded_redis
+from campaign import __version__, cli_activity, cli_messaging, db, embedded_redis
 from campaign import appeals as appeal_service
 from campaign.errors import CampaignError
 from campaign.runtime import Runtime, redis_url
@@ -40,6 +40,7 @@ app.add_typer(appeal_app, name="appeal")
 app.add_typer(import_app, name="import")
 app.add_typer(redis_app, name="redis")
 cli_activity.add_to(app)  # token, social, poll, demonstration, outcome
+cli_messaging.add_to(app, cli_activity.outcome_app)  # send, alert, outcome notify
 
 console = Console()
 errors = Console(stderr=True)
@@ -107,6 +108,7 @@ def up(
             [*me, "ingest", "--host", host, "--port", str(port), "--no-migrate"], env=env
         ),
     }
+    children["sender"] = subprocess.Popen([*me, "send"], env=env)  # noqa: S603 - texts from the outbox
     if open_dashboard:
         children["dashboard"] = subprocess.Popen(  # noqa: S603
             [*me, "dashboard", "--port", str(dashboard_port)], env=env
@@ -121,6 +123,8 @@ def up(
         console.print(f"  dashboard: http://127.0.0.1:{dashboard_port}/live  /on-air  /map  /outcomes")
     console.print(f"  database:  {_redact(settings.resolved_database_url)}")
     console.print(f"  redis:     {url}")
+    if settings.sms_provider == "console":
+        console.print(f"  texts:     {settings.outbox_log} (the console provider)")
     if demo:
         console.print("  demo traffic: a TV call to action every few minutes (--no-demo turns it off)")
     _supervise(children, optional=frozenset({"demo traffic"}))

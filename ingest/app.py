@@ -27,7 +27,7 @@ from campaign.inbound import InboundSms
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from campaign.spool import Spool
-from ingest import beacon, events
+from ingest import beacon, events, receipts
 from ingest.committer import GroupCommitter
 from ingest.overlay import TotalsHub
 from ingest.overlay import routes as overlay_routes
@@ -155,6 +155,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         *meta_provider.routes(settings, lambda: state["runtime"]),
         *events.routes(lambda: state["runtime"]),
         *beacon.routes(settings, lambda: state["runtime"]),
+        *receipts.routes(settings, lambda: state["runtime"]),
     ]
     app = Starlette(
         routes=routes,
