@@ -32,7 +32,8 @@ def navigation() -> StreamlitPage:
         st.Page(PAGES / "map.py", title="Map", icon=":material/map:", url_path="map"),
         st.Page(PAGES / "outcomes.py", title="Outcomes", icon=":material/gavel:", url_path="outcomes"),
     ]
-    return st.navigation({"": [home], "Screens": screens, "Staff": staff}, position="top")
+    leads = [st.Page(PAGES / "messages.py", title="Messages", icon=":material/sms:", url_path="messages")]
+    return st.navigation({"": [home], "Screens": screens, "Staff": staff, "Leads": leads}, position="top")
 
 
 def main() -> None:

@@ -32,11 +32,12 @@ from redis.retry import Retry
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from campaign import outcomes
+from campaign import outbox_report, outcomes
 from campaign.appeals import AppealSummary, list_appeals, list_campaigns
 from campaign.db import create_db_engine
 from campaign.demonstrations import listing
 from campaign.live import AppealFigures, CampaignFigures, LiveView, connect
+from campaign.phones import PhoneVault
 from campaign.runtime import redis_url
 from campaign.settings import get_settings
 from dashboard import blocks, charts, frames, style, tables
@@ -288,3 +289,44 @@ def _countries(url: str) -> CountryRead:
         return CountryRead(appeals=tuple(view.many_figures(view.slugs(), top=COUNTRIES)))
     except (redis.RedisError, OSError) as error:
         return CountryRead(error=_brief(error))
+
+
+# -- the Messages page: the outbox ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxRead:
+    """The outbox as the Messages page shows it (numbers masked)."""
+
+    statuses: pd.DataFrame
+    rate: pd.DataFrame
+    failures: pd.DataFrame
+    reasons: pd.DataFrame
+    opt_outs: pd.DataFrame
+
+
+def outbox() -> OutboxRead:
+    """The outbox's figures, at most 5 s old (the page follows a sending alert)."""
+    return _outbox(get_settings().resolved_database_url)
+
+
+def forget_outbox() -> None:
+    """After an alert or outcome message was queued: the next read is fresh."""
+    _outbox.clear()
+
+
+@st.cache_resource(show_spinner=False)
+def _vault(url: str) -> PhoneVault:
+    return PhoneVault(get_settings().resolved_secret_key())
+
+
+@st.cache_data(ttl=5, show_spinner=False, max_entries=4)
+def _outbox(url: str) -> OutboxRead:
+    engine = _engine(url)
+    return OutboxRead(
+        statuses=outbox_report.by_status(engine),
+        rate=outbox_report.sent_per_minute(engine),
+        failures=outbox_report.failures(engine, _vault(url)),
+        reasons=outbox_report.failure_reasons(engine),
+        opt_outs=outbox_report.opt_outs_per_day(engine),
+    )

@@ -17,6 +17,7 @@ LINKS = (
     ("pages/on_air.py", "On air", ":material/live_tv:"),
     ("pages/map.py", "Map", ":material/map:"),
     ("pages/outcomes.py", "Outcomes", ":material/gavel:"),
+    ("pages/messages.py", "Messages", ":material/sms:"),
 )
 
 
