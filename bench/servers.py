@@ -113,6 +113,15 @@ def minimal(stack: Stack) -> Iterator[Server]:
 
 
 @contextlib.contextmanager
+def sms_standin(stack: Stack) -> Iterator[Server]:
+    """The SMS provider stand-in of ``bench.sms_standin`` (no rate limit)."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.sms_standin", "--port", str(port)]
+    with _running("sms-standin", argv, stack, port, "/") as server:
+        yield server
+
+
+@contextlib.contextmanager
 def dashboard(stack: Stack) -> Iterator[Server]:
     """``campaign dashboard``: the command runs Streamlit as its child process.
 
