@@ -120,7 +120,8 @@ def up(
     console.print("[bold green]campaign is up[/]  (Ctrl-C stops)")
     console.print(f"  ingest:    http://{host}:{port}  (overlay: /overlay/<appeal>)")
     if open_dashboard:
-        console.print(f"  dashboard: http://127.0.0.1:{dashboard_port}/live  /on-air  /map  /outcomes")
+        pages = "/live  /on-air  /map  /outcomes  /messages"
+        console.print(f"  dashboard: http://127.0.0.1:{dashboard_port}{pages}")
     console.print(f"  database:  {_redact(settings.resolved_database_url)}")
     console.print(f"  redis:     {url}")
     if settings.sms_provider == "console":
@@ -214,7 +215,7 @@ def dashboard(
         env["CAMPAIGN_REDIS_URL"] = redis_url(settings)
     port = port or settings.dashboard_port
     command = streamlit_command(host=host, port=port)
-    pages = ", ".join(f"/{page}" for page in ("live", "on-air", "map", "outcomes"))
+    pages = ", ".join(f"/{page}" for page in ("live", "on-air", "map", "outcomes", "messages"))
     console.print(f"[bold green]dashboard[/] on http://{host}:{port}: {pages}  (Ctrl-C stops)")
     sys.stdout.flush()
     sys.stderr.flush()
