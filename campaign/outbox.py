@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from campaign.db import dialect_insert
 from campaign.models import OutboxMessage, Supporter, utcnow
@@ -96,13 +96,16 @@ def queue_replies(
         connection.execute(insert(OutboxMessage), rows)
 
 
-def cancel_for_supporter(connection: Connection, supporter_id: int, reason: str) -> int:
-    """Cancel what still waits for a supporter (erasure): nothing more may be sent to them."""
-    return connection.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.supporter_id == supporter_id, OutboxMessage.status == "queued")
-        .values(status="cancelled", error=reason[:300], dedupe_key=None, updated_at=utcnow())
-    ).rowcount
+def forget_supporter(connection: Connection, supporter_id: int) -> int:
+    """Erasure: delete every text to or from the outbox of this supporter, whatever its status.
+
+    Call it in the erasure's transaction before the supporter row goes (the outbox refers to
+    it).  A text being sent at that moment may still go out; its result then finds no row.
+    """
+    return int(
+        connection.execute(delete(OutboxMessage).where(OutboxMessage.supporter_id == supporter_id)).rowcount
+        or 0
+    )
 
 
 # -- delivery receipts -------------------------------------------------------------------------

@@ -97,3 +97,26 @@ def test_thank_you_of_a_vonage_signer_goes_through_the_outbox_too(
     assert text["body"].startswith("Dank je! Jij bent de eerste")
     assert text["client-ref"] == str(outbox_rows(rt)[0].id)
     assert abs((outbox_rows(rt)[0].sent_at - utcnow()) / timedelta(seconds=1)) < 30
+
+
+def test_erasure_removes_every_text_of_the_supporter(
+    app: TestClient, rt: Runtime, messaging: Settings, api: SmsApi, hassan: object
+) -> None:
+    from sqlalchemy import delete
+
+    from campaign.models import Signature, Supporter
+    from campaign.outbox import forget_supporter
+
+    post_twilio(app, twilio_form("SM1", NUMBERS[0], "JA"))
+    post_twilio(app, twilio_form("SM2", NUMBERS[1], "JA"))
+    [first, _] = outbox_rows(rt)
+    with rt.engine.begin() as connection:  # as `campaign supporter forget` would
+        assert forget_supporter(connection, first.supporter_id) == 1
+        connection.execute(delete(Signature).where(Signature.supporter_id == first.supporter_id))
+        from campaign.models import InboundMessage
+
+        connection.execute(delete(InboundMessage).where(InboundMessage.supporter_id == first.supporter_id))
+        connection.execute(delete(Supporter).where(Supporter.id == first.supporter_id))
+    make_due(rt)
+    assert send_all(messaging, rt).sent == 1
+    assert api.texts_to(NUMBERS[0]) == []
