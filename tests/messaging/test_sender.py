@@ -219,3 +219,32 @@ def test_the_alert_becomes_the_latest_alert_once_it_is_sent(
         )
     assert sorted(signed.values()) == ["hassan", "kenya"]
     assert all(r.status == "sent" for r in outbox_rows(rt) if r.kind == "alert")
+
+
+def test_two_senders_share_the_outbox_and_send_each_text_once(
+    rt: Runtime, messaging: Settings, api: SmsApi, hassan: object
+) -> None:
+    import asyncio
+
+    from campaign.messaging import provider_for
+    from campaign.sender import OutboxSender
+
+    numbers = [f"+316{30000000 + i}" for i in range(60)]
+    subscribe(rt, numbers)
+    queue_alert(rt)
+    api.behaviour = Behaviour(delay=0.005)
+
+    async def both() -> list[int]:
+        providers = [provider_for(messaging), provider_for(messaging)]
+        senders = [OutboxSender(rt.engine, rt.vault, p, rate=0, concurrency=4) for p in providers]
+        try:
+            totals = await asyncio.gather(*(s.run(until_idle=True) for s in senders))
+        finally:
+            for p in providers:
+                await p.aclose()
+        return [t.sent for t in totals]
+
+    sent = asyncio.run(both())
+    assert sum(sent) == 60
+    received = [m["to"] for m in api.received]
+    assert sorted(received) == sorted(numbers)
