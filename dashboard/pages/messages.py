@@ -74,9 +74,15 @@ latest.dataframe(
 )
 
 appeals = data.appeal_list()
-with st.expander("Send an alert", icon=":material/campaign:", expanded="alert-plan" in st.session_state):
+with st.expander(
+    "Send an alert",
+    icon=":material/campaign:",
+    expanded=bool({"alert-plan", "alert-batch"} & set(st.session_state)),
+):
     send_forms.alert_flow(appeals)
 with st.expander(
-    "Send an outcome message", icon=":material/gavel:", expanded="outcome-message-plan" in st.session_state
+    "Send an outcome message",
+    icon=":material/gavel:",
+    expanded=bool({"outcome-message-plan", "outcome-message-batch"} & set(st.session_state)),
 ):
     send_forms.outcome_flow(appeals)
