@@ -12,6 +12,8 @@
 8. ``--only soak``: a bounded soak at a fixed rate (10 min; quick 60 s) with memory of every
    process at start and end; ``--only scaleout``: 1, 2 and 4 ingest processes against the
    minimal endpoint served the same way.  Neither runs by default.
+9. The outbox: queuing an alert to 1,000,000 subscribers (seconds, against a raw INSERT ...
+   SELECT), and the sender's texts per second against bare POSTs to the same provider stand-in.
 
 A full run takes about three minutes, ``--quick`` (smaller sizes) about one and a half.
 ``--only live`` runs 4-6 only.  Results are printed and written as JSON to bench/results/.
@@ -26,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import fanout, freshness, history, imports, load, report, screens, servers, soak, webhooks
+from bench import fanout, freshness, history, imports, load, outbox, report, screens, servers, soak, webhooks
 from bench.stack import IMPORT_APPEAL, PUBLIC_URL, SHORT_CODE, TWILIO_TOKEN, WEBHOOK_APPEAL, Stack, open_stack
 
 WEBHOOK_TARGET = 0.40  # ours >= 40 % of the minimal endpoint (the ingest issue)
@@ -37,9 +39,11 @@ POOL_RATE = 6000
 WARMUP_SECONDS = 1
 WARMUP_POOL = 4000
 FANOUT_BURST_SECONDS = 5.0  # at most; --duration when shorter
-SECTIONS = ("webhooks", "import", "freshness", "fanout", "screens", "history", "soak", "scaleout")
-DEFAULT_SECTIONS = SECTIONS[:6]  # the soak and scale-out run only when named: they take minutes
+SECTIONS = ("webhooks", "import", "freshness", "fanout", "screens", "history", "outbox", "soak", "scaleout")
+DEFAULT_SECTIONS = SECTIONS[:7]  # the soak and scale-out run only when named: they take minutes
 GROUPS = {"live": ("freshness", "fanout", "screens"), "all": DEFAULT_SECTIONS}
+QUEUE_TARGET_S = 60.0  # seconds to queue an alert to a million subscribers, at most
+SENDER_TARGET = 0.30  # the sender keeps >= 30 % of bare POSTs to the same stand-in
 
 
 def sections(text: str) -> list[str]:
@@ -112,9 +116,19 @@ def parse_args() -> argparse.Namespace:
         help="history: signatures generated (default 1,000,000, quick 200,000; the issue's 10,000,000"
         " with python -m bench.history)",
     )
+    parser.add_argument(
+        "--subscribers",
+        type=int,
+        help="outbox: subscribers an alert is queued to (default 1,000,000, quick 100,000)",
+    )
+    parser.add_argument(
+        "--texts", type=int, help="outbox: texts the sender sends (default 5,000, quick 1,000)"
+    )
     args = parser.parse_args()
     args.soak_seconds = args.soak_seconds or (60.0 if args.quick else 600.0)
     args.soak_processes = args.soak_processes or (2 if args.postgres else 1)  # SQLite: one writer
+    args.subscribers = args.subscribers or (100_000 if args.quick else 1_000_000)
+    args.texts = min(args.texts or (1_000 if args.quick else 5_000), args.subscribers)
     args.duration = args.duration or (3.0 if args.quick else 10.0)
     args.rows = args.rows or (10_000 if args.quick else 50_000)
     args.fresh_webhooks = args.fresh_webhooks or (50 if args.quick else 200)
@@ -204,6 +218,8 @@ def main() -> None:
             results["soak"] = bench_soak(stack, args)
         if "scaleout" in args.only:
             results["scaleout"] = bench_scaleout(stack, generator, args)
+        if "outbox" in args.only:
+            results["outbox"] = bench_outbox(stack, args)
     if "history" in args.only:
         results["history"] = bench_history(args)
     results["seconds"] = round(time.monotonic() - began, 1)
@@ -220,6 +236,24 @@ def main() -> None:
 def ratios(results: dict[str, Any]) -> dict[str, Any]:
     """Each section's figure against its target, one line each."""
     out: dict[str, Any] = {}
+    if "outbox" in results:
+        o = results["outbox"]
+        per_million = o["queue_seconds"] * 1_000_000 / o["subscribers"]
+        out["outbox_queue_seconds_per_million"] = report.target_line(
+            "outbox: queue, s per million",
+            f"{per_million:.1f} s",
+            f"<= {QUEUE_TARGET_S:.0f} s",
+            per_million <= QUEUE_TARGET_S,
+            round(per_million, 2),
+        )
+        out["outbox_queue_over_raw"] = {"ratio": round(o["raw_queue_seconds"] / o["queue_seconds"], 4)}
+        print(
+            f"  {'outbox: raw / ours (queue time)':<34} {out['outbox_queue_over_raw']['ratio']:6.1%}",
+            flush=True,
+        )
+        out["outbox_sender_over_bare_posts"] = report.ratio_line(
+            "outbox: sender / bare POSTs", o["send_per_second"], o["raw_posts_per_second"], SENDER_TARGET
+        )
     if "webhooks" in results:
         out["webhooks_ours_over_minimal"] = report.ratio_line(
             "webhooks: ours / minimal",
@@ -343,6 +377,13 @@ def bench_history(args: argparse.Namespace) -> dict[str, Any]:
     repeats = 3 if args.quick else 5
     # --postgres names the server for the scratch database; by default the local one.
     return history.run(args.history_rows, repeats, 1, args.postgres)
+
+
+def bench_outbox(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    report.heading(f"outbox: an alert to {args.subscribers:,} subscribers; {args.texts:,} texts sent")
+    result = outbox.run(stack, args.subscribers, args.texts)
+    report.lines(outbox.report_lines(result))
+    return result.as_json()
 
 
 def bench_freshness(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:

@@ -133,6 +133,14 @@ def worker(stack: Stack) -> Iterator[Server]:
         server.stop()
 
 
+def sms_standin(stack: Stack) -> Iterator[Server]:
+    """The SMS provider stand-in of ``bench.sms_standin`` (no rate limit)."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.sms_standin", "--port", str(port)]
+    with _running("sms-standin", argv, stack, port, "/") as server:
+        yield server
+
+
 @contextlib.contextmanager
 def dashboard(stack: Stack) -> Iterator[Server]:
     """``campaign dashboard``: the command runs Streamlit as its child process.

@@ -26,6 +26,7 @@ from campaign import (
     cli_activity,
     cli_delivery,
     cli_history,
+    cli_messaging,
     cli_privacy,
     cli_scale,
     db,
@@ -57,6 +58,7 @@ cli_privacy.add_to(app)  # supporter, retention, keys
 cli_history.add_to(app)  # rollup, export
 cli_delivery.add_to(app)  # deliver
 cli_access.add_to(app)  # user, screen
+cli_messaging.add_to(app, cli_activity.outcome_app)  # send, alert, outcome notify
 
 console = Console()
 errors = Console(stderr=True)
@@ -134,6 +136,7 @@ def up(
         children[f"worker {number}"] = subprocess.Popen(  # noqa: S603
             [*me, "worker", "--name", f"up-{number}"], env=env
         )
+    children["sender"] = subprocess.Popen([*me, "send"], env=env)  # noqa: S603 - texts from the outbox
     if open_dashboard:
         children["dashboard"] = subprocess.Popen(  # noqa: S603
             [*me, "dashboard", "--port", str(dashboard_port)], env=env
@@ -149,11 +152,12 @@ def up(
     console.print("[bold green]campaign is up[/]  (Ctrl-C stops)")
     console.print(f"  ingest:    http://{host}:{port}  ({workers} process(es); overlay: /overlay/<appeal>)")
     if open_dashboard:
-        console.print(
-            f"  dashboard: http://127.0.0.1:{dashboard_port}/live  /on-air  /map  /outcomes  /appeals"
-        )
+        pages = "/live  /on-air  /map  /outcomes  /history  /messages  /appeals  /admin"
+        console.print(f"  dashboard: http://127.0.0.1:{dashboard_port}{pages}")
     console.print(f"  database:  {_redact(settings.resolved_database_url)}")
     console.print(f"  redis:     {url}")
+    if settings.sms_provider == "console":
+        console.print(f"  texts:     {settings.outbox_log} (the console provider)")
     if demo:
         console.print("  demo traffic: a TV call to action every few minutes (--no-demo turns it off)")
     if first_password:
@@ -247,7 +251,10 @@ def dashboard(
         env["CAMPAIGN_REDIS_URL"] = redis_url(settings)
     port = port or settings.dashboard_port
     command = streamlit_command(host=host, port=port)
-    pages = ", ".join(f"/{page}" for page in ("live", "on-air", "map", "outcomes", "appeals"))
+    pages = ", ".join(
+        f"/{page}"
+        for page in ("live", "on-air", "map", "outcomes", "history", "messages", "appeals", "admin")
+    )
     console.print(f"[bold green]dashboard[/] on http://{host}:{port}: {pages}  (Ctrl-C stops)")
     sys.stdout.flush()
     sys.stderr.flush()

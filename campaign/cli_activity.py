@@ -237,6 +237,10 @@ def outcome_record(
     good: Annotated[
         bool | None, typer.Option("--good/--bad", help="Override whether this counts as a good outcome.")
     ] = None,
+    notify: Annotated[
+        bool, typer.Option("--notify", help="Then text the outcome to the signers (preview, confirm).")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="With --notify: send without asking.")] = False,
 ) -> None:
     """Record what happened to the person of an appeal."""
     rt = _runtime()
@@ -249,3 +253,9 @@ def outcome_record(
         errors.print("[yellow]Redis not reachable; the screens will pick this up when it is[/]")
     label, verdict = outcomes.KINDS[kind][0], "good" if recorded.good else "not good"
     console.print(f"recorded for [bold]{appeal}[/]: {label} ({verdict}), {recorded.occurred_at:%Y-%m-%d}")
+    if notify:
+        from campaign.cli_messaging import notify as notify_signers
+
+        notify_signers(appeal, text=None, yes=yes, wait=False)
+    else:
+        console.print(f"to text it to the signers: campaign outcome notify {appeal}")

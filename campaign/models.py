@@ -479,3 +479,44 @@ class ScreenToken(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class OutboxMessage(Base):
+    """One text to a supporter, from queued to sent (and delivered), or failed or cancelled.
+
+    It names the supporter, never the number: the sender decrypts the number at the moment of
+    sending.  ``dedupe_key`` makes queuing idempotent: an alert or outcome message reaches a
+    supporter once, and a thank-you still waiting absorbs further "JA"s (the sender clears
+    the key of a thank-you when it claims it, so a later "JA" is answered again).
+    ``template`` says how the sender renders a thank-you with the count at sending time.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "scheduled_at"),
+        Index("ix_outbox_provider_message", "provider", "provider_message_id"),
+        Index("ix_outbox_supporter", "supporter_id"),
+        Index("ix_outbox_batch", "batch"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    supporter_id: Mapped[int] = mapped_column(ForeignKey("supporters.id"))
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"), nullable=True)
+    batch: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(96), unique=True, nullable=True)
+    template: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+    scheduled_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    provider: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    provider_message_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -23,10 +23,10 @@ import redis
 from sqlalchemy import Connection, Engine, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from campaign import audit
+from campaign import audit, outbox
 from campaign.errors import NotFound
 from campaign.live import LiveView
-from campaign.models import Appeal, InboundMessage, MessagePart, Signature, Supporter
+from campaign.models import Appeal, InboundMessage, MessagePart, OutboxMessage, Signature, Supporter
 from campaign.phones import PhoneVault, e164, mask, normalise
 from campaign.spool import Spool
 
@@ -248,7 +248,13 @@ def _anonymise_supporters(connection: Connection, ids: Sequence[int]) -> int:
     ).rowcount
 
 
+def _forget_outbox(connection: Connection, subjects: Sequence[Subject]) -> int:
+    """Texts to them, queued or sent: their bodies name the appeals they took part in."""
+    return sum(outbox.forget_supporter(connection, s.supporter_id) for s in subjects)
+
+
 BUILT_IN: list[tuple[str, Eraser]] = [
+    ("outbox", _forget_outbox),
     ("inbound_messages", _forget_messages),
     ("message_parts", _forget_parts),
     ("signatures", _unlink_signatures),
@@ -278,8 +284,8 @@ def export(
 ) -> dict[str, Any]:
     """Everything kept about one person, for them (``campaign supporter export``).
 
-    Replies are not stored, so there is no section of texts sent unless a registered
-    exporter (an outbox, say) adds one.
+    Texts sent to them are those of the outbox (thank-yous, alerts, outcome messages);
+    immediate webhook replies are not stored.
     """
     subject = find(engine, vault, raw, region)
     with engine.connect() as connection:
@@ -327,6 +333,26 @@ def export(
                 for at, short_code, intent, appeal_id, body in messages
             ],
         }
+        data["messages_sent"] = [
+            {
+                "kind": kind,
+                "appeal": appeal_slugs.get(appeal_id) if appeal_id is not None else None,
+                "text": body,
+                "status": status,
+                "sent_at": _iso(sent_at),
+            }
+            for kind, appeal_id, body, status, sent_at in connection.execute(
+                select(
+                    OutboxMessage.kind,
+                    OutboxMessage.appeal_id,
+                    OutboxMessage.body,
+                    OutboxMessage.status,
+                    OutboxMessage.sent_at,
+                )
+                .where(OutboxMessage.supporter_id == subject.supporter_id)
+                .order_by(OutboxMessage.id)
+            )
+        ]
         for name, function in _exporters.items():
             data[name] = function(connection, subject.supporter_id)
     data["exported_at"] = _iso(datetime.now(UTC))

@@ -47,7 +47,9 @@ class Runtime:
             settings=settings,
             engine=engine,
             vault=vault,
-            recorder=Recorder(engine, settings.yes_words, settings.default_language),
+            recorder=Recorder(
+                engine, settings.yes_words, settings.default_language, settings.thank_you_delay
+            ),
             redis=client,
             redis_url=url,
             live=LiveView(client),

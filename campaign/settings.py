@@ -184,6 +184,37 @@ class Settings(BaseSettings):
         "", description="Sender of petitions, e.g. 'Amnesty International <urgent@amnesty.example>'."
     )
 
+    # -- messaging: the outbox, its sender and the SMS providers it sends through --------------
+    sms_provider: str = Field(
+        "console",
+        description="Where outgoing texts go: console (a log file in the data dir, for the demo), "
+        "twilio or vonage.",
+    )
+    sms_from: str = Field("", description="Sender of outgoing texts. Empty: the short code.")
+    thank_you_delay: float = Field(
+        60.0,
+        ge=0,
+        description="Seconds after a JA before the thank-you (with the count then) is sent; "
+        "0: thank at once in the webhook's reply.",
+    )
+    send_rate: float = Field(
+        30.0, ge=0, description="Texts per second the sender passes to the provider; 0: no limit."
+    )
+    send_concurrency: int = Field(8, ge=1, le=256, description="Texts the sender has in flight at once.")
+    send_max_attempts: int = Field(
+        8, ge=1, description="Tries of a text on temporary errors (429, 5xx, timeouts) before it fails."
+    )
+    send_lease: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds after which texts claimed by a sender that stopped are settled by another.",
+    )
+    twilio_account_sid: str = Field("", description="Twilio account SID (AC...) for sending.")
+    twilio_api_url: str = Field("https://api.twilio.com", description="Base URL of Twilio's REST API.")
+    vonage_api_key: str = Field("", description="Vonage API key for sending.")
+    vonage_api_secret: str = Field("", description="Vonage API secret for sending.")
+    vonage_api_url: str = Field("https://rest.nexmo.com", description="Base URL of Vonage's SMS API.")
+
     @field_validator("yes_words", mode="before")
     @classmethod
     def _split_words(cls, value: object) -> object:
@@ -198,7 +229,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("web_url", "flickr_api_url")
+    @field_validator("web_url", "flickr_api_url", "twilio_api_url", "vonage_api_url")
     @classmethod
     def _check_web_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")) or any(c in value for c in " \\\"'<>"):
@@ -212,6 +243,13 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    @field_validator("sms_provider")
+    @classmethod
+    def _check_sms_provider(cls, value: str) -> str:
+        if value not in {"console", "twilio", "vonage"}:
+            raise ValueError("must be one of console, twilio, vonage")
         return value
 
     @field_validator("vonage_signature_method")
@@ -259,6 +297,11 @@ class Settings(BaseSettings):
     @property
     def spool_dir(self) -> Path:
         return self.data_dir / "spool"
+
+    @property
+    def outbox_log(self) -> Path:
+        """Where the console provider writes the texts it "sends"."""
+        return self.data_dir / "outbox.log"
 
     @property
     def tz(self) -> ZoneInfo:

@@ -27,6 +27,7 @@ from campaign.directory import AppealInfo, Directory, current_version, load
 from campaign.inbound import InboundSms, Outcome
 from campaign.keywords import Intent, Reading
 from campaign.models import NETWORK, InboundMessage, MessagePart, Signature, Supporter, Tally
+from campaign.outbox import ThankYou, queue_thank_yous
 from campaign.phones import Sender
 
 PARTS_KEPT = timedelta(days=2)  # how long parts of a completed text are remembered
@@ -84,10 +85,19 @@ def tally_field(kind: str, key: str) -> str:
 class Recorder:
     """Records batches of supporters' actions; one instance per process."""
 
-    def __init__(self, engine: Engine, yes_words: tuple[str, ...], default_language: str = "en"):
+    def __init__(
+        self,
+        engine: Engine,
+        yes_words: tuple[str, ...],
+        default_language: str = "en",
+        thank_you_delay: float = 0.0,
+    ):
         self.engine = engine
         self.yes_words = yes_words
         self.default_language = default_language
+        # > 0: a JA is thanked by a text from the outbox this many seconds later, with the
+        # count then, instead of in the webhook's reply.
+        self.thank_you_delay = thank_you_delay
         self._directory: Directory | None = None
 
     # -- appeals ---------------------------------------------------------------------------
@@ -354,11 +364,25 @@ class _SmsBatch:
                     )
                 ).all()
             )
+        thanks: list[ThankYou] = []
         for index, message in items:
             retry = (message.provider, message.message_id) not in new_ids
-            self.outcomes[index] = self._outcome(
-                readings[index], appeals[index], index in counted_indexes, retry, totals
-            )
+            outcome = self._outcome(readings[index], appeals[index], index in counted_indexes, retry, totals)
+            appeal = appeals[index]
+            if (
+                self.recorder.thank_you_delay > 0
+                and outcome.intent is Intent.SIGN
+                and appeal
+                and appeal.is_open
+            ):
+                if not retry:  # the first delivery of this text queued it already
+                    template = "thank_you" if outcome.counted else "already_signed"
+                    supporter_id = supporters[message.sender.phone_hash]["id"]
+                    language = readings[index].language
+                    thanks.append(ThankYou(supporter_id, appeal.id, template, language, outcome.reply or ""))
+                outcome = replace(outcome, reply=None)
+            self.outcomes[index] = outcome
+        queue_thank_yous(connection, thanks, self.recorder.thank_you_delay)
 
     def _appeal_for(
         self, reading: Reading, message: InboundSms, supporter: dict[str, Any]

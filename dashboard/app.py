@@ -58,6 +58,7 @@ def navigation() -> StreamlitPage:
         st.Page(PAGES / "history.py", title="History", icon=":material/history:", url_path="history"),
     ]
     leads = [
+        st.Page(PAGES / "messages.py", title="Messages", icon=":material/sms:", url_path="messages"),
         st.Page(PAGES / "appeals.py", title="Appeals", icon=":material/outgoing_mail:", url_path="appeals"),
     ]
     admin = [

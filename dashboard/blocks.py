@@ -314,3 +314,15 @@ def history_headline(head: Headline, tz: ZoneInfo) -> str:
         )
         + "</div>"
     )
+
+
+def outbox_headline(waiting: int, sent: int, failed: int, last_minutes: int) -> str:
+    """The Messages page's figures: texts waiting, sent, failed, and the send rate."""
+    return (
+        '<div class="sf-figures">'
+        + _figure("Waiting", grouped(waiting), "queued or being sent", hero=True)
+        + _figure("Sent", grouped(sent), "to supporters, all kinds")
+        + _figure("Failed", grouped(failed), "reasons below")
+        + _figure("Send rate", grouped(last_minutes), "texts in the last two minutes")
+        + "</div>"
+    )

@@ -32,7 +32,7 @@ from redis.retry import Retry
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from campaign import exports, history, outcomes, screens, users
+from campaign import exports, history, outbox_report, outcomes, screens, users
 from campaign.appeals import AppealSummary, Target, list_appeals, list_campaigns, targets
 from campaign.db import create_db_engine
 from campaign.deliveries import DeliveryRecord
@@ -42,6 +42,7 @@ from campaign.history import Filters
 from campaign.live import AppealFigures, CampaignFigures, LiveView, connect
 from campaign.petition import Petition
 from campaign.petition import make as make_petition
+from campaign.phones import PhoneVault
 from campaign.runtime import redis_url
 from campaign.screens import Screen
 from campaign.settings import get_settings
@@ -403,3 +404,44 @@ def forget_access() -> None:
     """After an admin's change: the next check reads the database."""
     for cached in (_screen, _user):
         cached.clear()
+
+
+# -- the Messages page: the outbox ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxRead:
+    """The outbox as the Messages page shows it (numbers masked)."""
+
+    statuses: pd.DataFrame
+    rate: pd.DataFrame
+    failures: pd.DataFrame
+    reasons: pd.DataFrame
+    opt_outs: pd.DataFrame
+
+
+def outbox() -> OutboxRead:
+    """The outbox's figures, at most 5 s old (the page follows a sending alert)."""
+    return _outbox(get_settings().resolved_database_url)
+
+
+def forget_outbox() -> None:
+    """After an alert or outcome message was queued: the next read is fresh."""
+    _outbox.clear()
+
+
+@st.cache_resource(show_spinner=False)
+def _vault(url: str) -> PhoneVault:
+    return PhoneVault(get_settings().resolved_secret_key())
+
+
+@st.cache_data(ttl=5, show_spinner=False, max_entries=4)
+def _outbox(url: str) -> OutboxRead:
+    engine = _engine(url)
+    return OutboxRead(
+        statuses=outbox_report.by_status(engine),
+        rate=outbox_report.sent_per_minute(engine),
+        failures=outbox_report.failures(engine, _vault(url)),
+        reasons=outbox_report.failure_reasons(engine),
+        opt_outs=outbox_report.opt_outs_per_day(engine),
+    )

@@ -21,6 +21,7 @@ LINKS = (
     ("pages/map.py", "map", "Map", ":material/map:"),
     ("pages/outcomes.py", "outcomes", "Outcomes", ":material/gavel:"),
     ("pages/history.py", "history", "History", ":material/history:"),
+    ("pages/messages.py", "messages", "Messages", ":material/sms:"),
     ("pages/appeals.py", "appeals", "Appeals", ":material/outgoing_mail:"),
     ("pages/admin.py", "admin", "Admin", ":material/admin_panel_settings:"),
 )

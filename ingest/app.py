@@ -27,7 +27,7 @@ from campaign.inbound import InboundSms
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from campaign.spool import Spool
-from ingest import beacon, events
+from ingest import beacon, events, receipts
 from ingest.committer import GroupCommitter
 from ingest.metrics import Instrument, Metrics
 from ingest.overlay import TotalsHub
@@ -162,6 +162,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         *meta_provider.routes(settings, lambda: state["runtime"]),
         *events.routes(lambda: state["runtime"]),
         *beacon.routes(settings, lambda: state["runtime"]),
+        *receipts.routes(settings, lambda: state["runtime"]),
     ]
     app = Starlette(
         routes=routes,

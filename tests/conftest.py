@@ -178,6 +178,7 @@ def settings(backend: Backend, tmp_path: Path) -> Settings:
         twilio_auth_token=TWILIO_TOKEN,
         vonage_signature_secret=VONAGE_SECRET,
         vonage_signature_method="sha256",
+        thank_you_delay=0,  # the immediate reply; tests of the outbox set a delay of their own
         _env_file=None,
     )
 
@@ -291,6 +292,7 @@ def start_ingest(settings: Settings, log: Path, port: int | None = None) -> Serv
         "CAMPAIGN_PUBLIC_URL": settings.public_url,
         "CAMPAIGN_TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
         "CAMPAIGN_VONAGE_SIGNATURE_SECRET": settings.vonage_signature_secret,
+        "CAMPAIGN_THANK_YOU_DELAY": str(settings.thank_you_delay),
     }
     handle = open(log, "wb")  # noqa: SIM115 - the process owns it
     process = subprocess.Popen(

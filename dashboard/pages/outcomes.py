@@ -117,3 +117,8 @@ st.dataframe(
 forms.flash()
 with st.expander("Record an outcome", icon=":material/edit:"):
     forms.outcome_form(data.appeal_list(), tz)
+    st.page_link(
+        "pages/messages.py",
+        label="Then tell the signers: Messages → Send an outcome message",
+        icon=":material/sms:",
+    )

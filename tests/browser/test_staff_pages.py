@@ -144,3 +144,39 @@ def test_outcomes_and_live_strip_in_the_browser(
     live.screenshot("live-kenya-strip")
     for name, page in (("outcomes", outcomes_page), ("live", live)):
         assert page.outside() == [], f"{name} reached outside: {page.outside()}"
+
+
+def test_messages_in_the_browser(settings: Settings, runtime: Runtime, dashboard: str, visit: object) -> None:
+    """A lead previews an alert and sends it; the progress shows; nothing comes from outside."""
+    from campaign import appeals
+    from campaign.inbound import InboundSms
+    from campaign.models import utcnow
+
+    appeals.add_appeal(
+        runtime.engine,
+        slug="hassan",
+        title="Stop the torture of Hassan",
+        campaign="torture",
+        person="Hassan",
+        sms_text="Hassan is at risk of torture in detention. Reply JA to demand his safety.",
+    )
+    runtime.recorder.record(
+        [
+            InboundSms(
+                "twilio", f"SMj{i}", runtime.vault.sender(f"+3161234{i:04d}"), "4777", "JOIN", utcnow()
+            )
+            for i in range(3)
+        ]
+    )
+    shown = visit(dashboard + "/messages")  # type: ignore[operator]
+    page = shown.page
+    page.wait_for_selector(".sf-fig.hero .sf-v", timeout=45000)
+    page.get_by_text("Send an alert").click()
+    page.get_by_role("combobox", name="Appeal").first.click()
+    page.get_by_role("option", name="Stop the torture of Hassan (hassan)").click()
+    page.get_by_role("button", name="Preview alert").click()
+    page.get_by_text("3 subscribed supporters will get this text").wait_for(timeout=30000)
+    page.get_by_role("button", name="Send to 3 supporters").click()
+    page.get_by_text("alert: 0 of 3 sent").wait_for(timeout=30000)
+    shown.screenshot("messages-alert")
+    assert shown.outside() == [], f"messages reached outside: {shown.outside()}"

@@ -1,0 +1,110 @@
+"""The Messages page under AppTest: the outbox as stored, masked numbers, and both sending flows."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select, update
+
+from campaign import alerts, outcomes
+from campaign.inbound import InboundSms
+from campaign.models import OutboxMessage, utcnow
+from campaign.runtime import Runtime
+from campaign.settings import Settings
+from tests.dashboard.test_pages import html, page
+
+NUMBERS = ["+31612345601", "+31612345602", "+32470123403"]
+
+
+def signers(runtime: Runtime) -> None:
+    """Three supporters who joined and signed Hassan's appeal; the last one then opted out."""
+    texts = [
+        InboundSms("twilio", f"SM{i}{word}", runtime.vault.sender(n), "4777", word, utcnow())
+        for word in ("JOIN", "JA")
+        for i, n in enumerate(NUMBERS)
+    ]
+    runtime.recorder.record(texts)
+    runtime.recorder.record(
+        [InboundSms("twilio", "SMstop", runtime.vault.sender(NUMBERS[2]), "4777", "STOP", utcnow())]
+    )
+
+
+def test_messages_shows_the_outbox_with_failures_masked(
+    dashboard_env: Settings, runtime: Runtime, hassan: object
+) -> None:
+    signers(runtime)
+    alerts.queue(runtime.engine, alerts.plan(runtime.engine, "hassan"), "lead")
+    with runtime.engine.begin() as connection:
+        connection.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == connection.scalar(select(func.min(OutboxMessage.id))))
+            .values(status="failed", error="twilio 400 21211: not a valid phone number", attempts=1)
+        )
+    at = page("pages/messages.py")
+    shown = html(at)
+    figures = re.findall(r'sf-k">([^<]*)</div><div class="sf-v">([^<]*)<', shown)
+    assert figures == [("Waiting", "1"), ("Sent", "0"), ("Failed", "1"), ("Send rate", "0")]
+    failures = at.dataframe[1].value
+    assert list(failures["reason"]) == ["twilio 400 21211: not a valid phone number"]
+    assert failures["to"].iloc[0].startswith("+3") and "•••" in failures["to"].iloc[0]
+    assert not any(n[3:] in str(failures.to_dict()) for n in NUMBERS)
+    assert at.dataframe[0].value["texts"].tolist() == [1]
+
+
+def test_messages_sends_an_alert_after_preview_and_confirmation(
+    dashboard_env: Settings, runtime: Runtime, hassan: object
+) -> None:
+    signers(runtime)
+    at = page("pages/messages.py")
+    at.selectbox(key="alert-appeal").select("hassan").run()
+    at.multiselect(key="alert-countries").select("NL").run()
+    at.button(key="alert-preview").click().run()
+    assert not at.exception
+    assert "Hassan is at risk of torture" in " ".join(t.value for t in at.text)
+    assert any("**2** subscribed supporters will get this text" in m.value for m in at.markdown)
+    assert len(_rows(runtime)) == 0  # nothing before the confirmation
+    at.button(key="alert-confirm").click().run()
+    assert not at.exception
+    assert len(_rows(runtime)) == 2
+    bar = at.get("progress")[0]
+    assert "alert: 0 of 2 sent" in bar.proto.text
+    from campaign.audit import recent
+
+    assert [(e.actor, e.action, e.subject) for e in recent(runtime.engine)][:1] == [
+        ("dashboard", "alert.send", "hassan")
+    ]
+
+
+def test_messages_sends_the_outcome_message_once(
+    dashboard_env: Settings, runtime: Runtime, hassan: object
+) -> None:
+    signers(runtime)
+    outcomes.record(runtime.engine, "hassan", "released")
+    at = page("pages/messages.py")
+    at.selectbox(key="outcome-message-appeal").select("hassan").run()
+    at.button(key="outcome-message-preview").click().run()
+    assert any("**2** signers will get this text" in m.value for m in at.markdown)
+    at.button(key="outcome-message-confirm").click().run()
+    assert not at.exception
+    assert len([r for r in _rows(runtime) if r[0] == "outcome"]) == 2
+    at.button(key="outcome-message-preview").click().run()
+    assert any("Nobody to send to" in m.value and "2 already had it" in m.value for m in at.markdown)
+    assert not [b for b in at.button if b.key == "outcome-message-confirm"]
+
+
+def test_messages_says_what_is_wrong(dashboard_env: Settings, runtime: Runtime, hassan: object) -> None:
+    at = page("pages/messages.py")
+    at.button(key="alert-preview").click().run()
+    assert [e.value for e in at.error] == ["choose the appeal"]
+    at.selectbox(key="alert-appeal").select("hassan").run()
+    at.button(key="alert-preview").click().run()
+    assert [e.value for e in at.error] == []  # the appeal's own text, within 160 characters
+    at.multiselect(key="alert-countries").select("AQ").run()
+    at.button(key="alert-preview").click().run()
+    assert any("Nobody to send to" in m.value for m in at.markdown)
+    assert not [b for b in at.button if b.key == "alert-confirm"]
+
+
+def _rows(runtime: Runtime) -> list[tuple[str, str]]:
+    with runtime.engine.connect() as connection:
+        return [tuple(r) for r in connection.execute(select(OutboxMessage.kind, OutboxMessage.status)).all()]  # type: ignore[misc]
