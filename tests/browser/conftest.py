@@ -109,6 +109,15 @@ def staff(runtime: object) -> str:
     return "amina"
 
 
+@pytest.fixture
+def lead(runtime: object) -> str:
+    """A campaign lead to log in as through the form (password STAFF_PASSWORD)."""
+    from campaign import users
+
+    users.add(runtime.engine, "lucia", "lead", STAFF_PASSWORD, actor="test")  # type: ignore[attr-defined]
+    return "lucia"
+
+
 def log_in(page: object, name: str, password: str = STAFF_PASSWORD) -> None:
     """Fill in the dashboard's login form and send it, as a person would."""
     page.get_by_label("User name").fill(name)  # type: ignore[attr-defined]

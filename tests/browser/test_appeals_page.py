@@ -20,6 +20,7 @@ from pypdf import PdfReader
 from campaign import appeals, deliveries
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from tests.browser.conftest import log_in
 from tests.conftest import Backend, free_port
 from tests.smtp import SmtpServer, running_smtp
 from tests.test_petition import import_history
@@ -80,7 +81,13 @@ def dashboard(settings: Settings, tmp_path: Path, backend: Backend, smtp: SmtpSe
 
 
 def test_preview_download_and_deliver(
-    runtime: Runtime, hassan: object, tmp_path: Path, smtp: SmtpServer, dashboard: str, visit: object
+    runtime: Runtime,
+    hassan: object,
+    tmp_path: Path,
+    smtp: SmtpServer,
+    dashboard: str,
+    visit: object,
+    lead: str,
 ) -> None:
     import_history(runtime, tmp_path)
     appeals.edit_appeal(
@@ -88,6 +95,7 @@ def test_preview_download_and_deliver(
     )
     shown = visit(dashboard + "/appeals?appeal=hassan", 1440, 1400)  # type: ignore[operator]
     page = shown.page
+    log_in(page, lead)
     page.wait_for_selector(".sf-fig.hero .sf-v", timeout=45000)
     assert page.locator(".sf-fig.hero .sf-v").inner_text() == "6"
 
@@ -105,7 +113,7 @@ def test_preview_download_and_deliver(
     page.get_by_text(f"Delivered 6 signatures to {EMAIL}, {FAX}").wait_for(timeout=30000)
     assert [r.rcpt_tos for r in smtp.received] == [[EMAIL], [FAX]]
     (record,) = deliveries.history(runtime.engine)
-    assert record.status == "sent" and record.actor == "dashboard"
+    assert record.status == "sent" and record.actor == lead
     page.wait_for_timeout(1000)
     shown.screenshot("appeals-delivered")
     assert shown.outside() == [], f"the page reached outside: {shown.outside()}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from campaign.runtime import Runtime
+from tests.browser.conftest import log_in
 from tests.browser.test_staff_pages import COUNTRY_SHAPES, dashboard  # noqa: F401 - the fixture
 from tests.test_history import seeded  # noqa: F401 - the fixture
 
@@ -17,8 +18,10 @@ def test_history_draws_offline_from_its_address(
     seeded: Runtime,  # noqa: F811
     dashboard: str,  # noqa: F811
     visit: object,
+    staff: str,
 ) -> None:
     shown = visit(dashboard + "/history?campaign=torture&channel=sms")  # type: ignore[operator]
+    log_in(shown.page, staff)  # the form answers at the page's own address, which then opens
     shown.page.wait_for_selector(".sf-fig.hero .sf-v", timeout=45000)
     shown.page.wait_for_function(f"{COUNTRY_SHAPES} > 100", timeout=45000)
     shown.page.wait_for_function(f"{CHARTS} >= 5", timeout=30000)

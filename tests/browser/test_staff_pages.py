@@ -146,7 +146,9 @@ def test_outcomes_and_live_strip_in_the_browser(
         assert page.outside() == [], f"{name} reached outside: {page.outside()}"
 
 
-def test_messages_in_the_browser(settings: Settings, runtime: Runtime, dashboard: str, visit: object) -> None:
+def test_messages_in_the_browser(
+    settings: Settings, runtime: Runtime, dashboard: str, visit: object, lead: str
+) -> None:
     """A lead previews an alert and sends it; the progress shows; nothing comes from outside."""
     from campaign import appeals
     from campaign.inbound import InboundSms
@@ -170,6 +172,7 @@ def test_messages_in_the_browser(settings: Settings, runtime: Runtime, dashboard
     )
     shown = visit(dashboard + "/messages")  # type: ignore[operator]
     page = shown.page
+    log_in(page, lead)
     page.wait_for_selector(".sf-fig.hero .sf-v", timeout=45000)
     page.get_by_text("Send an alert").click()
     page.get_by_role("combobox", name="Appeal").first.click()
