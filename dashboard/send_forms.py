@@ -16,10 +16,9 @@ import streamlit as st
 from campaign import alerts, outbox, outcome_messages
 from campaign.appeals import AppealSummary
 from campaign.errors import CampaignError
-from dashboard import data, forms
+from dashboard import data, forms, guard
 
 # The dashboard has no sign-in of its own yet; audit entries name it until it does.
-ACTOR = "dashboard"
 SETTLED = ("sent", "delivered", "failed", "cancelled")
 
 
@@ -74,7 +73,7 @@ def alert_flow(appeals: Sequence[AppealSummary]) -> None:
             key="alert-confirm",
             icon=":material/send:",
         ):
-            queued = alerts.queue(data.engine(), plan, ACTOR)
+            queued = alerts.queue(data.engine(), plan, guard.actor())
             st.session_state["alert-batch"] = (queued.batch, queued.queued)
             del st.session_state["alert-plan"]
             data.forget_outbox()
@@ -123,7 +122,7 @@ def outcome_flow(appeals: Sequence[AppealSummary]) -> None:
             key="outcome-message-confirm",
             icon=":material/send:",
         ):
-            queued = outcome_messages.queue(data.engine(), plan, ACTOR)
+            queued = outcome_messages.queue(data.engine(), plan, guard.actor())
             st.session_state["outcome-message-batch"] = (queued.batch, queued.queued)
             del st.session_state["outcome-message-plan"]
             data.forget_outbox()

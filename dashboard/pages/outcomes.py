@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from campaign import outcomes
-from dashboard import blocks, charts, data, forms, nav, session, style, tables
+from dashboard import blocks, charts, data, forms, guard, nav, session, style, tables
 from dashboard.params import outcomes_params
 
 p = style.DARK
@@ -117,8 +117,10 @@ st.dataframe(
 forms.flash()
 with st.expander("Record an outcome", icon=":material/edit:"):
     forms.outcome_form(data.appeal_list(), tz)
-    st.page_link(
-        "pages/messages.py",
-        label="Then tell the signers: Messages → Send an outcome message",
-        icon=":material/sms:",
-    )
+    visitor = guard.visitor()
+    if visitor is not None and visitor.may_see("messages"):  # leads tell the signers
+        st.page_link(
+            "pages/messages.py",
+            label="Then tell the signers: Messages → Send an outcome message",
+            icon=":material/sms:",
+        )

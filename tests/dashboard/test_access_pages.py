@@ -70,16 +70,16 @@ def log_in_form(at: AppTest, name: str, password: str) -> AppTest:
 
 # Hidden pages every logged-in user has: "" (the default: a copy of Live at "/") and log-out.
 ALWAYS = {"", "logout"}
-BUILT = {"live", "on-air", "map", "outcomes", "admin"}  # the pages of this branch
+BUILT = {"live", "on-air", "map", "outcomes", "history", "messages", "appeals", "admin"}
 
 
 @pytest.mark.parametrize(
     ("role", "pages"),
     [
         ("viewer", {"live", "on-air"}),
-        ("staff", {"live", "on-air", "map", "outcomes"}),
-        ("lead", {"live", "on-air", "map", "outcomes"}),
-        ("admin", {"live", "on-air", "map", "outcomes", "admin"}),
+        ("staff", {"live", "on-air", "map", "outcomes", "history"}),
+        ("lead", {"live", "on-air", "map", "outcomes", "history", "messages", "appeals"}),
+        ("admin", {"live", "on-air", "map", "outcomes", "history", "messages", "appeals", "admin"}),
     ],
 )
 def test_each_role_sees_exactly_its_pages(dashboard_env: Settings, role: str, pages: set[str]) -> None:

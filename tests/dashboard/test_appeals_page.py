@@ -93,7 +93,7 @@ def test_preview_downloads_and_delivery(smtp: SmtpServer, runtime: Runtime) -> N
     assert [r.rcpt_tos for r in smtp.received] == [[EMAIL], [FAX]]
     assert [s.value for s in at.success] == [f"Delivered 6 signatures to {EMAIL}, {FAX}"]
     (record,) = deliveries.history(runtime.engine)
-    assert record.actor == "dashboard" and record.status == "sent"
+    assert record.actor == "test-lead" and record.status == "sent"
     shown = table(at, "deliveries")
     assert list(shown["status"]) == ["sent"] and list(shown["sha256"]) == [record.document_sha256]
     assert table(at, "appeals").set_index("appeal").loc["hassan", "delivered"] == 6

@@ -40,7 +40,7 @@ def test_messages_shows_the_outbox_with_failures_masked(
             .where(OutboxMessage.id == connection.scalar(select(func.min(OutboxMessage.id))))
             .values(status="failed", error="twilio 400 21211: not a valid phone number", attempts=1)
         )
-    at = page("pages/messages.py")
+    at = page("pages/messages.py", role="lead")
     shown = html(at)
     figures = re.findall(r'sf-k">([^<]*)</div><div class="sf-v">([^<]*)<', shown)
     assert figures == [("Waiting", "1"), ("Sent", "0"), ("Failed", "1"), ("Send rate", "0")]
@@ -55,7 +55,7 @@ def test_messages_sends_an_alert_after_preview_and_confirmation(
     dashboard_env: Settings, runtime: Runtime, hassan: object
 ) -> None:
     signers(runtime)
-    at = page("pages/messages.py")
+    at = page("pages/messages.py", role="lead")
     at.selectbox(key="alert-appeal").select("hassan").run()
     at.multiselect(key="alert-countries").select("NL").run()
     at.button(key="alert-preview").click().run()
@@ -71,7 +71,7 @@ def test_messages_sends_an_alert_after_preview_and_confirmation(
     from campaign.audit import recent
 
     assert [(e.actor, e.action, e.subject) for e in recent(runtime.engine)][:1] == [
-        ("dashboard", "alert.send", "hassan")
+        ("test-lead", "alert.send", "hassan")
     ]
 
 
@@ -80,7 +80,7 @@ def test_messages_sends_the_outcome_message_once(
 ) -> None:
     signers(runtime)
     outcomes.record(runtime.engine, "hassan", "released")
-    at = page("pages/messages.py")
+    at = page("pages/messages.py", role="lead")
     at.selectbox(key="outcome-message-appeal").select("hassan").run()
     at.button(key="outcome-message-preview").click().run()
     assert any("**2** signers will get this text" in m.value for m in at.markdown)
@@ -93,7 +93,7 @@ def test_messages_sends_the_outcome_message_once(
 
 
 def test_messages_says_what_is_wrong(dashboard_env: Settings, runtime: Runtime, hassan: object) -> None:
-    at = page("pages/messages.py")
+    at = page("pages/messages.py", role="lead")
     at.button(key="alert-preview").click().run()
     assert [e.value for e in at.error] == ["choose the appeal"]
     at.selectbox(key="alert-appeal").select("hassan").run()
