@@ -130,5 +130,8 @@ def configure(settings: Settings, stream: TextIO | None = None) -> logging.Handl
         logger.handlers.clear()
         logger.propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # its lines carry raw query strings
-    logging.getLogger("alembic.runtime.plugins").setLevel(max(root.level, logging.WARNING))
+    # Libraries' chatter stays out of a command's output unless debugging; httpx's INFO
+    # lines would also carry whole URLs, API keys in their query strings included.
+    for name in ("alembic", "httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(root.level, logging.WARNING))
     return handler

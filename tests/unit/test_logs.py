@@ -110,3 +110,10 @@ def test_the_access_line_names_the_route_never_the_query(
 def test_no_access_line_unless_asked(captured: tuple[io.StringIO, list[str]], client: TestClient) -> None:
     client.get("/healthz")
     assert not [line for line in lines(captured[0]) if line["logger"] == "campaign.access"]
+
+
+def test_library_chatter_with_urls_stays_out(captured: tuple[io.StringIO, list[str]]) -> None:
+    """httpx logs every request's URL at INFO: a Flickr API key in its query string reached stderr."""
+    logging.getLogger("httpx").info('HTTP Request: GET https://api.flickr.com/?api_key=secret "200 OK"')
+    logging.getLogger("alembic.runtime.migration").info("Context impl SQLiteImpl.")
+    assert "api_key" not in captured[0].getvalue() and "SQLiteImpl" not in captured[0].getvalue()
