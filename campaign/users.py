@@ -8,6 +8,7 @@ the password).  A user may instead carry an e-mail address, which single sign-on
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import secrets
@@ -28,8 +29,18 @@ HASHER = PasswordHasher()
 NAME = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MIN_PASSWORD = 10
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against for unknown names, so they take as long as known ones.
+
+    Made on first use: hashing costs a quarter of a second, which every command would pay at start.
+    """
+    return HASHER.hash(secrets.token_urlsafe(16))
+
+
 # Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY = HASHER.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
@@ -234,7 +245,7 @@ def single_sign_on(engine: Engine, email: str, client: str) -> UserInfo | None:
 
 def _verified(stored: str | None, password: str) -> bool:
     try:
-        return HASHER.verify(stored or _DUMMY, password) and stored is not None
+        return HASHER.verify(stored or _dummy_hash(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -31,7 +32,9 @@ def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: s
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-def test_requests_texts_and_rejects_are_counted(client: TestClient, runtime: Runtime, hassan: object) -> None:
+def test_requests_texts_and_rejects_are_counted(
+    client: TestClient, runtime: Runtime, hassan: object, screen_token: Callable[..., str]
+) -> None:
     form = twilio_form("SM" + "a" * 32, "+31612345678", "JA")
     assert post_twilio(client, form).status_code == 200
     assert post_twilio(client, form).status_code == 200  # Twilio's retry: stored once
@@ -44,7 +47,8 @@ def test_requests_texts_and_rejects_are_counted(client: TestClient, runtime: Run
         "/webhooks/twilio", content=b"x" * 70_000, headers={"X-Twilio-Signature": twilio_signature({})}
     )
     assert huge.status_code == 413
-    assert client.get("/api/v1/appeals/hassan/total.txt").text == "1"
+    token = screen_token(appeal="hassan")
+    assert client.get(f"/api/v1/appeals/hassan/total.txt?token={token}").text == "1"
     assert client.get("/no/such/thing/31612345678").status_code == 404
     vonage = {"msisdn": "31612345670", "to": "4777", "messageId": "0A01", "text": "JA"}
     client.get("/webhooks/vonage?" + urlencode(vonage))  # refused (unsigned), but counted

@@ -71,7 +71,10 @@ def test_the_client_behind_trusted_proxies(peer: str, forwarded: str | None, cli
 
 @pytest.fixture
 def limited(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
-    tight = settings.model_copy(update={"rate_limit_feeds": 1.0, "rate_limit_burst": 2.0})
+    # A public feed (CAMPAIGN_OVERLAY_TOKENS=false): these tests are about limits, not links.
+    tight = settings.model_copy(
+        update={"rate_limit_feeds": 1.0, "rate_limit_burst": 2.0, "overlay_tokens": False}
+    )
     with TestClient(create_app(tight, runtime), base_url=PUBLIC_URL, client=("203.0.113.9", 5000)) as client:
         yield client
 
@@ -97,7 +100,12 @@ def test_clients_behind_a_trusted_proxy_have_their_own_limit(
     settings: Settings, runtime: Runtime, hassan: object
 ) -> None:
     tight = settings.model_copy(
-        update={"rate_limit_feeds": 1.0, "rate_limit_burst": 1.0, "trusted_proxies": ("10.0.0.0/8",)}
+        update={
+            "rate_limit_feeds": 1.0,
+            "rate_limit_burst": 1.0,
+            "trusted_proxies": ("10.0.0.0/8",),
+            "overlay_tokens": False,
+        }
     )
     app = create_app(tight, runtime)
     with TestClient(app, base_url=PUBLIC_URL, client=("10.1.2.3", 5000)) as proxy:
