@@ -112,6 +112,7 @@ def test_screen_add_prints_working_links_once(
     assert links["dashboard"] == f"http://127.0.0.1:8501/on-air?token={token}"
     assert links["overlay"] == f"{settings.public_url}/overlay/hassan?token={token}"
     total = httpx.URL(links["total.txt"])
+    runtime.live.refresh(runtime.engine, runtime.vault)  # the appeal was added after the app started
     assert client.get(total.path, params=dict(total.params)).text == "0"
 
     listing = campaign(settings, "screen", "list")

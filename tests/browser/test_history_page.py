@@ -27,6 +27,8 @@ def test_history_draws_offline_from_its_address(
     shown.page.wait_for_function(f"{CHARTS} >= 5", timeout=30000)
     assert shown.page.locator(".sf-fig.hero .sf-v").inner_text() == "6", "torture's signatures by text"
     assert "27 Feb 21:00" in shown.page.inner_text("body"), "the TV moment is marked"
+    downloads = "document.querySelectorAll(\"[data-testid='stDownloadButton']\").length"
+    shown.page.wait_for_function(f"{downloads} >= 4", timeout=30000)  # drawn after the charts
     assert shown.page.locator("[data-testid='stDownloadButton']").count() == 4
     shown.page.wait_for_timeout(1000)
     shown.screenshot("history-torture-sms")

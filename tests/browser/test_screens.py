@@ -17,6 +17,10 @@ import pytest
 from campaign.settings import Settings
 from tests.conftest import Backend, Server, free_port, post_twilio, twilio_form
 
+# Every screen follows within a second or two; a CI machine running the whole suite on two
+# cores gets some slack.  The bench measures the real figure (freshness p99).
+FOLLOW_MS = 4000
+
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("hassan")]
 
 
@@ -75,10 +79,12 @@ def test_every_screen_follows_the_signatures(
         for i, sender in enumerate(["+31612345678", "+32470123456", "+4915112345678"]):
             assert post_twilio(http, twilio_form(f"SMe{i}", sender, "JA")).status_code == 200
         live.page.wait_for_function(
-            "document.querySelector('.cr-card.hero .cr-v')?.textContent === '3'", timeout=2000
+            "document.querySelector('.cr-card.hero .cr-v')?.textContent === '3'", timeout=FOLLOW_MS
         )
-        overlay.page.wait_for_function("document.getElementById('total').dataset.value === '3'", timeout=2000)
-        assert time.monotonic() - started < 3
+        overlay.page.wait_for_function(
+            "document.getElementById('total').dataset.value === '3'", timeout=FOLLOW_MS
+        )
+        assert time.monotonic() - started < FOLLOW_MS / 1000 + 1
         assert http.get("/api/v1/appeals/hassan/total.txt", params={"token": gallery}).text == "3"
 
     frame = on_air.page.frame_locator("iframe").first if on_air.page.locator("iframe").count() else None
