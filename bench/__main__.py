@@ -22,7 +22,6 @@ A full run takes about three minutes, ``--quick`` (smaller sizes) about one and 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import time
 from pathlib import Path
@@ -432,10 +431,10 @@ def bench_webhooks(stack: Stack, generator: Generator, args: argparse.Namespace)
 
     with servers.ingest(stack) as server:
         generator.run(server.url, warmup, WARMUP_SECONDS)
-        before = _settled(stack)
+        before = webhooks.settled(stack, WEBHOOK_APPEAL, 10.0)
         ours = _measured(generator, server, pool, args.duration)
-        after = _settled(stack)
-        live_total = _live_total(stack, after.signatures)
+        after = webhooks.settled(stack, WEBHOOK_APPEAL, 10.0)
+        live_total = webhooks.live_total(stack, WEBHOOK_APPEAL, after.signatures, 5.0)
     report.line("ours (campaign ingest)", report.load_line(ours))
     sent = pool.sent(ours.sent_per_slice)
     signers = pool.distinct_senders(sent)
@@ -514,33 +513,6 @@ def _measured(
     if before is not None and after is not None:
         result.server_cpu_s = after - before
     return result
-
-
-def _settled(stack: Stack, timeout: float = 10.0) -> webhooks.Counts:
-    """The counts once the last in-flight batches committed (two equal readings in a row)."""
-    deadline = time.monotonic() + timeout
-    last = webhooks.counts(stack.runtime.engine, WEBHOOK_APPEAL)
-    while time.monotonic() < deadline:
-        time.sleep(0.3)
-        now = webhooks.counts(stack.runtime.engine, WEBHOOK_APPEAL)
-        if now == last:
-            return now
-        last = now
-    return last
-
-
-def _live_total(stack: Stack, expected: int, timeout: float = 5.0) -> int:
-    """Redis's total once the live writer caught up with the database (or after ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    total = -1
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            figures = stack.runtime.live.figures(WEBHOOK_APPEAL)
-            total = figures.signatures if figures else 0
-        if total == expected:
-            break
-        time.sleep(0.2)
-    return total
 
 
 if __name__ == "__main__":

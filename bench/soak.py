@@ -118,10 +118,10 @@ def run_soak(
         result.memory_start = memory(stack, ingest, worker)
         asyncio.run(_open_loop(ingest.url, pool, rate, seconds, result, on_minute))
         result.memory_end = memory(stack, ingest, worker)
-        after = _settled(stack)
+        after = webhooks.settled(stack, WEBHOOK_APPEAL, 15.0)
         result.db_signatures = after.signatures - before.signatures
         result.distinct_senders = pool.distinct_senders(range(result.sent))
-        result.redis_total = _redis_total(stack, after.signatures)
+        result.redis_total = webhooks.live_total(stack, WEBHOOK_APPEAL, after.signatures, 10.0)
         problems = ingest.log_problems()
         if problems != "none":
             print(f"  ingest log: {problems}", flush=True)
@@ -241,31 +241,6 @@ def _read_pool(path: Path, host: str) -> list[bytes]:
             )
             requests.append(head.encode() + payload)
     return requests
-
-
-def _settled(stack: Stack, timeout: float = 15.0) -> webhooks.Counts:
-    deadline = time.monotonic() + timeout
-    last = webhooks.counts(stack.runtime.engine, WEBHOOK_APPEAL)
-    while time.monotonic() < deadline:
-        time.sleep(0.3)
-        now = webhooks.counts(stack.runtime.engine, WEBHOOK_APPEAL)
-        if now == last:
-            return now
-        last = now
-    return last
-
-
-def _redis_total(stack: Stack, expected: int, timeout: float = 10.0) -> int:
-    deadline = time.monotonic() + timeout
-    total = -1
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            figures = stack.runtime.live.figures(WEBHOOK_APPEAL)
-            total = figures.signatures if figures else 0
-        if total == expected:
-            break
-        time.sleep(0.2)
-    return total
 
 
 def soak_lines(result: SoakResult) -> list[tuple[str, str]]:

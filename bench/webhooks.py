@@ -9,17 +9,23 @@ supporters who signed already and text again, as happens after every radio call.
 
 from __future__ import annotations
 
+import contextlib
 import random
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from sqlalchemy import Engine, func, select
 from twilio.request_validator import RequestValidator
 
 from campaign.models import Appeal, Signature, Supporter, Tally
+
+if TYPE_CHECKING:
+    from bench.stack import Stack
 
 PATH = "/webhooks/twilio"
 CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -129,3 +135,30 @@ def counts(engine: Engine, slug: str) -> Counts:
         )
         supporters = connection.scalar(select(func.count()).select_from(Supporter))
     return Counts(int(signatures or 0), int(total or 0), int(supporters or 0))
+
+
+def settled(stack: Stack, slug: str, timeout: float) -> Counts:
+    """The counts once the last in-flight batches committed (two equal readings in a row)."""
+    deadline = time.monotonic() + timeout
+    last = counts(stack.runtime.engine, slug)
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        now = counts(stack.runtime.engine, slug)
+        if now == last:
+            return now
+        last = now
+    return last
+
+
+def live_total(stack: Stack, slug: str, expected: int, timeout: float) -> int:
+    """Redis's total once the live writer caught up with the database (or after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    total = -1
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            figures = stack.runtime.live.figures(slug)
+            total = figures.signatures if figures else 0
+        if total == expected:
+            break
+        time.sleep(0.2)
+    return total
