@@ -18,7 +18,8 @@ Key layout (each appeal's keys share one Redis Cluster hash slot through ``{a:sl
     campaign:{network}:tally         hash: members
     campaign:live:ready              set once the view was built from the database
     campaign:live:building           token of the rebuild under way (a flush midway voids it)
-    campaign:updates                 pub/sub channel: {"appeal": slug, "total": n}
+    campaign:updates:DB              pub/sub channel: {"appeal": slug, "total": n}; pub/sub ignores
+                                     database numbers, so the channel names the one it is about
     campaign:{work}:stream           stream: one entry per commit, for the workers (group "workers")
 """
 
@@ -55,7 +56,6 @@ PREFIX = "campaign"
 APPEALS = f"{PREFIX}:appeals"
 READY = f"{PREFIX}:live:ready"
 BUILDING = f"{PREFIX}:live:building"
-UPDATES = f"{PREFIX}:updates"
 NETWORK_TALLY = f"{PREFIX}:{{network}}:tally"
 WORK_STREAM = f"{PREFIX}:{{work}}:stream"
 WORK_GROUP = "workers"
@@ -165,7 +165,7 @@ async def updates(url: str) -> AsyncIterator[tuple[str, int]]:
     client = redis.asyncio.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     try:
-        await pubsub.subscribe(UPDATES)
+        await pubsub.subscribe(updates_channel(client))
         async for message in pubsub.listen():
             try:
                 data = json.loads(message["data"])
@@ -175,6 +175,11 @@ async def updates(url: str) -> AsyncIterator[tuple[str, int]]:
     finally:
         await pubsub.aclose()
         await client.aclose()
+
+
+def updates_channel(client: redis.Redis | redis.asyncio.Redis) -> str:
+    """The pub/sub channel of the client's database number (deployments may share a server)."""
+    return f"{PREFIX}:updates:{client.connection_pool.connection_kwargs.get('db', 0)}"
 
 
 def country_name(code: str) -> str:
@@ -188,6 +193,7 @@ class LiveView:
     def __init__(self, client: redis.Redis):
         self.redis = client
         self._max_set = client.register_script(MAX_SET)
+        self.updates_channel = updates_channel(client)
 
     # -- writes -----------------------------------------------------------------------------
     def apply(self, changes: LiveChanges, *, now: float | None = None) -> None:
@@ -200,7 +206,7 @@ class LiveView:
         for scope, values in changes.tallies.items():
             self._queue_tally(pipe, scope, values, stamp, oldest_minute)
             if scope != "*" and "total" in values:
-                pipe.publish(UPDATES, json.dumps({"appeal": scope, "total": values["total"]}))
+                pipe.publish(self.updates_channel, json.dumps({"appeal": scope, "total": values["total"]}))
         seconds: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         latest: dict[str, list[str]] = defaultdict(list)
         for signed in changes.signed:
@@ -247,7 +253,7 @@ class LiveView:
         for slug, values in tallies.items():
             args = [a for item in values.items() for a in item]
             pipe.eval(MAX_SET, 1, campaign_key(slug, "tally"), *args, stamp)
-            pipe.publish(UPDATES, json.dumps({"campaign": slug}))
+            pipe.publish(self.updates_channel, json.dumps({"campaign": slug}))
         pipe.execute()
 
     def campaign_figures(self, slug: str) -> CampaignFigures:
@@ -382,7 +388,7 @@ class LiveView:
         self.mark_ready(token, stamp)
         for scope, values in snapshot.tallies.items():
             if scope != "*":
-                self.redis.publish(UPDATES, json.dumps({"appeal": scope, "total": values.get("total", 0)}))
+                self._announce_total(scope, values.get("total", 0))
         return differences
 
     # -- the work stream (Redis Streams consumer group) -----------------------------------------
@@ -449,8 +455,11 @@ class LiveView:
             args: list[Any] = [a for item in values.items() for a in item]
             if self._max_set(keys=[key], args=[*args, stamp]) and key.endswith(":tally"):
                 slug = key.split("{a:", 1)[1].rsplit("}", 1)[0]
-                self.redis.publish(UPDATES, json.dumps({"appeal": slug, "total": values.get("total", 0)}))
+                self._announce_total(slug, values.get("total", 0))
         return raised
+
+    def _announce_total(self, slug: str, total: int) -> None:
+        self.redis.publish(self.updates_channel, json.dumps({"appeal": slug, "total": total}))
 
     def _low_fields(self, key: str, values: Mapping[str, int]) -> list[tuple[str, int]]:
         stored: dict[str, str] = self.redis.hgetall(key)  # type: ignore[assignment]

@@ -168,6 +168,10 @@ class GroupCommitter:
                 if self.live_stale:
                     log.info("live figures rebuilt from the database")
                 self.live_stale = self.redis_down = False
+        except redis.WatchError:
+            # another process rebuilt at the same time: Redis is up, so commits keep writing
+            # their figures to it, and the next tick rebuilds again
+            self.live_stale, self.redis_down = True, False
         except (redis.RedisError, OSError):
             self.live_stale = self.redis_down = True
         except (OperationalError, DBAPIError):

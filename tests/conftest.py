@@ -320,3 +320,29 @@ def ingest_server(settings: Settings, tmp_path: Path) -> Iterator[Server]:
     server = start_ingest(settings, tmp_path / "ingest.log")
     yield server
     server.stop()
+
+
+# -- the fault suite's figures in the summary (here, not in tests/faults: an xdist controller
+# loads only this conftest, and the figures reach it on the workers' test reports) -------------
+_FAULT_FIGURES: list[dict[str, object]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "teardown":
+        _FAULT_FIGURES.extend(row for name, row in report.user_properties if name == "fault suite figures")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _FAULT_FIGURES:
+        return
+    from tests.faults.checks import COLUMNS
+
+    rows = sorted(_FAULT_FIGURES, key=lambda row: str(row.get("fault", "")))
+    terminalreporter.section("fault suite figures")
+    widths = {name: max(len(name), *(len(str(row.get(name, ""))) for row in rows)) for name in COLUMNS}
+    terminalreporter.write_line("  ".join(name.ljust(widths[name]) for name in COLUMNS))
+    for row in rows:
+        terminalreporter.write_line("  ".join(str(row.get(name, "")).ljust(widths[name]) for name in COLUMNS))
+    for row in rows:
+        if row.get("note"):
+            terminalreporter.write_line(f"{row['fault']}: {row['note']}")

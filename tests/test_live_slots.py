@@ -6,6 +6,8 @@ real redis-server started in cluster mode on a free port.
 
 from __future__ import annotations
 
+import random
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,16 +17,29 @@ import redis
 from redis.crc import key_slot
 
 from campaign.live import NETWORK_TALLY, WORK_STREAM, appeal_key, campaign_key
-from tests.conftest import free_port
 from tests.faults.servers import redis_server_binary, wait_for
 
 APPEAL_PARTS = ("meta", "tally", "minutes", "seconds", "recent")
 
 
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is free too, and below 65536."""
+    for _ in range(200):
+        port = random.randint(20_000, 50_000)
+        try:
+            with socket.socket() as client_port, socket.socket() as bus_port:
+                client_port.bind(("127.0.0.1", port))
+                bus_port.bind(("127.0.0.1", port + 10_000))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free pair of ports for a cluster node")
+
+
 @pytest.fixture(scope="module")
 def cluster_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis.Redis]:
     workdir: Path = tmp_path_factory.mktemp("cluster")
-    port = free_port()
+    port = free_cluster_port()
     process = subprocess.Popen(
         [
             *(redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes"),

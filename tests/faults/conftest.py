@@ -1,20 +1,19 @@
-"""The fault suite's figures, printed in the terminal summary of every run (CI output included)."""
+"""Each fault's figures ride on its test report, so the summary has them also from xdist workers."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from tests.faults.checks import COLUMNS, FIGURES
+from tests.faults.checks import FIGURES
+
+FIGURES_PROPERTY = "fault suite figures"
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not FIGURES:
-        return
-    terminalreporter.section("fault suite figures")
-    widths = {name: max(len(name), *(len(str(row.get(name, ""))) for row in FIGURES)) for name in COLUMNS}
-    terminalreporter.write_line("  ".join(name.ljust(widths[name]) for name in COLUMNS))
-    for row in FIGURES:
-        terminalreporter.write_line("  ".join(str(row.get(name, "")).ljust(widths[name]) for name in COLUMNS))
-    for row in FIGURES:
-        if row.get("note"):
-            terminalreporter.write_line(f"{row['fault']}: {row['note']}")
+@pytest.fixture(autouse=True)
+def _report_figures(request: pytest.FixtureRequest) -> Iterator[None]:
+    before = len(FIGURES)
+    yield
+    for row in FIGURES[before:]:
+        request.node.user_properties.append((FIGURES_PROPERTY, row))
