@@ -157,7 +157,25 @@ def mark_opted_out(connection: Connection, supporter_id: int, now: datetime) -> 
     )
 
 
-# -- figures for the Messages page and the CLI ------------------------------------------------
+# -- figures for the Messages page, the CLI and /metrics ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Texts due and still queued, and how long the oldest of them has waited past its time."""
+
+    due: int
+    lag_seconds: float
+
+
+def backlog(engine: Engine, now: datetime | None = None) -> Backlog:
+    moment = now or utcnow()
+    query = select(func.count(), func.min(OutboxMessage.scheduled_at)).where(
+        OutboxMessage.status == "queued", OutboxMessage.scheduled_at <= moment
+    )  # ix_outbox_due answers it
+    with engine.connect() as connection:
+        due, oldest = connection.execute(query).one()
+    return Backlog(int(due), (moment - oldest).total_seconds() if oldest is not None else 0.0)
 
 
 def counts(engine: Engine, batch: str | None = None) -> dict[tuple[str, str], int]:

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from campaign import outbox
 from campaign.errors import CampaignError, NotFound, PayloadTooLarge, error_body
 from campaign.inbound import InboundSms
 from campaign.runtime import Runtime
@@ -29,7 +30,7 @@ from campaign.settings import Settings
 from campaign.spool import Spool
 from ingest import beacon, events, receipts
 from ingest.committer import GroupCommitter
-from ingest.metrics import Instrument, Metrics
+from ingest.metrics import Instrument, Metrics, Recent
 from ingest.overlay import TotalsHub
 from ingest.overlay import routes as overlay_routes
 from ingest.providers import REGISTRY, Provider
@@ -179,6 +180,15 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     # Outermost: it sees the 413s and 429s of the two inside it.
     app.add_middleware(Instrument, metrics=metrics, routes=routes, access_log=settings.access_log)
     metrics.probes.add("campaign_overlay_viewers", "Open overlay event streams.", lambda: hub.viewers)
+    backlog = Recent(lambda: outbox.backlog(state["runtime"].engine))  # one query per scrape
+    metrics.probes.add(
+        "campaign_outbox_due", "Texts to supporters due and still queued.", lambda: backlog().due
+    )
+    metrics.probes.add(
+        "campaign_outbox_lag_seconds",
+        "How long the oldest queued text is past its time (0: the senders keep up).",
+        lambda: backlog().lag_seconds,
+    )
     app.state.campaign = state
     app.state.metrics = metrics
     return app

@@ -13,11 +13,12 @@ method one of a few, a reason one of the error codes.  Nothing personal is a lab
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -51,6 +52,7 @@ REASONS = {
 }
 access_log = logging.getLogger("campaign.access")
 log = logging.getLogger("campaign.ingest")
+T = TypeVar("T")
 
 
 class Probes(Collector):
@@ -74,6 +76,21 @@ class Probes(Collector):
 
     def describe(self) -> Iterable[Metric]:
         return []
+
+
+class Recent(Generic[T]):
+    """A value fetched at most once a second, however many probes read it."""
+
+    def __init__(self, fetch: Callable[[], T]):
+        self.fetch = fetch
+        self._at = -1.0
+        self._value: T | None = None
+
+    def __call__(self) -> T:
+        now = time.monotonic()
+        if self._value is None or now - self._at > 1.0:
+            self._value, self._at = self.fetch(), now
+        return self._value
 
 
 class Metrics:
@@ -170,7 +187,9 @@ class Metrics:
         return generate_latest(self.registry)
 
     async def endpoint(self, request: Request) -> Response:
-        return Response(self.exposition(), media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
+        # In a thread: some probes ask the database, and the event loop must not wait for it.
+        body = await asyncio.to_thread(self.exposition)
+        return Response(body, media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 
 def result_of(outcome: Outcome) -> str:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from campaign import outbox
+from campaign.models import Supporter
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from tests.conftest import post_twilio, start_ingest, twilio_form, twilio_signature
@@ -76,9 +80,28 @@ def test_requests_texts_and_rejects_are_counted(
     assert value(samples, "campaign_commit_queue_requests") == 0
     assert value(samples, "campaign_spool_files") == 0
     assert value(samples, "campaign_overlay_viewers") == 0
+    assert value(samples, "campaign_outbox_due") == 0
+    assert value(samples, "campaign_outbox_lag_seconds") == 0
     assert value(samples, "process_resident_memory_bytes") > 0
     # Labels are templates: no slug of a path nobody routes, no number from a query string.
     assert "31612345678" not in text and "31612345670" not in text and "/no/such" not in text
+
+
+def test_outbox_lag_is_the_wait_of_the_oldest_due_text(
+    client: TestClient, runtime: Runtime, hassan: object
+) -> None:
+    assert post_twilio(client, twilio_form("SM" + "c" * 32, "+31612345678", "JA")).status_code == 200
+    with runtime.engine.begin() as connection:
+        supporter = connection.scalar(select(Supporter.id))
+        assert supporter is not None
+        now = datetime.now(UTC)
+        outbox.queue_replies(
+            connection, [(supporter, "help", "Reply JA to sign.")], now=now - timedelta(minutes=2)
+        )
+        outbox.queue_replies(connection, [(supporter, "help", "Later.")], now=now + timedelta(hours=1))
+    _, samples = scrape(client)
+    assert value(samples, "campaign_outbox_due") == 1  # the one not yet due is not late
+    assert 120 <= value(samples, "campaign_outbox_lag_seconds") < 130
 
 
 def test_social_events_are_counted(client: TestClient, runtime: Runtime, kenya: object) -> None:
