@@ -29,6 +29,8 @@ class InboundSms:
     received_at: datetime
     part: Part | None = None
     channel: str = "sms"
+    # False: the provider cannot answer in the webhook's response, so replies are queued
+    replies_inline: bool = True
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -47,6 +49,7 @@ class InboundSms:
             received_at=datetime.fromisoformat(data["received_at"]),
             part=Part(**part) if part else None,
             channel=data.get("channel", "sms"),
+            replies_inline=data.get("replies_inline", True),
         )
 
 

@@ -21,7 +21,9 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from campaign.db import dialect_insert
 from campaign.models import OutboxMessage, Supporter, utcnow
 
-KINDS = ("alert", "thank_you", "outcome", "help", "opt_out_confirmation")
+# reply: any other answer to a text (JOIN, START, an unknown word) where the provider
+# cannot answer in the webhook's response
+KINDS = ("alert", "thank_you", "outcome", "help", "opt_out_confirmation", "reply")
 STATUSES = ("queued", "sending", "sent", "delivered", "failed", "cancelled")
 FINAL = frozenset({"delivered", "failed", "cancelled"})
 # Kinds that go even to a supporter who opted out: the confirmation that they did.

@@ -27,10 +27,12 @@ from campaign.directory import AppealInfo, Directory, current_version, load
 from campaign.inbound import InboundSms, Outcome
 from campaign.keywords import Intent, Reading
 from campaign.models import NETWORK, InboundMessage, MessagePart, Signature, Supporter, Tally
-from campaign.outbox import ThankYou, queue_thank_yous
+from campaign.outbox import ThankYou, queue_replies, queue_thank_yous
 from campaign.phones import Sender
 
 PARTS_KEPT = timedelta(days=2)  # how long parts of a completed text are remembered
+# The outbox kind of a reply queued for a provider that cannot answer in the webhook's response
+REPLY_KINDS = {Intent.HELP: "help", Intent.STOP: "opt_out_confirmation"}
 
 CLOSED = {
     "en": "Thank you! The appeal for {person} is closed; watch for our next alert.",
@@ -365,12 +367,13 @@ class _SmsBatch:
                 ).all()
             )
         thanks: list[ThankYou] = []
+        queued_replies: list[tuple[int, str, str]] = []
         for index, message in items:
             retry = (message.provider, message.message_id) not in new_ids
             outcome = self._outcome(readings[index], appeals[index], index in counted_indexes, retry, totals)
             appeal = appeals[index]
             if (
-                self.recorder.thank_you_delay > 0
+                (self.recorder.thank_you_delay > 0 or not message.replies_inline)
                 and outcome.intent is Intent.SIGN
                 and appeal
                 and appeal.is_open
@@ -381,8 +384,14 @@ class _SmsBatch:
                     language = readings[index].language
                     thanks.append(ThankYou(supporter_id, appeal.id, template, language, outcome.reply or ""))
                 outcome = replace(outcome, reply=None)
+            if outcome.reply and not message.replies_inline:
+                if not retry:
+                    kind = REPLY_KINDS.get(outcome.intent, "reply") if outcome.intent else "reply"
+                    queued_replies.append((supporters[message.sender.phone_hash]["id"], kind, outcome.reply))
+                outcome = replace(outcome, reply=None)
             self.outcomes[index] = outcome
         queue_thank_yous(connection, thanks, self.recorder.thank_you_delay)
+        queue_replies(connection, queued_replies)
 
     def _appeal_for(
         self, reading: Reading, message: InboundSms, supporter: dict[str, Any]

@@ -16,6 +16,7 @@ KIND_LABELS = {
     "outcome": "Outcome messages",
     "help": "Help replies",
     "opt_out_confirmation": "Opt-out confirmations",
+    "reply": "Other replies",
 }
 STATUS_ORDER = ("delivered", "sent", "sending", "queued", "cancelled", "failed")
 

@@ -118,6 +118,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
                 text=item.text,
                 received_at=now,
                 part=item.part,
+                replies_inline=provider.replies_inline,
             )
             for item in received
         ]

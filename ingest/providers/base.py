@@ -43,6 +43,9 @@ class Provider(ABC):
     name: ClassVar[str]
     path: ClassVar[str]
     methods: ClassVar[tuple[str, ...]] = ("POST",)
+    # Whether the webhook's answer carries the reply (Twilio's TwiML); if not, replies go
+    # through the outbox and the provider's sending API.
+    replies_inline: ClassVar[bool] = True
 
     def __init__(self, settings: Settings):
         self.settings = settings

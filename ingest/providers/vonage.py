@@ -46,6 +46,7 @@ class Vonage(Provider):
     name = "vonage"
     path = "/webhooks/vonage"
     methods = ("GET", "POST")
+    replies_inline = False  # Vonage ignores the answer's body: replies are sent by the SMS API
 
     async def receive(self, request: Request, body: bytes) -> list[Received]:
         fields = self._fields(request, body)

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 from vonage_http_client import Auth
 
-from campaign.models import InboundMessage, MessagePart, Signature, Supporter
+from campaign.models import InboundMessage, MessagePart, OutboxMessage, Signature, Supporter
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from ingest.app import create_app
@@ -441,3 +441,24 @@ def test_a_reused_concat_reference_is_not_mixed_with_a_stale_part(
             select(InboundMessage.body).order_by(InboundMessage.provider_message_id)
         ).scalars()
         assert list(bodies) == ["first1 first2 first3 ", "later1 later2 "]
+
+
+def test_replies_are_queued_for_the_sms_api_once_each(client: TestClient, runtime: Runtime) -> None:
+    # Vonage ignores the answer's body: what Twilio's TwiML would carry goes to the outbox.
+    _, fields = captured("sign_ja.query")
+    texts = [("0A10", "JA"), ("0A10", "JA"), ("0A11", "HELP"), ("0A12", "BLAH"), ("0A13", "STOP")]
+    for message_id, text in texts:  # the second is Vonage's retry of the first
+        response = deliver(client, "GET", sign({**fields, "messageId": message_id, "text": text}))
+        assert response.status_code == 200 and response.content == b""
+    with runtime.engine.connect() as connection:
+        rows = connection.execute(
+            select(OutboxMessage.kind, OutboxMessage.status, OutboxMessage.body).order_by(OutboxMessage.id)
+        ).all()
+    assert [(kind, status) for kind, status, _ in rows] == [
+        ("thank_you", "queued"),
+        ("help", "queued"),
+        ("reply", "queued"),
+        ("opt_out_confirmation", "queued"),
+    ]
+    assert all(body for _, _, body in rows)
+    assert "Hassan" in rows[0].body  # rendered again with the count when it is sent
