@@ -33,6 +33,10 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     else:
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("pool_size", 10)
+        if "connect_timeout" not in parsed.query:
+            # A database behind a dropped route must fail in seconds (the ingest then spools),
+            # not after the kernel's TCP timeout of minutes.
+            kwargs.setdefault("connect_args", {"connect_timeout": 5})
     # Statement parameters hold hashes and ciphertexts; keep them out of error messages anyway.
     kwargs.setdefault("hide_parameters", True)
     if parsed.drivername in {"postgresql", "postgres"}:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.exc import OperationalError
 
 from campaign import db
 from campaign.models import Base
@@ -19,3 +23,16 @@ def test_migrations_match_the_models(runtime: Runtime) -> None:
 def test_upgrade_is_idempotent(runtime: Runtime) -> None:
     db.upgrade(runtime.engine)
     db.upgrade(runtime.engine)
+
+
+@pytest.mark.timeout(60)  # without a connect timeout, libpq would wait for ever
+def test_a_postgresql_server_that_never_answers_fails_in_seconds() -> None:
+    # A listener that completes TCP handshakes but never speaks: as a stalled or cut-off server.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        engine = db.create_db_engine(f"postgresql://campaign@127.0.0.1:{port}/campaign")
+        with pytest.raises(OperationalError, match="timeout"), engine.connect():
+            pass
+        engine.dispose()
