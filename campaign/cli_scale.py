@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
 
+from campaign import logs
 from campaign.runtime import Runtime
 from campaign.settings import get_settings
 
@@ -21,7 +21,7 @@ def worker(
     """Run a background worker: takes work from the Redis stream, claims what stalled workers left."""
     from campaign import worker as work
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     settings = get_settings()
+    logs.configure(settings)
     runtime = Runtime.open(settings, migrate=False)
     work.serve(runtime, name or work.default_name(), settings.work_claim_after)

@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from campaign import logs
 from campaign.settings import Settings
 
 log = logging.getLogger("campaign.ingest")
@@ -125,7 +126,7 @@ class Supervisor:
 
 def supervise(settings: Settings, host: str, port: int, workers: int) -> None:
     """Bind once, then keep ``workers`` ``campaign ingest --fd`` processes serving the socket."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
+    logs.configure(settings)
     if settings.resolved_database_url.startswith("sqlite"):
         log.warning(
             "SQLite takes one writer at a time: %d ingest processes will be slower than one;"
