@@ -386,21 +386,40 @@ def headline(connection: Connection, where: Scope, *, rollups_: bool = True) -> 
 
 def over_time(connection: Connection, where: Scope, *, rollups_: bool = True) -> list[tuple[datetime, int]]:
     """Signatures per hour (short ranges) or per UTC day: (start of the bucket in UTC, count)."""
+    return series_times(where, over_time_counts(connection, where, rollups_=rollups_))
+
+
+def over_time_counts(connection: Connection, where: Scope, *, rollups_: bool = True) -> dict[int, int]:
+    """Signatures per epoch hour (short ranges, ``where.hourly``) or per epoch UTC day."""
     unit = "hour" if where.hourly else "day"
     counts = _sum(connection, where, [unit], finest=unit, rollups_=rollups_)
+    return {int(b): n for (b,), n in counts.items()}
+
+
+def series_times(where: Scope, counts: Mapping[int, int]) -> list[tuple[datetime, int]]:
     seconds = rollups.HOUR if where.hourly else rollups.DAY
-    return [(rollups.EPOCH + timedelta(seconds=int(b) * seconds), n) for (b,), n in sorted(counts.items())]
+    return [(rollups.EPOCH + timedelta(seconds=b * seconds), n) for b, n in sorted(counts.items())]
 
 
 def peaks(
-    connection: Connection, where: Scope, limit: int = PEAKS, *, rollups_: bool = True
+    connection: Connection,
+    where: Scope,
+    limit: int = PEAKS,
+    *,
+    rollups_: bool = True,
+    series: Mapping[int, int] | None = None,
 ) -> list[tuple[datetime, int]]:
     """The busiest hours (the TV moments): (UTC hour, signatures), busiest first, earliest on a tie.
 
     Exact without grouping every hour of three years: months, then days, are ranked by their
     totals, and only those that could still hold a top hour are opened (an hour never holds
-    more than its day, a day never more than its month).
+    more than its day, a day never more than its month).  ``series``, what ``over_time_counts``
+    answered for the same scope, spares the first steps: its days are where the search starts,
+    its hours (short ranges) are the answer.
     """
+    if series is not None and rollups_ and where.hourly:
+        ranked = sorted(((h, n) for h, n in series.items() if n), key=lambda item: (-item[1], item[0]))
+        return [(rollups.hour_start(h), n) for h, n in ranked[:limit]]
     if not rollups_ or (where.appeal_ids is not None and len(where.appeal_ids) <= DIRECT_PEAKS_APPEALS):
         # A few appeals: their hours straight from the (appeal, hour) index beat opening months.
         found_parts = parts(where, "hour", rollups_=rollups_)
@@ -419,9 +438,13 @@ def peaks(
         return [(rollups.hour_start(int(h)), int(n)) for h, n in rows]
     # (-count, 0 for a month or day still to open / 1 for an hour, its first hour, unit, key)
     queue: list[tuple[int, int, int, str, int]] = []
-    for part in parts(where):
-        for (key,), n in _sum_part(connection, where, part, part.unit).items():
-            queue.append((-n, 0 if part.unit != "hour" else 1, _first_hour(part.unit, key), part.unit, key))
+    if series is not None:  # days of the scope, the partial ones at its ends included
+        queue = [(-n, 0, day * 24, "day", day) for day, n in series.items() if n]
+    else:
+        for part in parts(where):
+            for (key,), n in _sum_part(connection, where, part, part.unit).items():
+                is_hour = 1 if part.unit == "hour" else 0
+                queue.append((-n, is_hour, _first_hour(part.unit, key), part.unit, key))
     heapq.heapify(queue)
     found: list[tuple[datetime, int]] = []
     while queue and len(found) < limit:
@@ -450,9 +473,11 @@ def _sum_children(
     if unit == "month":
         table, child = SignatureDay.__table__, "day"
         ranges = [(rollups.month_hours(k) // 24, rollups.month_hours(k + 1) // 24) for k in keys]
-    else:
+    else:  # a day at an end of the scope is opened only as far as the scope reaches
         table, child = SignatureHour.__table__, "hour"
-        ranges = [(k * 24, k * 24 + 24) for k in keys]
+        lo = where.start_hour if where.start_hour is not None else -(2**62)
+        hi = where.end_hour if where.end_hour is not None else 2**62
+        ranges = [(max(k * 24, lo), min(k * 24 + 24, hi)) for k in keys]
     column = table.c[child]
     # One range scan of the index per container, all in one round trip (an OR of ranges
     # makes SQLite scan the whole table).
@@ -774,8 +799,9 @@ def view(engine: Engine, filters: Filters, tz: ZoneInfo) -> View:
         # Each figure is read once: the headline is made of the same answers as the charts.
         appeal_totals = by_appeal(connection, where)
         countries = by_country(connection, where)
-        top = peaks(connection, where)
-        series = over_time(connection, where)
+        counts = over_time_counts(connection, where)
+        top = peaks(connection, where, series=counts)
+        series = series_times(where, counts)
         channels = by_channel(connection, where)
         joined = members(connection, where)
         activity = social(connection, where)

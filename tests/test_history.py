@@ -348,4 +348,8 @@ def test_random_data_and_filters_read_the_same_from_rollups_as_from_raw_rows(
             where = history.scope(connection, filters, TZ)
             for query in (history.by_country, history.by_channel, history.by_appeal, history.over_time):
                 assert query(connection, where) == query(connection, where, rollups_=False), (query, filters)
-            assert history.peaks(connection, where, 8) == history.peaks(connection, where, 8, rollups_=False)
+            busiest = history.peaks(connection, where, 8, rollups_=False)
+            assert history.peaks(connection, where, 8) == busiest, filters
+            # As the History page asks: starting from the days (or hours) over_time counted.
+            counts = history.over_time_counts(connection, where)
+            assert history.peaks(connection, where, 8, series=counts) == busiest, filters
