@@ -61,7 +61,7 @@ COUNTRY = re.compile(r"^[A-Z]{2}$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 HOURLY_UP_TO = timedelta(days=21)  # longer ranges are drawn per day
 PEAKS = 5
-OPEN_AT_ONCE = 24  # months or days opened by one query when looking for the busiest hours
+OPEN_AT_ONCE = 24  # days opened by one query when looking for the busiest hours
 DIRECT_PEAKS_APPEALS = 20  # up to this many appeals, the busiest hours are read directly
 
 
@@ -411,17 +411,15 @@ def peaks(
 ) -> list[tuple[datetime, int]]:
     """The busiest hours (the TV moments): (UTC hour, signatures), busiest first, earliest on a tie.
 
-    Exact without grouping every hour of three years: months, then days, are ranked by their
-    totals, and only those that could still hold a top hour are opened (an hour never holds
-    more than its day, a day never more than its month).  ``series``, what ``over_time_counts``
-    answered for the same scope, spares the first steps: its days are where the search starts,
-    its hours (short ranges) are the answer.
+    Exact without grouping every hour of three years: the scope's days are ranked by their
+    totals (an hour never holds more than its day) and only those that could still hold a top
+    hour are opened.  ``series``, what ``over_time_counts`` answered for the same scope (the
+    History page has it already), spares reading the days; for a short range it holds the
+    hours themselves, and is the answer.
     """
-    if series is not None and rollups_ and where.hourly:
-        ranked = sorted(((h, n) for h, n in series.items() if n), key=lambda item: (-item[1], item[0]))
-        return [(rollups.hour_start(h), n) for h, n in ranked[:limit]]
-    if not rollups_ or (where.appeal_ids is not None and len(where.appeal_ids) <= DIRECT_PEAKS_APPEALS):
-        # A few appeals: their hours straight from the (appeal, hour) index beat opening months.
+    direct = where.appeal_ids is not None and len(where.appeal_ids) <= DIRECT_PEAKS_APPEALS
+    if not rollups_ or (direct and series is None):
+        # A few appeals: their hours straight from the (appeal, hour) index beat opening days.
         found_parts = parts(where, "hour", rollups_=rollups_)
         if not found_parts:
             return []
@@ -436,72 +434,47 @@ def peaks(
             .limit(limit)
         )
         return [(rollups.hour_start(int(h)), int(n)) for h, n in rows]
-    # (-count, 0 for a month or day still to open / 1 for an hour, its first hour, unit, key)
-    queue: list[tuple[int, int, int, str, int]] = []
-    if series is not None:  # days of the scope, the partial ones at its ends included
-        queue = [(-n, 0, day * 24, "day", day) for day, n in series.items() if n]
-    else:
-        for part in parts(where):
-            for (key,), n in _sum_part(connection, where, part, part.unit).items():
-                is_hour = 1 if part.unit == "hour" else 0
-                queue.append((-n, is_hour, _first_hour(part.unit, key), part.unit, key))
+    if series is None:
+        series = over_time_counts(connection, where)
+    if where.hourly:
+        ranked = sorted(((h, n) for h, n in series.items() if n), key=lambda item: (-item[1], item[0]))
+        return [(rollups.hour_start(h), n) for h, n in ranked[:limit]]
+    # (-count, 0 for a day still to open / 1 for an hour, its first hour); days at the ends of
+    # the scope hold only the hours inside it
+    queue = [(-n, 0, day * 24) for day, n in series.items() if n]
     heapq.heapify(queue)
     found: list[tuple[datetime, int]] = []
     while queue and len(found) < limit:
-        if queue[0][1] == 1:  # an hour no month or day left in the queue can beat
-            negative, _, _, _, key = heapq.heappop(queue)
-            found.append((rollups.hour_start(key), -negative))
+        if queue[0][1] == 1:  # an hour no day left in the queue can beat
+            negative, _, hour_key = heapq.heappop(queue)
+            found.append((rollups.hour_start(hour_key), -negative))
             continue
-        # Open the leading months and days together: one query per unit, not one per container.
-        opened: dict[str, list[int]] = {"month": [], "day": []}
-        while queue and queue[0][1] == 0 and sum(map(len, opened.values())) < OPEN_AT_ONCE:
-            _, _, _, unit, key = heapq.heappop(queue)
-            opened[unit].append(key)
-        for unit, keys in opened.items():
-            if not keys:
-                continue
-            child = "day" if unit == "month" else "hour"
-            for (sub,), n in _sum_children(connection, where, unit, keys).items():
-                heapq.heappush(queue, (-n, 0 if child != "hour" else 1, _first_hour(child, sub), child, sub))
+        days: list[int] = []  # the leading days, opened by one query
+        while queue and queue[0][1] == 0 and len(days) < OPEN_AT_ONCE:
+            days.append(heapq.heappop(queue)[2] // 24)
+        for hour_key, n in _hours_of(connection, where, days).items():
+            heapq.heappush(queue, (-n, 1, hour_key))
     return found
 
 
-def _sum_children(
-    connection: Connection, where: Scope, unit: str, keys: list[int]
-) -> dict[tuple[Any, ...], int]:
-    """The days of these months, or the hours of these days, with their signatures in scope."""
-    if unit == "month":
-        table, child = SignatureDay.__table__, "day"
-        ranges = [(rollups.month_hours(k) // 24, rollups.month_hours(k + 1) // 24) for k in keys]
-    else:  # a day at an end of the scope is opened only as far as the scope reaches
-        table, child = SignatureHour.__table__, "hour"
-        lo = where.start_hour if where.start_hour is not None else -(2**62)
-        hi = where.end_hour if where.end_hour is not None else 2**62
-        ranges = [(max(k * 24, lo), min(k * 24 + 24, hi)) for k in keys]
-    column = table.c[child]
-    # One range scan of the index per container, all in one round trip (an OR of ranges
-    # makes SQLite scan the whole table).
+def _hours_of(connection: Connection, where: Scope, days: list[int]) -> dict[int, int]:
+    """The signatures in scope of each hour of these days; a day at an end of the scope is
+    read only as far as the scope reaches."""
+    table = SignatureHour.__table__
+    lo = where.start_hour if where.start_hour is not None else -(2**62)
+    hi = where.end_hour if where.end_hour is not None else 2**62
+    column = table.c["hour"]
+    # One range scan of the index per day, all in one round trip (an OR of ranges makes
+    # SQLite scan the whole table).
     statement = union_all(
         *(
             select(column, func.sum(table.c["count"]))
-            .where(column >= low, column < high, *_attributes(table.c, where))
+            .where(column >= max(day * 24, lo), column < min(day * 24 + 24, hi), *_attributes(table.c, where))
             .group_by(column)
-            for low, high in ranges
+            for day in days
         )
     )
-    return {(int(key),): int(n) for key, n in connection.execute(statement) if n}
-
-
-def _first_hour(unit: str, key: int) -> int:
-    return {"month": rollups.month_hours, "day": lambda d: d * 24, "hour": lambda h: h}[unit](key)
-
-
-def _sum_part(connection: Connection, where: Scope, part: Part, unit: str) -> dict[tuple[Any, ...], int]:
-    column = part.table.c[unit]
-    statement = (
-        select(column, func.sum(part.table.c["count"])).where(*_conditions(part, where)).group_by(column)
-    )
-    return {(int(key),): int(n) for key, n in connection.execute(statement) if n}
+    return {int(hour): int(n) for hour, n in connection.execute(statement) if n}
 
 
 def by_country(connection: Connection, where: Scope, *, rollups_: bool = True) -> list[tuple[str, int]]:
