@@ -47,9 +47,10 @@ def test_a_stalled_workers_entries_are_claimed_by_another(runtime: Runtime) -> N
     taken = runtime.live.read_work("dead", 10, 10)  # read, then the worker dies before acknowledging
     assert len(taken) == 1
     assert runtime.live.work_backlog()["pending"] == 1
-    survivor = Worker(runtime, "survivor", claim_after=0.2, settle=0)
+    # A second of grace: "not yet stalled" must hold even on a loaded machine.
+    survivor = Worker(runtime, "survivor", claim_after=1.0, settle=0)
     assert survivor.run_once(block_ms=10) == 0  # not yet stalled long enough; nothing new either
-    time.sleep(0.3)
+    time.sleep(1.1)
     assert survivor.run_once(block_ms=10) == 1
     assert survivor.claimed == 1
     assert runtime.live.work_backlog() == {"pending": 0, "unread": 0}
