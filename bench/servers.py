@@ -133,6 +133,7 @@ def worker(stack: Stack) -> Iterator[Server]:
         server.stop()
 
 
+@contextlib.contextmanager
 def sms_standin(stack: Stack) -> Iterator[Server]:
     """The SMS provider stand-in of ``bench.sms_standin`` (no rate limit)."""
     port = free_port()
