@@ -17,10 +17,10 @@ import pycountry
 from sqlalchemy import ColumnElement, Connection, Engine, String, and_, cast, func, literal, select
 from sqlalchemy.orm import Session
 
+from campaign import outbox
 from campaign.audit import record as audit
-from campaign.db import dialect_insert
 from campaign.errors import BadRequest, NotFound
-from campaign.models import Appeal, OutboxMessage, Supporter, utcnow
+from campaign.models import Appeal, OutboxMessage, Supporter
 from campaign.replies import SMS_LIMIT
 
 
@@ -117,42 +117,13 @@ def queue(engine: Engine, alert: AlertPlan, actor: str) -> QueuedAlert:
 
 
 def queue_in(connection: Connection, alert: AlertPlan, batch: str) -> int:
-    now = utcnow()
-    columns = [
-        "kind",
-        "supporter_id",
-        "appeal_id",
-        "batch",
-        "dedupe_key",
-        "body",
-        "scheduled_at",
-        "status",
-        "attempts",
-        "created_at",
-        "updated_at",
-    ]
-    rows = select(
-        literal("alert"),
-        Supporter.id,
-        literal(alert.appeal_id),
-        literal(batch),
-        literal(alert_key(alert.appeal_id)) + cast(Supporter.id, String),
-        literal(alert.body),
-        literal(now, OutboxMessage.scheduled_at.type),
-        literal("queued"),
-        literal(0),
-        literal(now, OutboxMessage.created_at.type),
-        literal(now, OutboxMessage.updated_at.type),
-    ).where(_audience(alert.countries))
-    statement = (
-        dialect_insert(connection, OutboxMessage.__table__)
-        .from_select(columns, rows)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    recipients = select(Supporter.id).where(_audience(alert.countries))
+    return outbox.queue_batch(
+        connection,
+        recipients,
+        kind="alert",
+        appeal_id=alert.appeal_id,
+        batch=batch,
+        dedupe_prefix=alert_key(alert.appeal_id),
+        body=alert.body,
     )
-    connection.execute(statement)
-    return batch_size(connection, batch)
-
-
-def batch_size(connection: Connection, batch: str) -> int:
-    """Texts queued in a batch (rowcount of INSERT ... SELECT is not reliable on every driver)."""
-    return int(connection.scalar(select(func.count()).where(OutboxMessage.batch == batch)) or 0)

@@ -16,7 +16,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    String,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    update,
+)
 
 from campaign.db import dialect_insert
 from campaign.models import OutboxMessage, Supporter, utcnow
@@ -74,6 +87,62 @@ def queue_thank_yous(
         }
     statement = dialect_insert(connection, OutboxMessage.__table__).on_conflict_do_nothing()
     connection.execute(statement, [rows[key] for key in sorted(rows)])
+
+
+def queue_batch(
+    connection: Connection,
+    recipients: Select[int],
+    *,
+    kind: str,
+    appeal_id: int,
+    batch: str,
+    dedupe_prefix: str,
+    body: str,
+) -> int:
+    """Queue ``body`` to every supporter id ``recipients`` selects, in one INSERT ... SELECT.
+
+    A supporter whose ``dedupe_prefix + id`` is queued already (an alert or outcome message
+    sent before) is skipped.  Returns how many texts the batch holds.
+    """
+    now = utcnow()
+    ids = recipients.subquery()
+    columns = [
+        "kind",
+        "supporter_id",
+        "appeal_id",
+        "batch",
+        "dedupe_key",
+        "body",
+        "scheduled_at",
+        "status",
+        "attempts",
+        "created_at",
+        "updated_at",
+    ]
+    rows = select(
+        literal(kind),
+        ids.c.id,
+        literal(appeal_id),
+        literal(batch),
+        literal(dedupe_prefix) + cast(ids.c.id, String),
+        literal(body),
+        literal(now, OutboxMessage.scheduled_at.type),
+        literal("queued"),
+        literal(0),
+        literal(now, OutboxMessage.created_at.type),
+        literal(now, OutboxMessage.updated_at.type),
+    ).where(true())  # SQLite reads "FROM x ON CONFLICT" as a join without a WHERE in between
+    connection.execute(
+        dialect_insert(connection, OutboxMessage.__table__)
+        .from_select(columns, rows)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    return batch_size(connection, batch)
+
+
+def batch_size(connection: Connection, batch: str) -> int:
+    """Texts queued in a batch (rowcount of INSERT ... SELECT is not reliable on every driver)."""
+    return int(connection.scalar(select(func.count()).where(OutboxMessage.batch == batch)) or 0)
 
 
 def queue_replies(

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, String, cast, func, literal, select
 from sqlalchemy.orm import Session
 
-from campaign.alerts import batch_size, check_body
+from campaign import outbox
+from campaign.alerts import check_body
 from campaign.audit import record as audit
-from campaign.db import dialect_insert
 from campaign.errors import BadRequest, NotFound
-from campaign.models import Appeal, OutboxMessage, Outcome, Signature, Supporter, utcnow
+from campaign.models import Appeal, OutboxMessage, Outcome, Signature, Supporter
 from campaign.outcomes import KINDS
 from campaign.replies import fit
 
@@ -104,34 +104,8 @@ def plan(engine: Engine, appeal: str, text: str | None = None) -> OutcomePlan:
 def queue(engine: Engine, message: OutcomePlan, actor: str) -> QueuedOutcome:
     """Queue the message to every signer not opted out, once per outcome; audited."""
     batch = uuid.uuid4().hex
-    now = utcnow()
-    columns = [
-        "kind",
-        "supporter_id",
-        "appeal_id",
-        "batch",
-        "dedupe_key",
-        "body",
-        "scheduled_at",
-        "status",
-        "attempts",
-        "created_at",
-        "updated_at",
-    ]
-    rows = (
-        select(
-            literal("outcome"),
-            Supporter.id,
-            literal(message.appeal_id),
-            literal(batch),
-            literal(outcome_key(message.outcome_id)) + cast(Supporter.id, String),
-            literal(message.body),
-            literal(now, OutboxMessage.scheduled_at.type),
-            literal("queued"),
-            literal(0),
-            literal(now, OutboxMessage.created_at.type),
-            literal(now, OutboxMessage.updated_at.type),
-        )
+    recipients = (
+        select(Supporter.id)
         .select_from(Signature)
         .join(Supporter, Supporter.id == Signature.supporter_id)
         .where(
@@ -141,13 +115,15 @@ def queue(engine: Engine, message: OutcomePlan, actor: str) -> QueuedOutcome:
         )
     )
     with engine.begin() as connection:
-        statement = (
-            dialect_insert(connection, OutboxMessage.__table__)
-            .from_select(columns, rows)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        queued = outbox.queue_batch(
+            connection,
+            recipients,
+            kind="outcome",
+            appeal_id=message.appeal_id,
+            batch=batch,
+            dedupe_prefix=outcome_key(message.outcome_id),
+            body=message.body,
         )
-        connection.execute(statement)
-        queued = batch_size(connection, batch)
         audit(
             Session(bind=connection),
             actor,
