@@ -281,14 +281,21 @@ class Server:
             self.process.wait(timeout=15)
 
 
-def start_ingest(settings: Settings, log: Path, port: int | None = None) -> Server:
-    port = port or free_port()
-    env = {
-        **os.environ,
+def backend_env(settings: Settings) -> dict[str, str]:
+    """What a command in its own process needs to share this test's database, Redis and key."""
+    return {
         "CAMPAIGN_DATA_DIR": str(settings.data_dir),
         "CAMPAIGN_DATABASE_URL": settings.resolved_database_url,
         "CAMPAIGN_REDIS_URL": settings.redis_url,
         "CAMPAIGN_SECRET_KEY": settings.secret_key,
+    }
+
+
+def start_ingest(settings: Settings, log: Path, port: int | None = None) -> Server:
+    port = port or free_port()
+    env = {
+        **os.environ,
+        **backend_env(settings),
         "CAMPAIGN_PUBLIC_URL": settings.public_url,
         "CAMPAIGN_TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
         "CAMPAIGN_VONAGE_SIGNATURE_SECRET": settings.vonage_signature_secret,

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from campaign.models import Signature
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from tests.conftest import backend_env
 
 
 def campaign(
@@ -20,10 +21,7 @@ def campaign(
 ) -> subprocess.CompletedProcess[str]:
     environment = {
         **os.environ,
-        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
-        "CAMPAIGN_DATABASE_URL": settings.resolved_database_url,
-        "CAMPAIGN_REDIS_URL": settings.redis_url,
-        "CAMPAIGN_SECRET_KEY": settings.secret_key,
+        **backend_env(settings),
         "COLUMNS": "200",
         **(env or {}),
     }

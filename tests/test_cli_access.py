@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from campaign import audit, screens, users
 from campaign.runtime import Runtime
 from campaign.settings import Settings
-from tests.conftest import Backend
+from tests.conftest import Backend, backend_env
 
 PASSWORD = "correct horse battery"
 
@@ -23,10 +23,7 @@ def campaign(settings: Settings, *args: str, input: str = "") -> subprocess.Comp
     """The command in its own process, with what the operator types on standard input."""
     environment = {
         **os.environ,
-        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
-        "CAMPAIGN_DATABASE_URL": settings.resolved_database_url,
-        "CAMPAIGN_REDIS_URL": settings.redis_url,
-        "CAMPAIGN_SECRET_KEY": settings.secret_key,
+        **backend_env(settings),
         "CAMPAIGN_PUBLIC_URL": settings.public_url,
         "COLUMNS": "200",
     }

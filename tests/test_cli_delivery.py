@@ -14,7 +14,7 @@ from campaign import appeals, deliveries
 from campaign.errors import BadRequest
 from campaign.runtime import Runtime
 from campaign.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import backend_env, free_port
 from tests.smtp import running_smtp
 from tests.test_petition import import_history
 
@@ -27,10 +27,7 @@ def campaign(
 ) -> subprocess.CompletedProcess[str]:
     environment = {
         **os.environ,
-        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
-        "CAMPAIGN_DATABASE_URL": settings.resolved_database_url,
-        "CAMPAIGN_REDIS_URL": settings.redis_url,
-        "CAMPAIGN_SECRET_KEY": settings.secret_key,
+        **backend_env(settings),
         "CAMPAIGN_TIMEZONE": "Europe/Amsterdam",
         "COLUMNS": "250",
         **(env or {}),

@@ -18,6 +18,7 @@ from campaign import cli as campaign_cli
 from campaign.history import Filters
 from campaign.runtime import Runtime
 from campaign.settings import Settings, get_settings
+from tests.conftest import backend_env
 from tests.test_history import SIGNATURES, TZ, seeded  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,10 +135,7 @@ def test_every_export_is_audited_without_personal_data(seeded: Runtime) -> None:
 
 def cli_env(settings: Settings) -> dict[str, str]:
     return {
-        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
-        "CAMPAIGN_DATABASE_URL": settings.resolved_database_url,
-        "CAMPAIGN_REDIS_URL": settings.redis_url,
-        "CAMPAIGN_SECRET_KEY": settings.secret_key,
+        **backend_env(settings),
         "CAMPAIGN_TIMEZONE": "Europe/Amsterdam",
     }
 

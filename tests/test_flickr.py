@@ -23,7 +23,7 @@ from campaign.flickr import FlickrClient, FlickrError, poll, short_url
 from campaign.models import SocialEvent
 from campaign.runtime import Runtime
 from campaign.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import backend_env, free_port
 from tests.test_cli import campaign as run_campaign
 
 pytestmark = pytest.mark.usefixtures("kenya")
@@ -325,10 +325,7 @@ def test_poll_flickr_mistakes_are_one_line(
 
 def test_poll_flickr_every_until_ctrl_c(settings: Settings, flickr_server: FakeFlickr) -> None:
     env = {
-        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
-        "CAMPAIGN_DATABASE_URL": settings.resolved_database_url,
-        "CAMPAIGN_REDIS_URL": settings.redis_url,
-        "CAMPAIGN_SECRET_KEY": settings.secret_key,
+        **backend_env(settings),
         **flickr_env(flickr_server),
     }
     command = [sys.executable, "-m", "campaign.cli", "poll", "flickr", "--campaign", "kenya", "--tag", TAG]

@@ -30,7 +30,7 @@ from campaign.runtime import Runtime
 from campaign.settings import Settings
 from campaign.spool import Spool
 from ingest.app import create_app
-from tests.conftest import PUBLIC_URL, Server, post_twilio, twilio_form
+from tests.conftest import PUBLIC_URL, Server, backend_env, post_twilio, twilio_form
 
 NUMBER = "+31612345678"
 DIGITS = "612345678"
@@ -46,10 +46,7 @@ def forms_of(number: str) -> list[str]:
 def cli(settings: Settings, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
     environment = {
         **os.environ,
-        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
-        "CAMPAIGN_DATABASE_URL": settings.resolved_database_url,
-        "CAMPAIGN_REDIS_URL": settings.redis_url,
-        "CAMPAIGN_SECRET_KEY": settings.secret_key,
+        **backend_env(settings),
         "COLUMNS": "200",
         **env,
     }
@@ -479,10 +476,7 @@ def test_retention_keeps_running_every_period(runtime: Runtime, settings: Settin
         connection.execute(update(Supporter).values(last_active_at=datetime.now(UTC) - timedelta(days=400)))
     environment = {
         **os.environ,
-        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
-        "CAMPAIGN_DATABASE_URL": settings.resolved_database_url,
-        "CAMPAIGN_REDIS_URL": settings.redis_url,
-        "CAMPAIGN_SECRET_KEY": settings.secret_key,
+        **backend_env(settings),
         "CAMPAIGN_RETENTION_MONTHS": "12",
     }
     process = subprocess.Popen(

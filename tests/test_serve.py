@@ -17,7 +17,7 @@ import uvloop
 
 from campaign.settings import Settings
 from ingest.serve import listener
-from tests.conftest import free_port, twilio_form, twilio_signature
+from tests.conftest import backend_env, free_port, twilio_form, twilio_signature
 from tests.faults.servers import children_of, wait_for
 
 
@@ -56,10 +56,7 @@ def test_ingest_workers_share_one_port_and_a_dead_one_is_replaced(settings: Sett
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CAMPAIGN_")},
-        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
-        "CAMPAIGN_DATABASE_URL": settings.resolved_database_url,
-        "CAMPAIGN_REDIS_URL": settings.redis_url,
-        "CAMPAIGN_SECRET_KEY": settings.secret_key,
+        **backend_env(settings),
         "CAMPAIGN_PUBLIC_URL": settings.public_url,
         "CAMPAIGN_TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
     }

@@ -21,7 +21,7 @@ from campaign import appeals, deliveries
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from tests.browser.conftest import log_in
-from tests.conftest import Backend, free_port
+from tests.conftest import Backend, backend_env, free_port
 from tests.smtp import SmtpServer, running_smtp
 from tests.test_petition import import_history
 
@@ -44,10 +44,7 @@ def dashboard(settings: Settings, tmp_path: Path, backend: Backend, smtp: SmtpSe
     port = free_port()
     env = {
         **os.environ,
-        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
-        "CAMPAIGN_DATABASE_URL": settings.resolved_database_url,
-        "CAMPAIGN_REDIS_URL": settings.redis_url,
-        "CAMPAIGN_SECRET_KEY": settings.secret_key,
+        **backend_env(settings),
         "CAMPAIGN_TIMEZONE": "Europe/Amsterdam",
         **smtp.env(),
     }

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from campaign.settings import Settings
-from tests.conftest import Backend, Server, free_port, post_twilio, twilio_form
+from tests.conftest import Backend, Server, backend_env, free_port, post_twilio, twilio_form
 
 # Every screen follows within a second or two; a CI machine running the whole suite on two
 # cores gets some slack.  The bench measures the real figure (freshness p99).
@@ -31,10 +31,7 @@ def dashboard_url(settings: Settings, tmp_path: Path, backend: Backend) -> Itera
     port = free_port()
     env = {
         **os.environ,
-        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
-        "CAMPAIGN_DATABASE_URL": settings.resolved_database_url,
-        "CAMPAIGN_REDIS_URL": settings.redis_url,
-        "CAMPAIGN_SECRET_KEY": settings.secret_key,
+        **backend_env(settings),
     }
     log = open(tmp_path / "dashboard.log", "wb")  # noqa: SIM115 - the process owns it
     process = subprocess.Popen(

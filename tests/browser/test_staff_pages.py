@@ -24,7 +24,7 @@ from campaign.runtime import Runtime
 from campaign.settings import Settings
 from campaign.social import SocialInput
 from tests.browser.conftest import log_in
-from tests.conftest import Backend, free_port
+from tests.conftest import Backend, backend_env, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -43,10 +43,7 @@ def dashboard(settings: Settings, tmp_path: Path, backend: Backend) -> Iterator[
     port = free_port()
     env = {
         **os.environ,
-        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
-        "CAMPAIGN_DATABASE_URL": settings.resolved_database_url,
-        "CAMPAIGN_REDIS_URL": settings.redis_url,
-        "CAMPAIGN_SECRET_KEY": settings.secret_key,
+        **backend_env(settings),
         "CAMPAIGN_TIMEZONE": "Europe/Amsterdam",
     }
     log = tmp_path / "dashboard.log"

@@ -14,6 +14,7 @@ from campaign import users
 from campaign.db import create_db_engine
 from campaign.settings import Settings, get_settings
 from dashboard import guard
+from tests.conftest import backend_env
 
 
 @pytest.fixture(autouse=True)
@@ -36,10 +37,7 @@ def no_pages_folder_rule(monkeypatch: pytest.MonkeyPatch) -> None:
 def dashboard_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """Point the dashboard's settings (read once per process) at this test's backend."""
     for name, value in {
-        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
-        "CAMPAIGN_DATABASE_URL": settings.resolved_database_url,
-        "CAMPAIGN_REDIS_URL": settings.redis_url,
-        "CAMPAIGN_SECRET_KEY": settings.secret_key,
+        **backend_env(settings),
         "CAMPAIGN_TIMEZONE": "Europe/Amsterdam",
     }.items():
         monkeypatch.setenv(name, value)

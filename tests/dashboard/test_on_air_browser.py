@@ -24,7 +24,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from campaign.settings import Settings
-from tests.conftest import Backend, free_port, post_twilio, twilio_form
+from tests.conftest import Backend, backend_env, free_port, post_twilio, twilio_form
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 KEY = (0, 177, 64)  # #00B140
@@ -41,10 +41,7 @@ def dashboard(settings: Settings, backend: Backend, tmp_path: Path) -> Iterator[
     port = free_port()
     env = {
         **os.environ,
-        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
-        "CAMPAIGN_DATABASE_URL": settings.resolved_database_url,
-        "CAMPAIGN_REDIS_URL": settings.redis_url,
-        "CAMPAIGN_SECRET_KEY": settings.secret_key,
+        **backend_env(settings),
     }
     log = tmp_path / "dashboard.log"
     with open(log, "wb") as handle:

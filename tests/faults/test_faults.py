@@ -26,7 +26,7 @@ from campaign import appeals, db
 from campaign.live import WORK_GROUP, WORK_STREAM
 from campaign.runtime import Runtime
 from campaign.settings import Settings
-from tests.conftest import PUBLIC_URL, TWILIO_TOKEN
+from tests.conftest import PUBLIC_URL, TWILIO_TOKEN, backend_env
 from tests.faults.checks import OverlayWatcher, verify
 from tests.faults.load import Load
 from tests.faults.servers import (
@@ -47,10 +47,7 @@ def service_env(settings: Settings) -> dict[str, str]:
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("CAMPAIGN_")}
     return {
         **inherited,
-        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
-        "CAMPAIGN_DATABASE_URL": settings.resolved_database_url,
-        "CAMPAIGN_REDIS_URL": settings.redis_url,
-        "CAMPAIGN_SECRET_KEY": settings.secret_key,
+        **backend_env(settings),
         "CAMPAIGN_PUBLIC_URL": settings.public_url,
         "CAMPAIGN_TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
         "CAMPAIGN_WORK_CLAIM_AFTER": str(CLAIM_AFTER),

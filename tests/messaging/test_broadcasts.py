@@ -14,6 +14,7 @@ from campaign.errors import BadRequest, NotFound
 from campaign.models import Supporter
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from tests.conftest import backend_env
 from tests.messaging.conftest import NUMBERS, outbox_rows, send_all, subscribe
 from tests.sms_api import SmsApi
 from tests.test_cli import campaign
@@ -23,9 +24,7 @@ def answering(settings: Settings, answer: str, *args: str) -> subprocess.Complet
     """The command, with a person typing ``answer`` at its question."""
     env = {
         **os.environ,
-        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
-        "CAMPAIGN_DATABASE_URL": settings.resolved_database_url,
-        "CAMPAIGN_SECRET_KEY": settings.secret_key,
+        **backend_env(settings),
         "COLUMNS": "200",
     }
     return subprocess.run(
