@@ -352,10 +352,13 @@ class LiveView:
         for info in snapshot.appeals.values():
             self.publish_appeal(info)
         known = set(snapshot.appeals)
+        # Removing is lowering, so only ``force`` does it: an appeal added while a routine
+        # rebuild runs is missing from its snapshot, not from the database.
         for stale in set(self.slugs()) - known:
-            differences.append(f"{stale}: in Redis but not in the database; removed")
-            self.redis.delete(*(appeal_key(stale, p) for p in ("meta", "tally", "minutes")))
-            self.redis.srem(APPEALS, stale)
+            differences.append(f"{stale}: in Redis but not in the database" + ("; removed" if force else ""))
+            if force:
+                self.redis.delete(*(appeal_key(stale, p) for p in ("meta", "tally", "minutes")))
+                self.redis.srem(APPEALS, stale)
         for scope, values in snapshot.tallies.items():
             key = NETWORK_TALLY if scope == "*" else appeal_key(scope, "tally")
             differences += self._sync_hash(key, scope, values, force, stamp)

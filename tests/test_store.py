@@ -135,6 +135,19 @@ def test_redis_emptied_is_rebuilt_from_the_database(runtime: Runtime, hassan: ob
     assert all("•••" in entry["number"] for entry in recent.recent)
 
 
+def test_a_routine_rebuild_never_drops_an_appeal_reconcile_does(runtime: Runtime, hassan: object) -> None:
+    # An appeal added while a keeper's rebuild runs is missing from that rebuild's snapshot:
+    # as far as the rebuild can tell, it is in Redis but not in the database.
+    runtime.live.publish_appeal({"slug": "newcomer", "title": "Added while rebuilding"})
+    differences = runtime.live.refresh(runtime.engine, runtime.vault)
+    assert "newcomer: in Redis but not in the database" in differences
+    assert "newcomer" in runtime.live.slugs()
+    assert "newcomer: in Redis but not in the database; removed" in reconcile(
+        runtime.engine, runtime.live, runtime.vault
+    )
+    assert "newcomer" not in runtime.live.slugs() and "hassan" in runtime.live.slugs()
+
+
 # -- any interleaving keeps Redis equal to the database -----------------------------------------
 OPERATIONS = st.lists(
     st.one_of(
