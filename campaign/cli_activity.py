@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -62,6 +62,16 @@ def _when(text: str | None, what: str) -> datetime | None:
             f"{what} {text!r} is not an ISO date or time (e.g. 2008-03-01T14:00+03:00)"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _day_or_when(text: str | None, what: str) -> date | datetime | None:
+    """A day (YYYY-MM-DD, read in the organisation's zone) or an ISO time from the command line."""
+    if text is not None and len(text.strip()) == 10:
+        try:
+            return date.fromisoformat(text.strip())
+        except ValueError:
+            pass
+    return _when(text, what)
 
 
 # -- tokens -----------------------------------------------------------------------------------
@@ -231,7 +241,10 @@ def demonstration_list(
 def outcome_record(
     appeal: Annotated[str, typer.Argument(help="The appeal's slug, e.g. hassan.")],
     kind: Annotated[str, typer.Option(help=f"One of: {', '.join(outcomes.KINDS)}.")],
-    date: Annotated[str | None, typer.Option(help="When it happened (ISO); default now.")] = None,
+    date: Annotated[
+        str | None,
+        typer.Option(help="When it happened: a day (2026-12-02, in the organisation's zone) or an ISO time."),
+    ] = None,
     source: Annotated[str, typer.Option(help="Where it was reported (a URL or reference).")] = "",
     note: Annotated[str, typer.Option(help="A note for staff.")] = "",
     good: Annotated[
@@ -245,7 +258,14 @@ def outcome_record(
     """Record what happened to the person of an appeal."""
     rt = _runtime()
     recorded = outcomes.record(
-        rt.engine, appeal, kind, occurred_at=_when(date, "--date"), good=good, source=source, note=note
+        rt.engine,
+        appeal,
+        kind,
+        occurred_at=_day_or_when(date, "--date"),
+        zone=rt.settings.tz,
+        good=good,
+        source=source,
+        note=note,
     )
     try:  # the screens show the appeal's status
         rt.live.publish_appeal(appeals.get_appeal(rt.engine, appeal).public())

@@ -7,7 +7,7 @@ is closed); the statistics answer "what worked?" for the Outcomes page.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, insert, select, update
@@ -46,18 +46,22 @@ def record(
     appeal: str,
     kind: str,
     *,
-    occurred_at: datetime | None = None,
+    occurred_at: datetime | date | None = None,
+    zone: tzinfo = UTC,
     good: bool | None = None,
     source: str = "",
     note: str = "",
+    now: datetime | None = None,
 ) -> RecordedOutcome:
+    """Record an outcome at a moment, or on a day (a ``date``, read in ``zone``).
+
+    A day becomes a moment inside it: noon, brought forward to now on the current day and back
+    to the opening on the appeal's first day, so news from the day an appeal opened is accepted
+    at any hour.
+    """
     if kind not in KINDS:
         raise BadRequest(f"outcome {kind!r} is not one of {', '.join(KINDS)}")
-    moment = occurred_at or utcnow()
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    if moment > utcnow():
-        raise BadRequest("the outcome's date is in the future")
+    current = now or utcnow()
     if len(source) > 500:
         raise BadRequest("source: a URL or a short reference, at most 500 characters")
     verdict = KINDS[kind][1] if good is None else good
@@ -67,8 +71,8 @@ def record(
         ).first()
         if row is None:
             raise NotFound(f"no appeal {appeal!r}")
-        if moment < row.opened_at:
-            raise BadRequest("the outcome's date is before the appeal was opened")
+        opened = row.opened_at if row.opened_at.tzinfo else row.opened_at.replace(tzinfo=UTC)
+        moment = outcome_moment(occurred_at or current, opened=opened, zone=zone, now=current)
         connection.execute(
             insert(Outcome).values(
                 appeal_id=row.id,
@@ -77,13 +81,34 @@ def record(
                 occurred_at=moment,
                 source=source[:500],
                 note=note,
-                recorded_at=utcnow(),
+                recorded_at=current,
             )
         )
         if row.status == "open":
             connection.execute(update(Appeal).where(Appeal.id == row.id).values(status="outcome"))
             bump_version(connection)
     return RecordedOutcome(appeal, kind, verdict, moment)
+
+
+def outcome_moment(when: datetime | date, *, opened: datetime, zone: tzinfo, now: datetime) -> datetime:
+    """When an outcome happened, checked: never before the appeal opened, never in the future.
+
+    A day without a time (``date``) counts as noon of that day in ``zone``, kept between the
+    opening and now, so only a day before the opening day or after today is refused.
+    """
+    if isinstance(when, datetime):
+        moment = when if when.tzinfo else when.replace(tzinfo=UTC)
+        if moment > now:
+            raise BadRequest("the outcome's date is in the future")
+        if moment < opened:
+            raise BadRequest("the outcome's date is before the appeal was opened")
+        return moment
+    if when > now.astimezone(zone).date():
+        raise BadRequest("the outcome's date is in the future")
+    if when < opened.astimezone(zone).date():
+        raise BadRequest("the outcome's date is before the appeal was opened")
+    noon = datetime.combine(when, time(12), tzinfo=zone).astimezone(UTC)
+    return min(max(noon, opened), now)
 
 
 def frame(engine: Engine, campaign: str | None = None) -> pd.DataFrame:

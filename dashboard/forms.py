@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -112,13 +112,6 @@ def changes(stored: Mapping[str, Any], given: DemonstrationInput) -> dict[str, A
         "latitude": None if look_up else given.latitude,
         "longitude": None if look_up else given.longitude,
     }
-
-
-def outcome_moment(day: date, tz: ZoneInfo, now: datetime | None = None) -> datetime:
-    """An outcome's date as a moment: noon that day in the organisation's zone, never in the future."""
-    moment = datetime.combine(day, time(12)).replace(tzinfo=tz)
-    current = now or datetime.now(UTC)
-    return min(moment, current) if day == current.astimezone(tz).date() else moment
 
 
 def countries() -> dict[str, str]:
@@ -326,7 +319,8 @@ def outcome_form(appeals: Sequence[AppealSummary], tz: ZoneInfo) -> None:
             data.engine(),
             slug,
             str(kind),
-            occurred_at=outcome_moment(day, tz),
+            occurred_at=day,
+            zone=tz,
             good=bool(good),
             source=source.strip(),
             note=note.strip(),

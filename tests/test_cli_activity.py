@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,24 @@ def test_outcome_record(settings: Settings, runtime: Runtime, hassan: object) ->
     assert figures is not None and figures.status == "outcome"
     table = outcomes.frame(runtime.engine)
     assert table.set_index("slug").loc["hassan", "kind"] == "released"
+
+
+def test_an_outcome_on_the_day_an_appeal_opened(settings: Settings) -> None:
+    """Good news within hours of the opening is recorded, whatever the hour (it was refused after noon)."""
+    added = campaign(
+        settings, "appeal", "add", "--slug", "lina", "--title", "Free Lina", "--campaign", "torture"
+    )
+    assert added.returncode == 0, added.stderr
+    today = datetime.now(settings.tz).date()
+    recorded = campaign(
+        settings, "outcome", "record", "lina", "--kind", "released", "--date", today.isoformat()
+    )
+    assert recorded.returncode == 0, recorded.stderr
+    yesterday = campaign(
+        settings, "outcome", "record", "lina", "--kind", "released", "--date",
+        (today - timedelta(days=1)).isoformat(),
+    )  # fmt: skip
+    assert yesterday.returncode == 2 and "before the appeal was opened" in yesterday.stderr
 
 
 NOWHERE = ["--campaign", "kenya", "--title", "t", "--city", "Atlantis", "--country", "KE", "--starts-at"]

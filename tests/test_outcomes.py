@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import update
@@ -66,3 +67,51 @@ def test_recording_moves_the_appeal_on(seeded: Runtime) -> None:
 def test_bad_outcomes_are_refused(seeded: Runtime, kind: str, when: datetime | None, message: str) -> None:
     with pytest.raises(BadRequest, match=message):
         outcomes.record(seeded.engine, "a6", kind, occurred_at=when)
+
+
+NAIROBI = ZoneInfo("Africa/Nairobi")  # UTC+3: its day starts at 21:00 UTC the day before
+TODAY_OPENED = datetime(2026, 11, 30, 14, 5, tzinfo=UTC)  # 17:05 in Nairobi, the last day of a month
+JUST_AFTER_MIDNIGHT = datetime(2026, 11, 30, 21, 0, 30, tzinfo=UTC)  # 00:00:30 on 1 December in Nairobi
+
+
+@pytest.mark.parametrize(
+    ("day", "now", "expected"),
+    [
+        # the opening day, recorded that afternoon: the opening itself, not noon before it
+        (date(2026, 11, 30), datetime(2026, 11, 30, 14, 30, tzinfo=UTC), TODAY_OPENED),
+        # the opening day, recorded later: noon is before the opening, so the opening
+        (date(2026, 11, 30), datetime(2026, 12, 3, 9, tzinfo=UTC), TODAY_OPENED),
+        # today, just after midnight in Nairobi: now, never a noon still to come
+        (date(2026, 12, 1), JUST_AFTER_MIDNIGHT, JUST_AFTER_MIDNIGHT),
+        # a past day after the opening: noon in the organisation's zone
+        (date(2026, 12, 1), datetime(2026, 12, 5, tzinfo=UTC), datetime(2026, 12, 1, 12, tzinfo=NAIROBI)),
+    ],
+)  # fmt: skip
+def test_a_day_becomes_a_moment_between_the_opening_and_now(
+    day: date, now: datetime, expected: datetime
+) -> None:
+    assert outcomes.outcome_moment(day, opened=TODAY_OPENED, zone=NAIROBI, now=now) == expected
+
+
+@pytest.mark.parametrize(
+    ("day", "now", "message"),
+    [
+        (date(2026, 11, 29), datetime(2026, 11, 30, 15, tzinfo=UTC), "before the appeal was opened"),
+        # 23:30 UTC on the 30th is already the 1st in Nairobi: the 2nd is still the future
+        (date(2026, 12, 2), datetime(2026, 11, 30, 23, 30, tzinfo=UTC), "future"),
+    ],
+)
+def test_a_day_outside_the_appeal_is_refused(day: date, now: datetime, message: str) -> None:
+    with pytest.raises(BadRequest, match=message):
+        outcomes.outcome_moment(day, opened=TODAY_OPENED, zone=NAIROBI, now=now)
+
+
+@pytest.mark.parametrize("hour", [0, 11, 12, 23])
+def test_news_on_the_opening_day_is_recorded_at_any_hour(runtime: Runtime, hour: int) -> None:
+    opened = datetime(2026, 12, 31, hour, 0, 30, tzinfo=UTC)
+    appeals.add_appeal(runtime.engine, slug="lina", title="Lina", campaign="torture", country="TN")
+    with runtime.engine.begin() as connection:
+        connection.execute(update(Appeal).where(Appeal.slug == "lina").values(opened_at=opened))
+    now = opened + timedelta(minutes=20)
+    recorded = outcomes.record(runtime.engine, "lina", "released", occurred_at=now.date(), zone=UTC, now=now)
+    assert opened <= recorded.occurred_at <= now

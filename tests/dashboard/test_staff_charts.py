@@ -255,9 +255,3 @@ def test_form_values_become_core_inputs() -> None:
         latitude=-1.3, longitude=36.9,
     ))  # fmt: skip
     assert (kept["latitude"], kept["longitude"]) == (-1.3, 36.9)
-
-
-def test_an_outcome_today_is_never_in_the_future() -> None:
-    now = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
-    assert forms.outcome_moment(date(2026, 11, 22), TZ, now) == now
-    assert forms.outcome_moment(date(2026, 11, 20), TZ, now) == datetime(2026, 11, 20, 12, tzinfo=TZ)
