@@ -11,7 +11,7 @@
    activity per campaign.  PostgreSQL gets the rows by COPY, SQLite by executemany in
    transactions of 200,000 rows.
 2. ``campaign rollup rebuild`` builds the rollups (timed: what a rebuild costs at N).
-3. Every History query (``campaign.history``) runs under nine filter sets (everything,
+3. Every History query (``campaign.history.queries``) runs under nine filter sets (everything,
    a year, a campaign, an appeal, an appeal's month, a country, a channel and provider,
    good outcomes in the last year, a campaign x country x channel combination), from the
    rollups and from the raw tables, each ``repeats`` times after one warm-up; p50 and p95
@@ -42,10 +42,15 @@ import numpy as np
 from sqlalchemy import Engine, bindparam, create_engine, func, select, text, update
 
 from bench import report
-from campaign import appeals, db, history, outcomes, rollups, social
-from campaign.history import Filters
-from campaign.models import Appeal, Signature, Supporter
-from campaign.social import SocialInput
+from campaign.activity import social
+from campaign.activity.social import SocialInput
+from campaign.appeals import outcomes
+from campaign.appeals import registry as appeals
+from campaign.history import queries as history
+from campaign.history import rollups
+from campaign.history.queries import Filters
+from campaign.storage import db
+from campaign.storage.models import Appeal, Signature, Supporter
 
 TARGET_MS = 500.0
 APPEALS = 100

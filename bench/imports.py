@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import Column, Index, MetaData, Table, UniqueConstraint, select
 
 from bench.webhooks import counts
-from campaign import importer
-from campaign.models import Appeal, Signature
+from campaign.inbound import importer
 from campaign.runtime import Runtime
+from campaign.storage.models import Appeal, Signature
 
 RAW_TABLE = "bench_raw_signatures"
 COLUMNS = (
@@ -78,7 +78,7 @@ def run_import(runtime: Runtime, path: Path, appeal: str) -> ImportResult:
     seconds = time.perf_counter() - began
     return ImportResult(
         method="campaign import",
-        detail="campaign.importer.import_signatures, then live.apply (Redis)",
+        detail="campaign.inbound.importer.import_signatures, then live.apply (Redis)",
         rows=report.lines,
         seconds=seconds,
         imported=report.imported,

@@ -1,6 +1,6 @@
 """The outbox: queuing an alert to a million subscribers, and the sender's throughput.
 
-1. Queue: ``campaign.alerts.queue`` (one ``INSERT ... SELECT`` with the dedupe key, under the
+1. Queue: ``campaign.messaging.alerts.queue`` (one ``INSERT ... SELECT`` with the dedupe key, under the
    unique index and the outbox's indexes) to N subscribed supporters, in seconds; against a
    raw ``INSERT ... SELECT`` of the same N supporter ids into a table without indexes.
 2. Send: a real ``OutboxSender`` (claim, decrypt, POST, record) through the Twilio provider
@@ -20,10 +20,10 @@ from sqlalchemy import Column, Integer, MetaData, Table, func, insert, select, t
 
 from bench import servers
 from bench.stack import WEBHOOK_APPEAL, Stack
-from campaign import alerts
-from campaign.messaging.twilio import Twilio
-from campaign.models import OutboxMessage, Supporter, utcnow
-from campaign.sender import OutboxSender
+from campaign.messaging import alerts
+from campaign.messaging.providers.twilio import Twilio
+from campaign.messaging.sender import OutboxSender
+from campaign.storage.models import OutboxMessage, Supporter, utcnow
 
 ACCOUNT_SID = "AC" + "b" * 32
 CONCURRENCY = 32

@@ -96,7 +96,7 @@ class Server:
 def ingest(stack: Stack, workers: int = 1) -> Iterator[Server]:
     """The real ``campaign ingest`` (migrations already ran, hence ``--no-migrate``)."""
     port = free_port()
-    argv = [sys.executable, "-m", "campaign.cli", "ingest", "--port", str(port), "--no-migrate"]
+    argv = [sys.executable, "-m", "cli", "ingest", "--port", str(port), "--no-migrate"]
     if workers > 1:
         argv += ["--workers", str(workers)]
     with _running("ingest", argv, stack, port, "/healthz", processes=workers) as server:
@@ -115,7 +115,7 @@ def minimal(stack: Stack, workers: int = 1) -> Iterator[Server]:
 @contextlib.contextmanager
 def worker(stack: Stack) -> Iterator[Server]:
     """A background worker (``campaign worker``); ready once it runs."""
-    argv = [sys.executable, "-m", "campaign.cli", "worker", "--name", "bench"]
+    argv = [sys.executable, "-m", "cli", "worker", "--name", "bench"]
     log = stack.root / "worker.log"
     env = stack.env()
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
@@ -151,7 +151,7 @@ def dashboard(stack: Stack) -> Iterator[Server]:
     signal on, so stopping only its PID would leave Streamlit running.
     """
     port = free_port()
-    argv = [sys.executable, "-m", "campaign.cli", "dashboard", "--port", str(port)]
+    argv = [sys.executable, "-m", "cli", "dashboard", "--port", str(port)]
     with _running("dashboard", argv, stack, port, "/_stcore/health") as server:
         try:
             yield server

@@ -20,9 +20,10 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from campaign import appeals, db, embedded_redis
+from campaign.appeals import registry as appeals
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from campaign.storage import db, embedded_redis
 
 PUBLIC_URL = "https://campaign.example.org"
 TWILIO_TOKEN = "bench-twilio-auth-token"  # noqa: S105 - a throwaway token for local requests

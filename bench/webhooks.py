@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 from sqlalchemy import Engine, func, select
 from twilio.request_validator import RequestValidator
 
-from campaign.models import Appeal, Signature, Supporter, Tally
+from campaign.storage.models import Appeal, Signature, Supporter, Tally
 
 if TYPE_CHECKING:
     from bench.stack import Stack

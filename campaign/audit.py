@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
-from campaign.models import AuditEntry, utcnow
+from campaign.storage.models import AuditEntry, utcnow
 
 
 def cli_actor() -> str:

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 import redis
 from sqlalchemy import Engine
 
-from campaign import db, embedded_redis, keys
-from campaign.live import LiveView, connect
-from campaign.phones import PhoneVault
+from campaign.inbound.recorder import Recorder
+from campaign.live.view import LiveView, connect
 from campaign.settings import Settings
-from campaign.store import Recorder
+from campaign.storage import db, embedded_redis
+from campaign.supporters import keys
+from campaign.supporters.phones import PhoneVault
 
 
 def redis_url(settings: Settings, *, start: bool = True) -> str:

@@ -269,7 +269,7 @@ class Settings(BaseSettings):
     @field_validator("mail_from")
     @classmethod
     def _check_mail_from(cls, value: str) -> str:
-        from campaign.addresses import check_sender
+        from campaign.appeals.addresses import check_sender
 
         return check_sender(value) if value.strip() else ""
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from campaign import access
+from campaign.access import roles as access
 from dashboard import guard
 
 PAGES = Path(__file__).resolve().parent / "pages"
@@ -28,7 +28,7 @@ def navigation() -> StreamlitPage:
     """The pages this visitor may see, grouped by who looks at them; the login form for nobody.
 
     A page left out here does not exist for the visitor: its address opens the default
-    page instead, so a forbidden page never runs.  Roles per page: ``campaign.access.PAGES``.
+    page instead, so a forbidden page never runs.  Roles per page: ``campaign.access.roles.PAGES``.
     """
     visitor = guard.visitor()
     if visitor is None:

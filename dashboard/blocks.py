@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from campaign.history import Headline
-from campaign.live import AppealFigures
+from campaign.history.queries import Headline
+from campaign.live.view import AppealFigures
 from dashboard.frames import goal, grouped, name_of, total
 from dashboard.tables import StripRow
 

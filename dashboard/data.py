@@ -32,21 +32,25 @@ from redis.retry import Retry
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from campaign import exports, history, outbox_report, outcomes, screens, users
-from campaign.appeals import AppealSummary, Target, list_appeals, list_campaigns, targets
-from campaign.db import create_db_engine
-from campaign.deliveries import DeliveryRecord
-from campaign.deliveries import history as deliveries_of
-from campaign.demonstrations import listing
-from campaign.history import Filters
-from campaign.live import AppealFigures, CampaignFigures, LiveView, connect
-from campaign.petition import Petition
-from campaign.petition import make as make_petition
-from campaign.phones import PhoneVault
+from campaign.access import screens, users
+from campaign.access.screens import Screen
+from campaign.access.users import UserInfo
+from campaign.activity.demonstrations import listing
+from campaign.appeals import outcomes
+from campaign.appeals.deliveries import DeliveryRecord
+from campaign.appeals.deliveries import history as deliveries_of
+from campaign.appeals.petition import Petition
+from campaign.appeals.petition import make as make_petition
+from campaign.appeals.registry import AppealSummary, Target, list_appeals, list_campaigns, targets
+from campaign.history import exports
+from campaign.history import queries as history
+from campaign.history.queries import Filters
+from campaign.live.view import AppealFigures, CampaignFigures, LiveView, connect
+from campaign.messaging import report as outbox_report
 from campaign.runtime import redis_url
-from campaign.screens import Screen
 from campaign.settings import get_settings
-from campaign.users import UserInfo
+from campaign.storage.db import create_db_engine
+from campaign.supporters.phones import PhoneVault
 from dashboard import blocks, charts, frames, style, tables
 from dashboard.frames import Picked
 from dashboard.params import Selection
@@ -238,7 +242,7 @@ def demonstrations(campaign: str | None) -> pd.DataFrame:
 
 
 def outcome_table(campaign: str | None) -> pd.DataFrame:
-    """One row per appeal with its latest outcome, as ``campaign.outcomes.frame``."""
+    """One row per appeal with its latest outcome, as ``campaign.appeals.outcomes.frame``."""
     return _outcomes(get_settings().resolved_database_url, campaign)
 
 

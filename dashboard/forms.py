@@ -1,7 +1,7 @@
 """The staff forms: add or edit a demonstration, record an outcome.
 
-The core checks every value (``campaign.demonstrations.prepare``,
-``campaign.outcomes.record``) and says what is wrong in one sentence
+The core checks every value (``campaign.activity.demonstrations.prepare``,
+``campaign.appeals.outcomes.record``) and says what is wrong in one sentence
 (``BadRequest.message``); a form shows that sentence with ``st.error`` and keeps what was
 typed, so a mistake costs one correction and never shows a traceback.  After a write the
 dashboard's history caches are cleared and the page runs again, so the map, the lists and
@@ -24,11 +24,12 @@ import pycountry
 import streamlit as st
 from sqlalchemy.exc import IntegrityError
 
-from campaign import demonstrations, outcomes
-from campaign.appeals import AppealSummary
-from campaign.demonstrations import DemonstrationInput
+from campaign.activity import demonstrations
+from campaign.activity.demonstrations import DemonstrationInput
+from campaign.appeals import outcomes
+from campaign.appeals.registry import AppealSummary
 from campaign.errors import BadRequest, CampaignError
-from campaign.live import country_name
+from campaign.live.view import country_name
 from dashboard import data
 
 FLASH = "staff:flash"
@@ -88,7 +89,7 @@ def demonstration_input(
 
 
 def changes(stored: Mapping[str, Any], given: DemonstrationInput) -> dict[str, Any]:
-    """What ``campaign.demonstrations.update`` gets for an edit.
+    """What ``campaign.activity.demonstrations.update`` gets for an edit.
 
     The form shows the stored coordinates; if the city or country changed but the
     coordinates were left as they were, they are looked up again for the new place.

@@ -2,7 +2,7 @@
 
 A visitor is a logged-in user (session state, set by the login page), a screen (a
 ``?token=`` link, no login), or nobody, who sees the login form and nothing else.  The
-role-to-page table is ``campaign.access.PAGES``; this module only applies it.  Each full
+role-to-page table is ``campaign.access.roles.PAGES``; this module only applies it.  Each full
 run re-reads the user or screen (cached 3 s), and the screens' once-a-second fragments
 call ``recheck()``, so a removed user or a revoked screen loses the page within seconds.
 """
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from campaign import access
-from campaign.screens import Screen
+from campaign.access import roles as access
+from campaign.access.screens import Screen
 from dashboard import data
 
 USER = "access:user"  # the logged-in user's name

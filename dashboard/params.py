@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from campaign.appeals.outcomes import KINDS
 from campaign.errors import BadRequest
-from campaign.history import FILTER_NAMES, OUTCOME_GROUPS, Filters, checked
-from campaign.outcomes import KINDS
+from campaign.history.queries import FILTER_NAMES, OUTCOME_GROUPS, Filters, checked
 
 LiveTheme = Literal["dark", "light"]
 OnAirTheme = Literal["dark", "light", "green", "transparent"]

@@ -2,7 +2,7 @@
 
 Delivering takes two clicks: "Deliver…" shows exactly what will go where (count, period,
 addresses) and "Confirm and send" sends it; "Cancel" goes back.  The core
-(``campaign.deliveries``) sends and records; a failure is its one sentence in
+(``campaign.appeals.deliveries``) sends and records; a failure is its one sentence in
 ``st.error``, and the failed delivery shows in the list below like any other.
 
 The tables are plain functions of the core's values, tested without Streamlit.
@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
-from campaign import appeals, deliveries
-from campaign.appeals import AppealSummary, Target
-from campaign.deliveries import DeliveryFailed, DeliveryRecord, SmtpConfig
+from campaign.appeals import deliveries
+from campaign.appeals import registry as appeals
+from campaign.appeals.deliveries import DeliveryFailed, DeliveryRecord, SmtpConfig
+from campaign.appeals.petition import Figures, Petition
+from campaign.appeals.registry import AppealSummary, Target
 from campaign.errors import CampaignError, ConfigurationError
-from campaign.petition import Figures, Petition
 from campaign.settings import get_settings
 from dashboard import data, guard
 

@@ -1,7 +1,8 @@
 """The Messages page's sending flows: an alert, an outcome message.
 
 Each is preview -> confirm -> progress.  "Preview" asks the core what would be sent and to
-how many (``campaign.alerts.plan``, ``campaign.outcome_messages.plan``) and keeps that plan
+how many (``campaign.messaging.alerts.plan``, ``campaign.messaging.outcome_messages.plan``)
+and keeps that plan
 in the session; "Send to N" queues exactly that plan; then a progress bar follows the batch
 every second until every text is settled.  A mistake (no SMS text, over 160 characters, an
 unknown country) is one sentence from the core, shown with ``st.error``.
@@ -13,9 +14,9 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from campaign import alerts, outbox, outcome_messages
-from campaign.appeals import AppealSummary
+from campaign.appeals.registry import AppealSummary
 from campaign.errors import CampaignError
+from campaign.messaging import alerts, outbox, outcome_messages
 from dashboard import data, forms, guard
 
 # The dashboard has no sign-in of its own yet; audit entries name it until it does.

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pycountry
 
-from campaign.live import AppealFigures, CampaignFigures, country_name
-from campaign.outcomes import KINDS, good_share
+from campaign.appeals.outcomes import KINDS, good_share
+from campaign.live.view import AppealFigures, CampaignFigures, country_name
 
 DEMONSTRATION_COLUMNS = [
     "id",
@@ -57,7 +57,7 @@ def world() -> pd.DataFrame:
 
 
 def demonstrations(rows: Iterable[Mapping[str, Any]], tz: ZoneInfo) -> pd.DataFrame:
-    """``campaign.demonstrations.listing`` rows, oldest first, with local start times."""
+    """``campaign.activity.demonstrations.listing`` rows, oldest first, with local start times."""
     table = [
         {
             "id": int(row["id"]),
@@ -184,7 +184,7 @@ def has_social(figures: CampaignFigures) -> bool:
 
 
 def decided(table: pd.DataFrame) -> pd.DataFrame:
-    """The appeals with an outcome (their latest), as ``campaign.outcomes.frame`` gives them."""
+    """The appeals with an outcome (their latest), as ``campaign.appeals.outcomes.frame`` gives them."""
     return table[table["kind"].notna()].reset_index(drop=True)
 
 
@@ -211,7 +211,7 @@ def outcome_kinds(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def shares(table: pd.DataFrame, by: str, names: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Share of decided appeals with a good outcome per ``by`` (``campaign.outcomes.good_share``),
+    """Share of decided appeals with a good outcome per ``by`` (``campaign.appeals.outcomes.good_share``),
     with a display name, best first: key, name, appeals, good, share."""
     grouped = good_share(table, by)
     if not isinstance(grouped, pd.DataFrame) or not len(grouped):

@@ -14,10 +14,10 @@ from typing import TypeVar
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from campaign import social
+from campaign.activity import social
+from campaign.activity.social import SocialInput, SocialResult
 from campaign.errors import Unavailable
 from campaign.runtime import Runtime
-from campaign.social import SocialInput, SocialResult
 
 T = TypeVar("T")
 RuntimeGetter = Callable[[], Runtime]

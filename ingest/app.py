@@ -22,12 +22,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from campaign import outbox
 from campaign.errors import CampaignError, NotFound, PayloadTooLarge, error_body
-from campaign.inbound import InboundSms
+from campaign.inbound.message import InboundSms
+from campaign.inbound.spool import Spool
+from campaign.messaging import outbox
 from campaign.runtime import Runtime
 from campaign.settings import Settings
-from campaign.spool import Spool
 from ingest import beacon, events, receipts
 from ingest.committer import GroupCommitter
 from ingest.metrics import Instrument, Metrics, Recent

@@ -26,9 +26,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from campaign.activity.social import PLATFORMS, SocialInput
 from campaign.errors import BadRequest
 from campaign.settings import Settings
-from campaign.social import PLATFORMS, SocialInput
 from ingest.activity import RuntimeGetter, store
 from ingest.metrics import count_stored
 

@@ -5,7 +5,7 @@ has queued up while the previous transaction ran, commits it as one batch, and a
 every waiting request.  Under load, batches grow and the cost of a durable commit is
 shared; at rest, a lone request is committed at once.
 
-Before the commit, one entry on the workers' stream announces it (see campaign.worker);
+Before the commit, one entry on the workers' stream announces it (see campaign.live.worker);
 after the commit the tally values go to Redis before the requests are answered, so a
 client that reads the API after its 2xx sees its own signature.  Once Redis fails, the
 writer stops waiting for it: the keeper rebuilds the live view from the database when
@@ -26,10 +26,10 @@ import redis
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from campaign.errors import Unavailable
-from campaign.inbound import InboundSms, Outcome
+from campaign.inbound.message import InboundSms, Outcome
+from campaign.inbound.recorder import BatchResult, LiveChanges
+from campaign.inbound.spool import Spool
 from campaign.runtime import Runtime
-from campaign.spool import Spool
-from campaign.store import BatchResult, LiveChanges
 from ingest.metrics import Metrics
 
 log = logging.getLogger("campaign.ingest")

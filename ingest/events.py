@@ -33,12 +33,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from campaign import demonstrations, social, tokens
-from campaign.demonstrations import DemonstrationInput
+from campaign.access import tokens
+from campaign.activity import demonstrations, social
+from campaign.activity.demonstrations import DemonstrationInput
+from campaign.activity.social import SocialInput
 from campaign.errors import BadRequest, InvalidItems, Unauthorized
-from campaign.phones import PhoneVault
 from campaign.runtime import Runtime
-from campaign.social import SocialInput
+from campaign.supporters.phones import PhoneVault
 from ingest.activity import RuntimeGetter, off_loop, store
 from ingest.jsonbody import bad_text, read_json
 from ingest.metrics import count_stored

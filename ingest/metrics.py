@@ -29,9 +29,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from campaign.inbound import Outcome
-from campaign.keywords import Intent
-from campaign.social import SocialResult
+from campaign.activity.social import SocialResult
+from campaign.inbound.keywords import Intent
+from campaign.inbound.message import Outcome
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UNMATCHED = "unmatched"  # every path no route knows counts under one label

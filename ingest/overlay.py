@@ -24,9 +24,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from campaign import live
 from campaign.errors import NotFound
-from campaign.live import LiveView
+from campaign.live import view as live
+from campaign.live.view import LiveView
 from ingest.screen_gate import TTL, ScreenGate
 
 log = logging.getLogger("campaign.overlay")

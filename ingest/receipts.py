@@ -31,8 +31,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from campaign import outbox
 from campaign.errors import BadRequest, Forbidden
+from campaign.messaging import outbox
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from ingest.providers.base import form_fields, required

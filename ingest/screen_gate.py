@@ -16,9 +16,9 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 from starlette.requests import Request
 
-from campaign import screens
+from campaign.access import screens
+from campaign.access.screens import Screen
 from campaign.errors import Forbidden, Unauthorized
-from campaign.screens import Screen
 
 TTL = 3.0
 

@@ -1,6 +1,6 @@
 """Serving the ingest app: one uvicorn process, or N of them sharing one listening socket.
 
-``campaign ingest --workers N`` binds the port once and starts N ``campaign ingest --fd``
+``campaign ingest --workers N`` binds the port once and starts N ``python -m ingest --fd``
 processes that inherit the socket; the kernel hands each new connection to whichever
 process accepts first, and a process that dies (killed, out of memory) is started again.
 
@@ -125,7 +125,7 @@ class Supervisor:
 
 
 def supervise(settings: Settings, host: str, port: int, workers: int) -> None:
-    """Bind once, then keep ``workers`` ``campaign ingest --fd`` processes serving the socket."""
+    """Bind once, then keep ``workers`` ``python -m ingest --fd`` processes serving the socket."""
     logs.configure(settings)
     if settings.resolved_database_url.startswith("sqlite"):
         log.warning(
@@ -135,6 +135,6 @@ def supervise(settings: Settings, host: str, port: int, workers: int) -> None:
         )
     sock = listener(host, port)
     env = {**os.environ, "CAMPAIGN_REDIS_URL": settings.redis_url}
-    argv = [sys.executable, "-m", "campaign.cli", "ingest", "--no-migrate"]
+    argv = [sys.executable, "-m", "ingest"]
     log.info("ingest on http://%s:%d with %d processes (parent %d)", host, port, workers, os.getpid())
     Supervisor(argv, sock, workers, env).run()

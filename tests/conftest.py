@@ -27,9 +27,11 @@ from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
-from campaign import appeals, db, embedded_redis, screens
+from campaign.access import screens
+from campaign.appeals import registry as appeals
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from campaign.storage import db, embedded_redis
 from ingest.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -303,7 +305,7 @@ def start_ingest(settings: Settings, log: Path, port: int | None = None) -> Serv
     }
     handle = open(log, "wb")  # noqa: SIM115 - the process owns it
     process = subprocess.Popen(
-        [sys.executable, "-m", "campaign.cli", "ingest", "--port", str(port), "--no-migrate"],
+        [sys.executable, "-m", "cli", "ingest", "--port", str(port), "--no-migrate"],
         env=env,
         stdout=handle,
         stderr=subprocess.STDOUT,

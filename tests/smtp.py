@@ -16,7 +16,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from campaign.deliveries import SmtpConfig
+from campaign.appeals.deliveries import SmtpConfig
 from tests.conftest import free_port
 
 SENDER = "Amnesty Urgent Action <urgent@amnesty.example.org>"

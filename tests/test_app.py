@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from campaign.live import LiveView, connect
-from campaign.models import InboundMessage, Signature
+from campaign.live.view import LiveView, connect
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from campaign.storage.models import InboundMessage, Signature
 from ingest.app import MAX_BODY, create_app
 from tests.conftest import PUBLIC_URL, post_twilio, twilio_form
 

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from campaign.models import SocialEvent
 from campaign.runtime import Runtime
+from campaign.storage.models import SocialEvent
 from ingest.beacon import destination, referrer
 
 pytestmark = pytest.mark.usefixtures("kenya")

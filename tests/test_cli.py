@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from campaign.models import Signature
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from campaign.storage.models import Signature
 from tests.conftest import backend_env
 
 
@@ -26,7 +26,7 @@ def campaign(
         **(env or {}),
     }
     return subprocess.run(
-        [sys.executable, "-m", "campaign.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         env=environment,
         capture_output=True,
         text=True,

@@ -11,7 +11,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from campaign import audit, screens, users
+from campaign import audit
+from campaign.access import screens, users
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from tests.conftest import Backend, backend_env
@@ -28,7 +29,7 @@ def campaign(settings: Settings, *args: str, input: str = "") -> subprocess.Comp
         "COLUMNS": "200",
     }
     return subprocess.run(
-        [sys.executable, "-m", "campaign.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         env=environment,
         input=input,
         capture_output=True,

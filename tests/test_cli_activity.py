@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from campaign import demonstrations, outcomes, social, tokens
+from campaign.access import tokens
+from campaign.activity import demonstrations, social
+from campaign.appeals import outcomes
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from tests.test_cli import campaign

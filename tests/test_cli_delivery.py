@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from campaign import appeals, deliveries
+from campaign.appeals import deliveries
+from campaign.appeals import registry as appeals
 from campaign.errors import BadRequest
 from campaign.runtime import Runtime
 from campaign.settings import Settings
@@ -36,7 +37,7 @@ def campaign(
         if name.startswith(("CAMPAIGN_SMTP_", "CAMPAIGN_MAIL_")) and name not in (env or {}):
             del environment[name]
     return subprocess.run(
-        [sys.executable, "-m", "campaign.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         env=environment,
         capture_output=True,
         text=True,

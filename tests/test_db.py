@@ -9,9 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.exc import OperationalError
 
-from campaign import db
-from campaign.models import Base
 from campaign.runtime import Runtime
+from campaign.storage import db
+from campaign.storage.models import Base
 
 
 def test_migrations_match_the_models(runtime: Runtime) -> None:

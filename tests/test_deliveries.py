@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from campaign import appeals, audit, deliveries, petition
-from campaign.deliveries import DeliveryFailed
+from campaign import audit
+from campaign.appeals import deliveries, petition
+from campaign.appeals import registry as appeals
+from campaign.appeals.deliveries import DeliveryFailed
 from campaign.errors import BadRequest, ConfigurationError
 from campaign.runtime import Runtime
 from campaign.settings import Settings
@@ -80,7 +82,7 @@ def test_a_second_delivery_says_how_many_more(runtime: Runtime, smtp: SmtpServer
     deliveries.deliver(runtime.engine, "hassan", smtp.config())
     path = tmp_path / "more.csv"
     path.write_text("appeal,phone,signed_at\nhassan,+31612345699,2026-11-30T20:00:00Z\n")
-    from campaign.importer import import_signatures
+    from campaign.inbound.importer import import_signatures
 
     import_signatures(runtime.recorder, runtime.vault, path)
     second = deliveries.deliver(runtime.engine, "hassan", smtp.config())
@@ -186,7 +188,7 @@ def test_a_delivery_under_way_is_not_sent_twice(runtime: Runtime, smtp: SmtpServ
 
     from sqlalchemy import insert, select, update
 
-    from campaign.models import Appeal, Delivery, utcnow
+    from campaign.storage.models import Appeal, Delivery, utcnow
 
     with runtime.engine.begin() as connection:
         appeal_id = connection.execute(select(Appeal.id).where(Appeal.slug == "hassan")).scalar_one()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from campaign import demo, demonstrations, outcomes
-from campaign.reconcile import reconcile
+from campaign.activity import demonstrations
+from campaign.appeals import outcomes
+from campaign.demo import seed as demo
+from campaign.live.reconcile import reconcile
 from campaign.runtime import Runtime
 
 

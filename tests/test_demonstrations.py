@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from campaign import demonstrations
-from campaign.demonstrations import DemonstrationInput
+from campaign.activity import demonstrations
+from campaign.activity.demonstrations import DemonstrationInput
 from campaign.errors import BadRequest
 from campaign.runtime import Runtime
 

@@ -9,8 +9,8 @@ import click
 import pytest
 from typer.main import get_command
 
-from campaign.cli import app
 from campaign.settings import Settings
+from cli.main import app
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()

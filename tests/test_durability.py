@@ -21,11 +21,11 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from campaign import embedded_redis
-from campaign.live import recount
-from campaign.models import InboundMessage, Signature
+from campaign.live.view import recount
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from campaign.storage import embedded_redis
+from campaign.storage.models import InboundMessage, Signature
 from tests.conftest import Backend, free_port, start_ingest, twilio_form, twilio_signature
 from tests.faults.servers import TcpProxy
 

@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from campaign import demonstrations, tokens
-from campaign.models import Demonstration, SocialEvent
+from campaign.access import tokens
+from campaign.activity import demonstrations
 from campaign.runtime import Runtime
+from campaign.storage.models import Demonstration, SocialEvent
 
 pytestmark = pytest.mark.usefixtures("kenya")
 

@@ -13,11 +13,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from campaign import audit, exports
-from campaign import cli as campaign_cli
-from campaign.history import Filters
+from campaign import audit
+from campaign.history import exports
+from campaign.history.queries import Filters
 from campaign.runtime import Runtime
 from campaign.settings import Settings, get_settings
+from cli import main as campaign_cli
 from tests.conftest import backend_env
 from tests.test_history import SIGNATURES, TZ, seeded  # noqa: F401 - the fixture
 
@@ -142,7 +143,7 @@ def cli_env(settings: Settings) -> dict[str, str]:
 
 def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "campaign.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         env={**os.environ, **cli_env(settings)},
         capture_output=True,
         text=True,

@@ -19,10 +19,10 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from sqlalchemy import select
 
-from campaign.flickr import FlickrClient, FlickrError, poll, short_url
-from campaign.models import SocialEvent
+from campaign.activity.flickr import FlickrClient, FlickrError, poll, short_url
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from campaign.storage.models import SocialEvent
 from tests.conftest import backend_env, free_port
 from tests.test_cli import campaign as run_campaign
 
@@ -328,7 +328,7 @@ def test_poll_flickr_every_until_ctrl_c(settings: Settings, flickr_server: FakeF
         **backend_env(settings),
         **flickr_env(flickr_server),
     }
-    command = [sys.executable, "-m", "campaign.cli", "poll", "flickr", "--campaign", "kenya", "--tag", TAG]
+    command = [sys.executable, "-m", "cli", "poll", "flickr", "--campaign", "kenya", "--tag", TAG]
     process = subprocess.Popen(
         [*command, "--every", "1"],
         env={**os.environ, **env},

@@ -17,14 +17,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Connection
 
-from campaign import appeals, history, outcomes, rollups, social
-from campaign.appeals import AppealSummary
+from campaign.activity import social
+from campaign.activity.social import SocialInput
+from campaign.appeals import outcomes
+from campaign.appeals import registry as appeals
+from campaign.appeals.registry import AppealSummary
 from campaign.errors import BadRequest
-from campaign.history import Filters
-from campaign.inbound import InboundSms
+from campaign.history import queries as history
+from campaign.history import rollups
+from campaign.history.queries import Filters
+from campaign.inbound.message import InboundSms
+from campaign.inbound.recorder import SignatureInput
 from campaign.runtime import Runtime
-from campaign.social import SocialInput
-from campaign.store import SignatureInput
+from campaign.storage import db
 
 TZ = ZoneInfo("Europe/Amsterdam")
 
@@ -311,6 +316,19 @@ def test_rebuild_restores_lost_rollups(seeded: Runtime) -> None:
     rollups.rebuild(seeded.engine)
     with seeded.engine.connect() as connection:
         assert rollups.snapshot(connection) == before
+
+
+def test_the_rollup_migration_fills_what_the_write_paths_kept(seeded: Runtime) -> None:
+    """Migration 0007 fills the rollups of existing rows with its own SQL, not today's code."""
+    from alembic import command
+
+    with seeded.engine.connect() as connection:
+        kept = rollups.snapshot(connection)
+    config = db.alembic_config(seeded.engine)
+    command.downgrade(config, "0006")  # drops the rollup tables
+    command.upgrade(config, "head")  # makes and fills them again
+    with seeded.engine.connect() as connection:
+        assert rollups.snapshot(connection) == kept
 
 
 def test_random_data_and_filters_read_the_same_from_rollups_as_from_raw_rows(

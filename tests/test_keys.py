@@ -11,13 +11,13 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from campaign import keys, privacy
 from campaign.errors import BadRequest, ConfigurationError
-from campaign.models import AuditEntry, Supporter
-from campaign.phones import PhoneVault
+from campaign.inbound.spool import Spool
 from campaign.runtime import Runtime
 from campaign.settings import Settings
-from campaign.spool import Spool
+from campaign.storage.models import AuditEntry, Supporter
+from campaign.supporters import keys, privacy
+from campaign.supporters.phones import PhoneVault
 from ingest.app import create_app
 from tests.conftest import PUBLIC_URL, post_twilio, twilio_form
 from tests.test_privacy import cli, sms

@@ -13,10 +13,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from campaign import outbox
-from campaign.models import Supporter
+from campaign.messaging import outbox
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from campaign.storage.models import Supporter
 from tests.conftest import post_twilio, start_ingest, twilio_form, twilio_signature
 
 

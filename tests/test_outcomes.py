@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import update
 
-from campaign import appeals, outcomes
+from campaign.appeals import outcomes
+from campaign.appeals import registry as appeals
 from campaign.errors import BadRequest
-from campaign.models import Appeal
 from campaign.runtime import Runtime
+from campaign.storage.models import Appeal
 
 OPENED = datetime(2020, 1, 1, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ import re
 import httpx
 import pytest
 
-from campaign import screens
+from campaign.access import screens
 from campaign.runtime import Runtime
 from tests.conftest import Server, post_twilio, twilio_form, twilio_signature
 

@@ -12,10 +12,11 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from campaign import appeals, petition
-from campaign.importer import import_signatures
-from campaign.models import Supporter
+from campaign.appeals import petition
+from campaign.appeals import registry as appeals
+from campaign.inbound.importer import import_signatures
 from campaign.runtime import Runtime
+from campaign.storage.models import Supporter
 from tests.conftest import post_twilio, twilio_form
 
 AMSTERDAM = "Europe/Amsterdam"

@@ -22,13 +22,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
-from campaign import privacy
-from campaign.inbound import InboundSms, Part
-from campaign.live import recount
-from campaign.models import AuditEntry, InboundMessage, MessagePart, Signature, Supporter, Tally
+from campaign.inbound.message import InboundSms, Part
+from campaign.inbound.spool import Spool
+from campaign.live.view import recount
 from campaign.runtime import Runtime
 from campaign.settings import Settings
-from campaign.spool import Spool
+from campaign.storage.models import AuditEntry, InboundMessage, MessagePart, Signature, Supporter, Tally
+from campaign.supporters import privacy
 from ingest.app import create_app
 from tests.conftest import PUBLIC_URL, Server, backend_env, post_twilio, twilio_form
 
@@ -51,7 +51,7 @@ def cli(settings: Settings, *args: str, stdin: str = "", **env: str) -> subproce
         **env,
     }
     return subprocess.run(
-        [sys.executable, "-m", "campaign.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         env=environment,
         input=stdin,
         capture_output=True,
@@ -413,7 +413,7 @@ def test_migration_dates_existing_supporters_by_their_latest_action(runtime: Run
     """0009 on a database with supporters: last activity from signatures and texts; and back."""
     from alembic import command
 
-    from campaign import db
+    from campaign.storage import db
 
     config = db.alembic_config(runtime.engine)
     command.downgrade(config, "0008")
@@ -480,7 +480,7 @@ def test_retention_keeps_running_every_period(runtime: Runtime, settings: Settin
         "CAMPAIGN_RETENTION_MONTHS": "12",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "campaign.cli", "retention", "run", "--every", "86400"],
+        [sys.executable, "-m", "cli", "retention", "run", "--every", "86400"],
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -15,11 +15,12 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from campaign import audit, screens
+from campaign import audit
+from campaign.access import screens
 from campaign.errors import BadRequest, NotFound
-from campaign.models import ScreenToken
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from campaign.storage.models import ScreenToken
 from ingest import screen_gate
 from ingest.app import create_app
 from tests.conftest import PUBLIC_URL, Server, post_twilio, twilio_form

@@ -63,7 +63,7 @@ def test_ingest_workers_share_one_port_and_a_dead_one_is_replaced(settings: Sett
     argv = [
         sys.executable,
         "-m",
-        "campaign.cli",
+        "cli",
         "ingest",
         "--port",
         str(port),

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from campaign.live import recount
+from campaign.demo.simulate import Mix, NumberBook, Simulator, TrafficShape
+from campaign.live.view import recount
 from campaign.runtime import Runtime
-from campaign.simulate import Mix, NumberBook, Simulator, TrafficShape
 from tests.conftest import PUBLIC_URL, TWILIO_TOKEN, Server
 
 

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from campaign import social
+from campaign.activity import social
+from campaign.activity.social import SocialInput
 from campaign.errors import BadRequest, NotFound
-from campaign.live import recount_campaigns
-from campaign.reconcile import reconcile
+from campaign.live.reconcile import reconcile
+from campaign.live.view import recount_campaigns
 from campaign.runtime import Runtime
-from campaign.social import SocialInput
 from tests.conftest import flush_redis
 
 pytestmark = pytest.mark.usefixtures("kenya")

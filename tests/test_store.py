@@ -10,13 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
-from campaign import appeals
-from campaign.inbound import InboundSms
-from campaign.keywords import Intent
-from campaign.live import recount
-from campaign.models import NETWORK, Appeal, Signature, Supporter, Tally
-from campaign.reconcile import reconcile
+from campaign.appeals import registry as appeals
+from campaign.inbound.keywords import Intent
+from campaign.inbound.message import InboundSms
+from campaign.live.reconcile import reconcile
+from campaign.live.view import recount
 from campaign.runtime import Runtime
+from campaign.storage.models import NETWORK, Appeal, Signature, Supporter, Tally
 from tests.conftest import flush_redis
 
 NUMBERS = [f"+3161234{n:04d}" for n in range(40)]

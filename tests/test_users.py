@@ -8,11 +8,12 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
-from campaign import audit, throttle, users
+from campaign import audit
+from campaign.access import throttle, users
+from campaign.access.users import LoginRefused
 from campaign.errors import BadRequest, NotFound
-from campaign.models import User, utcnow
 from campaign.runtime import Runtime
-from campaign.users import LoginRefused
+from campaign.storage.models import User, utcnow
 
 PASSWORD = "correct horse battery"
 

@@ -8,10 +8,10 @@ import time
 import pytest
 import redis
 
-from campaign.live import WORK_GROUP, WORK_STREAM, appeal_key
+from campaign.inbound.recorder import BatchResult
+from campaign.live.view import WORK_GROUP, WORK_STREAM, appeal_key
+from campaign.live.worker import Worker
 from campaign.runtime import Runtime
-from campaign.store import BatchResult
-from campaign.worker import Worker
 from tests.conftest import flush_redis
 from tests.test_store import sms
 

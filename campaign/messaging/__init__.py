@@ -1,19 +1,5 @@
-"""Outgoing SMS providers: one module per provider behind ``base.SmsProvider``."""
+"""Texts to supporters: the outbox (reply and bulk), the sender, alerts, outcome messages, the
+Messages report, and the providers' sending APIs (``providers``).
 
-from __future__ import annotations
-
-from campaign.messaging.base import SendResult, SmsProvider
-from campaign.messaging.console import Console
-from campaign.messaging.twilio import Twilio
-from campaign.messaging.vonage import Vonage
-from campaign.settings import Settings
-
-REGISTRY: dict[str, type[SmsProvider]] = {p.name: p for p in (Console, Twilio, Vonage)}
-
-
-def provider_for(settings: Settings) -> SmsProvider:
-    """The provider the settings name, checked for what it needs."""
-    return REGISTRY[settings.sms_provider](settings)
-
-
-__all__ = ["REGISTRY", "SendResult", "SmsProvider", "provider_for"]
+Uses storage and supporters.
+"""

@@ -13,7 +13,9 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import make_url
 
-from campaign import access, audit, screens, tokens, users
+from campaign import audit
+from campaign.access import roles as access
+from campaign.access import screens, tokens, users
 from campaign.errors import CampaignError
 from campaign.settings import Settings, get_settings
 from dashboard import data, guard, nav, style

@@ -1,6 +1,6 @@
 """Log in: the only page a visitor without a session or a screen link sees.
 
-A name and password form, slowed after repeated failures (``campaign.throttle``); single
+A name and password form, slowed after repeated failures (``campaign.access.throttle``); single
 sign-on through Streamlit's ``st.login`` when ``.streamlit/secrets.toml`` has an
 ``[auth]`` section, for users whose e-mail an admin has added.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from campaign import users
-from campaign.users import LoginRefused
+from campaign.access import users
+from campaign.access.users import LoginRefused
 from dashboard import data, guard, style
 
 st.html(style.staff_css(style.DARK))

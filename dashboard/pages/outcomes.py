@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from campaign import outcomes
+from campaign.appeals import outcomes
 from dashboard import blocks, charts, data, forms, guard, nav, session, style, tables
 from dashboard.params import outcomes_params
 

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from campaign.errors import BadRequest
-from campaign.inbound import Outcome, Part
+from campaign.inbound.message import Outcome, Part
 from campaign.settings import Settings
 
 MAX_TEXT = 1600  # ten concatenated parts; anything longer is not an SMS

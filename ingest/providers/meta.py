@@ -42,11 +42,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from campaign import social
+from campaign.activity import social
+from campaign.activity.social import SocialInput, SocialResult
 from campaign.errors import BadRequest, Forbidden
-from campaign.phones import PhoneVault
 from campaign.settings import Settings
-from campaign.social import SocialInput, SocialResult
+from campaign.supporters.phones import PhoneVault
 from ingest.activity import RuntimeGetter, off_loop, store
 from ingest.jsonbody import read_json
 from ingest.metrics import count_stored

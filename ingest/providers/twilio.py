@@ -27,7 +27,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from campaign.errors import Forbidden
-from campaign.inbound import Outcome
+from campaign.inbound.message import Outcome
 from ingest.providers.base import Provider, Received, check_id, check_text, form_fields, required
 
 

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from campaign.errors import BadRequest, Forbidden
-from campaign.inbound import Outcome, Part
+from campaign.inbound.message import Outcome, Part
 from ingest.jsonbody import bad_text, read_json
 from ingest.providers.base import Provider, Received, check_id, check_text, form_fields, required
 

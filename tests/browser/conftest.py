@@ -103,7 +103,7 @@ STAFF_PASSWORD = "correct horse battery"
 @pytest.fixture
 def staff(runtime: object) -> str:
     """A staff user to log in as through the form; returns the name (password STAFF_PASSWORD)."""
-    from campaign import users
+    from campaign.access import users
 
     users.add(runtime.engine, "amina", "staff", STAFF_PASSWORD, actor="test")  # type: ignore[attr-defined]
     return "amina"
@@ -112,7 +112,7 @@ def staff(runtime: object) -> str:
 @pytest.fixture
 def lead(runtime: object) -> str:
     """A campaign lead to log in as through the form (password STAFF_PASSWORD)."""
-    from campaign import users
+    from campaign.access import users
 
     users.add(runtime.engine, "lucia", "lead", STAFF_PASSWORD, actor="test")  # type: ignore[attr-defined]
     return "lucia"

@@ -17,7 +17,8 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from campaign import appeals, deliveries
+from campaign.appeals import deliveries
+from campaign.appeals import registry as appeals
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from tests.browser.conftest import log_in
@@ -51,7 +52,7 @@ def dashboard(settings: Settings, tmp_path: Path, backend: Backend, smtp: SmtpSe
     log = tmp_path / "dashboard.log"
     with open(log, "wb") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "campaign.cli", "dashboard", "--port", str(port)],
+            [sys.executable, "-m", "cli", "dashboard", "--port", str(port)],
             env=env,
             stdout=handle,
             stderr=subprocess.STDOUT,

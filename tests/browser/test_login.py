@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
-from campaign import screens, users
+from campaign.access import screens, users
 from campaign.runtime import Runtime
 from tests.browser.conftest import STAFF_PASSWORD, log_in
 from tests.browser.test_staff_pages import dashboard  # noqa: F401 - the fixture: `campaign dashboard`

@@ -35,7 +35,7 @@ def dashboard_url(settings: Settings, tmp_path: Path, backend: Backend) -> Itera
     }
     log = open(tmp_path / "dashboard.log", "wb")  # noqa: SIM115 - the process owns it
     process = subprocess.Popen(
-        [sys.executable, "-m", "campaign.cli", "dashboard", "--port", str(port)],
+        [sys.executable, "-m", "cli", "dashboard", "--port", str(port)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

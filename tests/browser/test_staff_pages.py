@@ -17,12 +17,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from campaign import demo, demonstrations, outcomes, social
-from campaign.appeals import AppealSummary
-from campaign.demonstrations import DemonstrationInput
+from campaign.activity import demonstrations, social
+from campaign.activity.demonstrations import DemonstrationInput
+from campaign.activity.social import SocialInput
+from campaign.appeals import outcomes
+from campaign.appeals.registry import AppealSummary
+from campaign.demo import seed as demo
 from campaign.runtime import Runtime
 from campaign.settings import Settings
-from campaign.social import SocialInput
 from tests.browser.conftest import log_in
 from tests.conftest import Backend, backend_env, free_port
 
@@ -49,7 +51,7 @@ def dashboard(settings: Settings, tmp_path: Path, backend: Backend) -> Iterator[
     log = tmp_path / "dashboard.log"
     with open(log, "wb") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "campaign.cli", "dashboard", "--port", str(port)],
+            [sys.executable, "-m", "cli", "dashboard", "--port", str(port)],
             env=env,
             stdout=handle,
             stderr=subprocess.STDOUT,
@@ -147,9 +149,9 @@ def test_messages_in_the_browser(
     settings: Settings, runtime: Runtime, dashboard: str, visit: object, lead: str
 ) -> None:
     """A lead previews an alert and sends it; the progress shows; nothing comes from outside."""
-    from campaign import appeals
-    from campaign.inbound import InboundSms
-    from campaign.models import utcnow
+    from campaign.appeals import registry as appeals
+    from campaign.inbound.message import InboundSms
+    from campaign.storage.models import utcnow
 
     appeals.add_appeal(
         runtime.engine,

@@ -10,9 +10,9 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from campaign import users
-from campaign.db import create_db_engine
+from campaign.access import users
 from campaign.settings import Settings, get_settings
+from campaign.storage.db import create_db_engine
 from dashboard import guard
 from tests.conftest import backend_env
 

@@ -17,7 +17,9 @@ from starlette.testclient import TestClient
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
-from campaign import access, audit, screens, throttle, users
+from campaign import audit
+from campaign.access import roles as access
+from campaign.access import screens, throttle, users
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from dashboard import guard
@@ -88,7 +90,7 @@ def test_each_role_sees_exactly_its_pages(dashboard_env: Settings, role: str, pa
     at.run()
     assert not at.exception, at.exception
     assert navigation(at) == pages | ALWAYS
-    assert pages == set(access.pages_for(role)) & BUILT, "the one table in campaign.access decides"
+    assert pages == set(access.pages_for(role)) & BUILT, "the one table in campaign.access.roles decides"
 
 
 def test_roles_include_the_ones_below() -> None:

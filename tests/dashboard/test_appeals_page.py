@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from campaign import appeals, deliveries
+from campaign.appeals import deliveries
+from campaign.appeals import registry as appeals
 from campaign.runtime import Runtime
 from campaign.settings import Settings, get_settings
 from tests.conftest import free_port

@@ -6,11 +6,12 @@ import re
 
 from sqlalchemy import func, select, update
 
-from campaign import alerts, outcomes
-from campaign.inbound import InboundSms
-from campaign.models import OutboxMessage, utcnow
+from campaign.appeals import outcomes
+from campaign.inbound.message import InboundSms
+from campaign.messaging import alerts
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from campaign.storage.models import OutboxMessage, utcnow
 from tests.dashboard.test_pages import html, page
 
 NUMBERS = ["+31612345601", "+31612345602", "+32470123403"]

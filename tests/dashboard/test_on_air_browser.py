@@ -46,7 +46,7 @@ def dashboard(settings: Settings, backend: Backend, tmp_path: Path) -> Iterator[
     log = tmp_path / "dashboard.log"
     with open(log, "wb") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "campaign.cli", "dashboard", "--port", str(port)],
+            [sys.executable, "-m", "cli", "dashboard", "--port", str(port)],
             env=env,
             stdout=handle,
             stderr=subprocess.STDOUT,

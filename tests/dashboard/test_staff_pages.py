@@ -1,7 +1,8 @@
 """Map, Outcomes and the Live page's strip under AppTest, on the test's own database and Redis.
 
 What the pages show is checked against what the test stored through the core
-(``campaign.demonstrations.save``, ``campaign.outcomes.record``, ``campaign.social``),
+(``campaign.activity.demonstrations.save``, ``campaign.appeals.outcomes.record``,
+``campaign.activity.social``),
 and the forms against what they store.
 """
 
@@ -19,12 +20,14 @@ import pytest
 from starlette.testclient import TestClient
 from streamlit.testing.v1 import AppTest
 
-from campaign import appeals, demonstrations, outcomes, social
-from campaign.appeals import AppealSummary
-from campaign.demonstrations import DemonstrationInput
+from campaign.activity import demonstrations, social
+from campaign.activity.demonstrations import DemonstrationInput
+from campaign.activity.social import SocialInput
+from campaign.appeals import outcomes
+from campaign.appeals import registry as appeals
+from campaign.appeals.registry import AppealSummary
 from campaign.runtime import Runtime
 from campaign.settings import Settings
-from campaign.social import SocialInput
 from tests.conftest import post_twilio, twilio_form
 from tests.dashboard.test_pages import html, page
 

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from campaign.live import appeal_key
-from campaign.models import Appeal, InboundMessage, Signature, Tally
+from campaign.inbound.recorder import epoch_minute, tally_field
+from campaign.live.view import appeal_key
 from campaign.runtime import Runtime
-from campaign.store import epoch_minute, tally_field
+from campaign.storage.models import Appeal, InboundMessage, Signature, Tally
 from tests.faults.load import LoadResult
 from tests.faults.servers import wait_for
 

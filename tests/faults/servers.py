@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import redis
 
-from campaign import embedded_redis
+from campaign.storage import embedded_redis
 from tests.conftest import free_port
 
 
@@ -241,7 +241,7 @@ class Services:
     def _popen(self, argv: list[str], log: str) -> subprocess.Popen[bytes]:
         with open(self.workdir / log, "ab") as handle:
             return subprocess.Popen(
-                [sys.executable, "-m", "campaign.cli", *argv],
+                [sys.executable, "-m", "cli", *argv],
                 env=self.env,
                 stdout=handle,
                 stderr=subprocess.STDOUT,

@@ -22,10 +22,11 @@ from pathlib import Path
 import pytest
 import redis
 
-from campaign import appeals, db
-from campaign.live import WORK_GROUP, WORK_STREAM
+from campaign.appeals import registry as appeals
+from campaign.live.view import WORK_GROUP, WORK_STREAM
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from campaign.storage import db
 from tests.conftest import PUBLIC_URL, TWILIO_TOKEN, backend_env
 from tests.faults.checks import OverlayWatcher, verify
 from tests.faults.load import Load

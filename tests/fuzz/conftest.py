@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, String, select
 from starlette.testclient import TestClient
 
-from campaign.models import Base
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from campaign.storage.models import Base
 from ingest.app import create_app
 from tests.conftest import PUBLIC_URL, TWILIO_TOKEN, VONAGE_SECRET, Backend
 

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from campaign import appeals, tokens
-from campaign.models import Demonstration, SocialEvent
+from campaign.access import tokens
+from campaign.appeals import registry as appeals
 from campaign.runtime import Runtime
+from campaign.storage.models import Demonstration, SocialEvent
 from tests.fuzz.conftest import FUZZ, assert_clean_store, assert_refusal, json_values, mostly, nasty_text
 
 

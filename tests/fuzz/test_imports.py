@@ -15,10 +15,12 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from campaign import appeals, demonstrations, importer
+from campaign.activity import demonstrations
+from campaign.appeals import registry as appeals
 from campaign.errors import BadRequest
-from campaign.models import Demonstration, Signature
+from campaign.inbound import importer
 from campaign.runtime import Runtime
+from campaign.storage.models import Demonstration, Signature
 from tests.fuzz.conftest import FUZZ_FEW, assert_clean_store, mostly, nasty_text, phone_text
 
 SIGNATURE_HEADER = ["appeal", "phone", "signed_at", "channel", "provider"]

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from campaign import appeals
-from campaign.models import InboundMessage, Signature
+from campaign.appeals import registry as appeals
 from campaign.runtime import Runtime
+from campaign.storage.models import InboundMessage, Signature
 from ingest.providers.vonage import signature as vonage_signature
 from tests.conftest import VONAGE_SECRET, twilio_form, twilio_signature
 from tests.fuzz.conftest import (

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
-from campaign.messaging import provider_for
-from campaign.models import OutboxMessage, Supporter, utcnow
+from campaign.messaging.providers import provider_for
+from campaign.messaging.sender import OutboxSender, SendTotals
 from campaign.runtime import Runtime
-from campaign.sender import OutboxSender, SendTotals
 from campaign.settings import Settings
+from campaign.storage.models import OutboxMessage, Supporter, utcnow
 from ingest.app import create_app
 from tests.conftest import PUBLIC_URL
 from tests.sms_api import ACCOUNT_SID, AUTH_TOKEN, VONAGE_KEY, VONAGE_SECRET, SmsApi
@@ -100,7 +100,7 @@ def outbox_rows(rt: Runtime) -> list[OutboxMessage]:
 
 def subscribe(rt: Runtime, numbers: list[str]) -> list[int]:
     """Supporters who texted JOIN, the way the write path makes them."""
-    from campaign.inbound import InboundSms
+    from campaign.inbound.message import InboundSms
 
     messages = [
         InboundSms("twilio", f"SMjoin{i}", rt.vault.sender(n), "4777", "JOIN", utcnow())

@@ -9,11 +9,13 @@ import sys
 import pytest
 from sqlalchemy import update
 
-from campaign import alerts, audit, outcome_messages, outcomes
+from campaign import audit
+from campaign.appeals import outcomes
 from campaign.errors import BadRequest, NotFound
-from campaign.models import Supporter
+from campaign.messaging import alerts, outcome_messages
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from campaign.storage.models import Supporter
 from tests.conftest import backend_env
 from tests.messaging.conftest import NUMBERS, outbox_rows, send_all, subscribe
 from tests.sms_api import SmsApi
@@ -28,7 +30,7 @@ def answering(settings: Settings, answer: str, *args: str) -> subprocess.Complet
         "COLUMNS": "200",
     }
     return subprocess.run(
-        [sys.executable, "-m", "campaign.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         env=env,
         input=answer,
         capture_output=True,
@@ -75,8 +77,8 @@ def test_alert_input_is_checked(rt: Runtime, hassan: object) -> None:
 def test_the_outcome_message_reaches_every_signer_who_did_not_opt_out_once(
     rt: Runtime, messaging: Settings, api: SmsApi, hassan: object
 ) -> None:
-    from campaign.inbound import InboundSms
-    from campaign.models import utcnow
+    from campaign.inbound.message import InboundSms
+    from campaign.storage.models import utcnow
 
     signs = [
         InboundSms("twilio", f"SM{i}", rt.vault.sender(n), "4777", "JA", utcnow())
@@ -134,8 +136,8 @@ def test_cli_alert_flow_preview_confirm_and_progress(
 
 
 def test_cli_outcome_record_with_notify(rt: Runtime, messaging: Settings, hassan: object) -> None:
-    from campaign.inbound import InboundSms
-    from campaign.models import utcnow
+    from campaign.inbound.message import InboundSms
+    from campaign.storage.models import utcnow
 
     rt.recorder.record([InboundSms("twilio", "SM1", rt.vault.sender(NUMBERS[0]), "4777", "JA", utcnow())])
     done = campaign(messaging, "outcome", "record", "hassan", "--kind", "released", "--notify", "--yes")
@@ -155,7 +157,7 @@ def test_cli_alert_follows_the_sending_to_the_end(rt: Runtime, messaging: Settin
         "CAMPAIGN_SEND_RATE": "5",
     }
     sender = subprocess.Popen(
-        [sys.executable, "-m", "campaign.cli", "send"],
+        [sys.executable, "-m", "cli", "send"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

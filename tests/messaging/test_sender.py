@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
-from campaign import alerts
-from campaign.models import Supporter
+from campaign.messaging import alerts
+from campaign.messaging.sender import INTERRUPTED
 from campaign.runtime import Runtime
-from campaign.sender import INTERRUPTED
 from campaign.settings import Settings
+from campaign.storage.models import Supporter
 from tests.conftest import PUBLIC_URL, post_twilio, twilio_form
 from tests.messaging.conftest import NUMBERS, outbox_rows, send_all, subscribe
 from tests.sms_api import AUTH_TOKEN, Behaviour, SmsApi
@@ -159,7 +159,7 @@ def sender_process(messaging: Settings, log: object, *extra: str) -> subprocess.
         "CAMPAIGN_SEND_LEASE": "1",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "campaign.cli", "send", *extra],
+        [sys.executable, "-m", "cli", "send", *extra],
         env=env,
         stdout=log,  # type: ignore[arg-type]
         stderr=subprocess.STDOUT,
@@ -210,7 +210,7 @@ def test_the_alert_becomes_the_latest_alert_once_it_is_sent(
     assert api.texts_to(NUMBERS[1]) == ["Demand accountability in Kenya. Reply JA."]
     post_twilio(app, twilio_form("SM2", NUMBERS[1], "JA"))
     with rt.engine.connect() as connection:
-        from campaign.models import Appeal, Signature
+        from campaign.storage.models import Appeal, Signature
 
         signed = dict(
             connection.execute(
@@ -226,8 +226,8 @@ def test_two_senders_share_the_outbox_and_send_each_text_once(
 ) -> None:
     import asyncio
 
-    from campaign.messaging import provider_for
-    from campaign.sender import OutboxSender
+    from campaign.messaging.providers import provider_for
+    from campaign.messaging.sender import OutboxSender
 
     numbers = [f"+316{30000000 + i}" for i in range(60)]
     subscribe(rt, numbers)

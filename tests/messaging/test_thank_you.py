@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from campaign.models import OutboxMessage
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from campaign.storage.models import OutboxMessage
 from tests.conftest import post_twilio, twilio_form
 from tests.messaging.conftest import NUMBERS, make_due, outbox_rows, send_all
 from tests.sms_api import SmsApi
@@ -83,8 +83,8 @@ def test_zero_delay_keeps_the_immediate_reply_and_queues_nothing(
 def test_thank_you_of_a_vonage_signer_goes_through_the_outbox_too(
     rt: Runtime, messaging: Settings, api: SmsApi, hassan: object
 ) -> None:
-    from campaign.inbound import InboundSms
-    from campaign.models import utcnow
+    from campaign.inbound.message import InboundSms
+    from campaign.storage.models import utcnow
 
     message = InboundSms("vonage", "0A01", rt.vault.sender(NUMBERS[4]), "4777", "JA", utcnow())
     outcome = rt.recorder.record([message]).outcomes[0]
@@ -104,8 +104,8 @@ def test_erasure_removes_every_text_of_the_supporter(
 ) -> None:
     from sqlalchemy import delete
 
-    from campaign.models import Signature, Supporter
-    from campaign.outbox import forget_supporter
+    from campaign.messaging.outbox import forget_supporter
+    from campaign.storage.models import Signature, Supporter
 
     post_twilio(app, twilio_form("SM1", NUMBERS[0], "JA"))
     post_twilio(app, twilio_form("SM2", NUMBERS[1], "JA"))
@@ -113,7 +113,7 @@ def test_erasure_removes_every_text_of_the_supporter(
     with rt.engine.begin() as connection:  # as `campaign supporter forget` would
         assert forget_supporter(connection, first.supporter_id) == 1
         connection.execute(delete(Signature).where(Signature.supporter_id == first.supporter_id))
-        from campaign.models import InboundMessage
+        from campaign.storage.models import InboundMessage
 
         connection.execute(delete(InboundMessage).where(InboundMessage.supporter_id == first.supporter_id))
         connection.execute(delete(Supporter).where(Supporter.id == first.supporter_id))

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from campaign import social
-from campaign.models import SocialEvent
+from campaign.activity import social
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from campaign.storage.models import SocialEvent
 from ingest.app import create_app
 from tests.conftest import PUBLIC_URL, TESTDATA
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from campaign.models import InboundMessage, Signature, Supporter
 from campaign.runtime import Runtime
+from campaign.storage.models import InboundMessage, Signature, Supporter
 from tests.conftest import TESTDATA, post_twilio, twilio_form, twilio_signature
 
 pytestmark = pytest.mark.usefixtures("hassan")

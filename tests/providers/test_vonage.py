@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 from vonage_http_client import Auth
 
-from campaign.models import InboundMessage, MessagePart, OutboxMessage, Signature, Supporter
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from campaign.storage.models import InboundMessage, MessagePart, OutboxMessage, Signature, Supporter
 from ingest.app import create_app
 from tests.conftest import PUBLIC_URL, TESTDATA, VONAGE_SECRET
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from campaign.keywords import Intent, KeywordBook
+from campaign.inbound.keywords import Intent, KeywordBook
 from campaign.settings import DEFAULT_YES_WORDS
 
 BOOK = KeywordBook(DEFAULT_YES_WORDS, {"HASSAN": "hassan", "KENYA": "kenya", "FREE ALI": "ali"})

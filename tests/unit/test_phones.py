@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from campaign.phones import InvalidNumber, PhoneVault, country_of, e164, mask, normalise
+from campaign.supporters.phones import InvalidNumber, PhoneVault, country_of, e164, mask, normalise
 
 VAULT = PhoneVault("test-secret")
 

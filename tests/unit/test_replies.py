@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from campaign.replies import SMS_LIMIT, AppealWords, already_signed, thank_you
+from campaign.inbound.replies import SMS_LIMIT, AppealWords, already_signed, thank_you
 
 HASSAN = AppealWords(person="Hassan", title="Stop the torture of Hassan")
 

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from campaign import sender
-from campaign.sender import RateLimiter, backoff
+from campaign.messaging import sender
+from campaign.messaging.sender import RateLimiter, backoff
 
 
 class Clock:

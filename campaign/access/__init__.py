@@ -1,0 +1,4 @@
+"""Who may do what: roles and pages, users, the login throttle, screen links, API tokens.
+
+Uses storage and audit.
+"""

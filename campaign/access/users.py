@@ -1,0 +1,278 @@
+"""Dashboard users: names, roles, argon2 password hashes, and logging in.
+
+Passwords are hashed with argon2id (argon2-cffi's ``PasswordHasher``); a hash made with
+older parameters is replaced at the next successful login.  Logging in is slowed by
+``campaign.access.throttle`` and every attempt, good or bad, is written to the audit log (never
+the password).  A user may instead carry an e-mail address, which single sign-on maps to.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, Engine, Row, Select, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from campaign import audit
+from campaign.access import roles as access
+from campaign.access import throttle
+from campaign.errors import BadRequest, NotFound, Unauthorized
+from campaign.storage.models import User, utcnow
+
+HASHER = PasswordHasher()
+NAME = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+MIN_PASSWORD = 10
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against for unknown names, so they take as long as known ones.
+
+    Made on first use: hashing costs a quarter of a second, which every command would pay at start.
+    """
+    return HASHER.hash(secrets.token_urlsafe(16))
+
+
+# Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    name: str
+    role: str
+    email: str | None
+    created_at: datetime
+    last_login_at: datetime | None
+    has_password: bool
+
+
+class LoginRefused(Unauthorized):
+    """A refused login; ``retry_at`` is set while the name or client is locked out."""
+
+    def __init__(self, message: str, retry_at: datetime | None = None):
+        super().__init__(message, code="login_refused")
+        self.retry_at = retry_at
+
+
+def check_name(name: str) -> str:
+    name = name.strip().lower()
+    if not NAME.fullmatch(name):
+        raise BadRequest(f"user name {name!r}: 1 to 64 of a-z 0-9 . _ @ -, starting with a letter or digit")
+    return name
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise BadRequest(f"password: at least {MIN_PASSWORD} characters")
+    if len(password) > 1024:
+        raise BadRequest("password: at most 1024 characters")
+    return password
+
+
+def _check_email(email: str | None) -> str | None:
+    if email is None or not email.strip():
+        return None
+    email = email.strip().lower()
+    if not EMAIL.fullmatch(email) or len(email) > 254:
+        raise BadRequest(f"e-mail {email!r} is not an address")
+    return email
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(15)
+
+
+def add(
+    engine: Engine,
+    name: str,
+    role: str,
+    password: str | None,
+    *,
+    email: str | None = None,
+    actor: str,
+) -> UserInfo:
+    """Add a user with a password, or with only an e-mail for single sign-on."""
+    name, role, email = check_name(name), access.check_role(role), _check_email(email)
+    if password is None and email is None:
+        raise BadRequest("a user needs a password or an e-mail address for single sign-on")
+    hashed = HASHER.hash(check_password(password)) if password is not None else None
+    try:
+        with engine.begin() as connection:
+            if connection.scalar(select(User.id).where(User.name == name)) is not None:
+                raise BadRequest(f"a user named {name!r} exists already")
+            connection.execute(
+                insert(User).values(
+                    name=name, role=role, password_hash=hashed, email=email, created_at=utcnow()
+                )
+            )
+    except IntegrityError:
+        raise BadRequest(f"a user with the name {name!r} or e-mail {email!r} exists already") from None
+    audit.record(engine, actor, "user.add", name, {"role": role, "sso": email is not None})
+    return get(engine, name)
+
+
+def get(engine: Engine, name: str) -> UserInfo:
+    found = find(engine, name)
+    if found is None:
+        raise NotFound(f"no user named {name!r}")
+    return found
+
+
+def find(engine: Engine, name: str) -> UserInfo | None:
+    with engine.connect() as connection:
+        row = connection.execute(_columns().where(User.name == name.strip().lower())).first()
+    return _info(row) if row else None
+
+
+def by_email(engine: Engine, email: str) -> UserInfo | None:
+    with engine.connect() as connection:
+        row = connection.execute(_columns().where(User.email == email.strip().lower())).first()
+    return _info(row) if row else None
+
+
+def listing(engine: Engine) -> list[UserInfo]:
+    with engine.connect() as connection:
+        rows = connection.execute(_columns().order_by(User.name)).all()
+    return [_info(row) for row in rows]
+
+
+def count(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.scalar(select(func.count()).select_from(User)) or 0)
+
+
+def _columns() -> Select[str, str, str | None, datetime, datetime | None, str | None]:
+    return select(User.name, User.role, User.email, User.created_at, User.last_login_at, User.password_hash)
+
+
+def _info(row: Row[str, str, str | None, datetime, datetime | None, str | None]) -> UserInfo:
+    name, role, email, created_at, last_login_at, password_hash = row
+    return UserInfo(name, role, email, created_at, last_login_at, has_password=password_hash is not None)
+
+
+def remove(engine: Engine, name: str, *, actor: str) -> None:
+    name = name.strip().lower()
+    with engine.begin() as connection:
+        user = connection.execute(select(User.role).where(User.name == name)).first()
+        if user is None:
+            raise NotFound(f"no user named {name!r}")
+        if user.role == "admin" and _admins(connection) <= 1:
+            raise BadRequest(f"{name!r} is the last admin; make another admin first")
+        connection.execute(delete(User).where(User.name == name))
+    audit.record(engine, actor, "user.remove", name)
+
+
+def set_role(engine: Engine, name: str, role: str, *, actor: str) -> None:
+    name, role = name.strip().lower(), access.check_role(role)
+    with engine.begin() as connection:
+        user = connection.execute(select(User.role).where(User.name == name)).first()
+        if user is None:
+            raise NotFound(f"no user named {name!r}")
+        if user.role == "admin" and role != "admin" and _admins(connection) <= 1:
+            raise BadRequest(f"{name!r} is the last admin; make another admin first")
+        connection.execute(update(User).where(User.name == name).values(role=role))
+    audit.record(engine, actor, "user.role", name, {"from": user.role, "to": role})
+
+
+def set_password(engine: Engine, name: str, password: str, *, actor: str) -> None:
+    name = name.strip().lower()
+    hashed = HASHER.hash(check_password(password))
+    with engine.begin() as connection:
+        done = connection.execute(update(User).where(User.name == name).values(password_hash=hashed)).rowcount
+    if not done:
+        raise NotFound(f"no user named {name!r}")
+    throttle.cleared(engine, [throttle.user_key(name)])
+    audit.record(engine, actor, "user.passwd", name)
+
+
+def _admins(connection: Connection) -> int:
+    return int(connection.scalar(select(func.count()).select_from(User).where(User.role == "admin")) or 0)
+
+
+def authenticate(
+    engine: Engine, name: str, password: str, client: str, now: datetime | None = None
+) -> UserInfo:
+    """The user whose name and password these are, or ``LoginRefused`` saying why (and until when)."""
+    now = now or utcnow()
+    name = name.strip().lower()[:64]
+    keys = [throttle.user_key(name), throttle.client_key(client)]
+    detail = {"client": client}
+    locked = throttle.locked_until(engine, keys, now)
+    if locked is not None:
+        audit.record(engine, name or "?", "login.refused", name, {**detail, "reason": "locked"})
+        raise LoginRefused(_locked_message(locked, now), retry_at=locked)
+    with engine.connect() as connection:
+        row = connection.execute(select(User.password_hash).where(User.name == name)).first()
+    stored = row.password_hash if row is not None else None
+    if not _verified(stored, password):
+        reason = "wrong password" if row is not None else "unknown user"
+        locked = throttle.failed(engine, keys, now)
+        audit.record(engine, name or "?", "login.failed", name, {**detail, "reason": reason})
+        if locked is not None:
+            raise LoginRefused(_locked_message(locked, now), retry_at=locked)
+        raise LoginRefused("wrong user name or password")
+    assert stored is not None
+    changes: dict[str, object] = {"last_login_at": now}
+    if HASHER.check_needs_rehash(stored):
+        changes["password_hash"] = HASHER.hash(password)
+    with engine.begin() as connection:
+        connection.execute(update(User).where(User.name == name).values(**changes))
+    throttle.cleared(engine, [throttle.user_key(name)])
+    audit.record(engine, name, "login", name, {**detail, "method": "password"})
+    return get(engine, name)
+
+
+def single_sign_on(engine: Engine, email: str, client: str) -> UserInfo | None:
+    """The user an identity provider's e-mail belongs to; None (and an audit entry) if nobody."""
+    user = by_email(engine, email) if email else None
+    if user is None:
+        audit.record(
+            engine, email or "?", "login.failed", email, {"client": client, "reason": "no such sso user"}
+        )
+        return None
+    with engine.begin() as connection:
+        connection.execute(update(User).where(User.name == user.name).values(last_login_at=utcnow()))
+    audit.record(engine, user.name, "login", user.name, {"client": client, "method": "sso"})
+    return user
+
+
+def _verified(stored: str | None, password: str) -> bool:
+    try:
+        return HASHER.verify(stored or _dummy_hash(), password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _locked_message(until: datetime, now: datetime) -> str:
+    seconds = max(int((until - now).total_seconds()) + 1, 1)
+    wait = f"{seconds} seconds" if seconds < 120 else f"{round(seconds / 60)} minutes"
+    return f"too many failed attempts: try again after {until:%H:%M:%S} UTC (in {wait})"
+
+
+def first_admin(engine: Engine, password_file: Path) -> str | None:
+    """On a fresh install (no users at all) make ``admin`` with a generated password.
+
+    The password is written to ``password_file`` (readable by its owner only) and returned
+    once; None when any user exists already.
+    """
+    if count(engine):
+        return None
+    password = generate_password()
+    try:
+        add(engine, "admin", "admin", password, actor="setup")
+    except BadRequest:  # another process made it a moment ago
+        return None
+    password_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f"admin\n{password}\n")
+    return password

@@ -1,0 +1,4 @@
+"""Activity beyond texts: social events, Flickr, offline demonstrations, places.
+
+Uses storage, history's rollups and the live view.
+"""

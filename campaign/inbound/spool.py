@@ -1,0 +1,142 @@
+"""A local durable spool for inbound texts while the database cannot be reached.
+
+Twilio does not retry inbound SMS, so an answer of 503 would lose the signature.  While
+the database is down, each batch is written to its own file (encrypted, fsynced, then
+renamed into place) and acknowledged; ``drain`` writes the files to the database once it
+answers again and removes each file only after its batch committed.  Replaying a file
+twice is harmless: provider message ids are stored once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from cryptography.fernet import InvalidToken
+
+from campaign.inbound.message import InboundSms
+from campaign.supporters.phones import PhoneVault
+
+
+class Spool:
+    def __init__(self, directory: Path, vault: PhoneVault):
+        self.directory = directory
+        self.vault = vault
+
+    def append(self, messages: Sequence[InboundSms]) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns():020d}-{os.getpid()}"
+        temporary = self.directory / f".{name}.tmp"
+        final = self.directory / f"{name}.spool"
+        try:
+            with open(temporary, "wb") as handle:
+                for message in messages:
+                    payload = json.dumps(message.to_json(), ensure_ascii=False).encode()
+                    handle.write(self.vault.encrypt_bytes(payload) + b"\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError:
+            temporary.unlink(missing_ok=True)  # a full disk must not keep half a batch around
+            raise
+        os.replace(temporary, final)
+        directory = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+        return final
+
+    def _write(self, final: Path, messages: Sequence[InboundSms]) -> None:
+        temporary = final.with_name(f".{final.stem}.tmp")
+        with open(temporary, "wb") as handle:
+            for message in messages:
+                payload = json.dumps(message.to_json(), ensure_ascii=False).encode()
+                handle.write(self.vault.encrypt_bytes(payload) + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, final)
+        directory = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    def rewrite(self, change: Callable[[list[InboundSms]], list[InboundSms]]) -> int:
+        """Rewrite each pending file through ``change`` (erasure, new key); return files changed.
+
+        ``change`` returns its argument itself to leave a file alone.  The new file replaces
+        the old one atomically; an emptied file is removed.
+        """
+        changed = 0
+        for path in self.pending():
+            try:
+                messages = self.load(path)
+            except FileNotFoundError:
+                continue  # drained meanwhile
+            except (InvalidToken, ValueError, KeyError, TypeError):
+                continue  # drain sets it aside
+            kept = change(messages)
+            if kept is messages:
+                continue
+            if kept:
+                self._write(path, kept)
+            else:
+                path.unlink(missing_ok=True)
+            changed += 1
+        return changed
+
+    def remove(self, unwanted: Callable[[InboundSms], bool]) -> int:
+        """Drop spooled texts (of an erased supporter); return how many were dropped."""
+        dropped = 0
+
+        def change(messages: list[InboundSms]) -> list[InboundSms]:
+            nonlocal dropped
+            kept = [m for m in messages if not unwanted(m)]
+            dropped += len(messages) - len(kept)
+            return kept if len(kept) != len(messages) else messages
+
+        self.rewrite(change)
+        return dropped
+
+    def pending(self) -> list[Path]:
+        if not self.directory.exists():
+            return []
+        return sorted(self.directory.glob("*.spool"))
+
+    def load(self, path: Path) -> list[InboundSms]:
+        return [
+            InboundSms.from_json(json.loads(self.vault.decrypt_bytes(line)))
+            for line in path.read_bytes().splitlines()
+            if line.strip()
+        ]
+
+    def drain(self, record: Callable[[list[InboundSms]], object]) -> int:
+        """Record every spooled batch; return how many messages went to the database.
+
+        A file that cannot be read (another secret key, a damaged disk) is set aside as
+        ``.unreadable`` for a person to look at, not deleted.
+        """
+        done = 0
+        # Several ingest processes share the spool: one drains at a time, the others skip.
+        with open(self.directory / "drain.lock", "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return 0
+            for path in self.pending():
+                try:
+                    messages = self.load(path)
+                except FileNotFoundError:
+                    continue  # drained by a process that held the lock before us
+                except (InvalidToken, ValueError, KeyError, TypeError):
+                    path.rename(path.with_suffix(".unreadable"))
+                    continue
+                if messages:
+                    record(messages)
+                path.unlink(missing_ok=True)
+                done += len(messages)
+        return done

@@ -1,0 +1,268 @@
+"""The outbox: every text to a supporter, queued in the database before anything is sent.
+
+Queuing is idempotent through ``dedupe_key``: an appeal's alert reaches a supporter once,
+an outcome message once per outcome, and a thank-you still waiting absorbs further "JA"s
+of the same person for the same appeal (several JAs within the delay: one thank-you).
+Rows name the supporter, never the number; ``campaign.messaging.sender`` decrypts it when sending.
+
+Statuses: queued -> sending -> sent -> delivered, or failed (with the reason), or
+cancelled (the supporter opted out before it went).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    String,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    update,
+)
+
+from campaign.storage.db import dialect_insert
+from campaign.storage.models import OutboxMessage, Supporter, utcnow
+
+# reply: any other answer to a text (JOIN, START, an unknown word) where the provider
+# cannot answer in the webhook's response
+KINDS = ("alert", "thank_you", "outcome", "help", "opt_out_confirmation", "reply")
+STATUSES = ("queued", "sending", "sent", "delivered", "failed", "cancelled")
+FINAL = frozenset({"delivered", "failed", "cancelled"})
+# Kinds that go even to a supporter who opted out: the confirmation that they did.
+DESPITE_OPT_OUT = frozenset({"opt_out_confirmation"})
+
+
+@dataclass(frozen=True, slots=True)
+class ThankYou:
+    """A thank-you to queue for one JA: rendered again with the count when it is sent."""
+
+    supporter_id: int
+    appeal_id: int
+    template: str  # "thank_you" (a new signature) or "already_signed"
+    language: str | None
+    preview: str  # the text with the count at queuing time
+
+
+def thank_you_key(appeal_id: int, supporter_id: int) -> str:
+    return f"thanks:{appeal_id}:{supporter_id}"
+
+
+def queue_thank_yous(
+    connection: Connection, thanks: Sequence[ThankYou], delay: float, now: datetime | None = None
+) -> None:
+    """Queue thank-yous due ``delay`` seconds from now, at most one waiting per person and appeal."""
+    if not thanks:
+        return
+    moment = now or utcnow()
+    due = moment + timedelta(seconds=delay)
+    rows: dict[str, dict[str, Any]] = {}
+    for item in thanks:
+        key = thank_you_key(item.appeal_id, item.supporter_id)
+        if key in rows and rows[key]["template"] == "thank_you":
+            continue  # a new signature's thank-you wins over "you already signed"
+        rows[key] = {
+            "kind": "thank_you",
+            "supporter_id": item.supporter_id,
+            "appeal_id": item.appeal_id,
+            "dedupe_key": key,
+            "template": item.template,
+            "language": item.language,
+            "body": item.preview,
+            "scheduled_at": due,
+            "status": "queued",
+            "attempts": 0,
+            "created_at": moment,
+            "updated_at": moment,
+        }
+    statement = dialect_insert(connection, OutboxMessage.__table__).on_conflict_do_nothing()
+    connection.execute(statement, [rows[key] for key in sorted(rows)])
+
+
+def queue_batch(
+    connection: Connection,
+    recipients: Select[int],
+    *,
+    kind: str,
+    appeal_id: int,
+    batch: str,
+    dedupe_prefix: str,
+    body: str,
+) -> int:
+    """Queue ``body`` to every supporter id ``recipients`` selects, in one INSERT ... SELECT.
+
+    A supporter whose ``dedupe_prefix + id`` is queued already (an alert or outcome message
+    sent before) is skipped.  Returns how many texts the batch holds.
+    """
+    now = utcnow()
+    ids = recipients.subquery()
+    columns = [
+        "kind",
+        "supporter_id",
+        "appeal_id",
+        "batch",
+        "dedupe_key",
+        "body",
+        "scheduled_at",
+        "status",
+        "attempts",
+        "created_at",
+        "updated_at",
+    ]
+    rows = select(
+        literal(kind),
+        ids.c.id,
+        literal(appeal_id),
+        literal(batch),
+        literal(dedupe_prefix) + cast(ids.c.id, String),
+        literal(body),
+        literal(now, OutboxMessage.scheduled_at.type),
+        literal("queued"),
+        literal(0),
+        literal(now, OutboxMessage.created_at.type),
+        literal(now, OutboxMessage.updated_at.type),
+    ).where(true())  # SQLite reads "FROM x ON CONFLICT" as a join without a WHERE in between
+    connection.execute(
+        dialect_insert(connection, OutboxMessage.__table__)
+        .from_select(columns, rows)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    return batch_size(connection, batch)
+
+
+def batch_size(connection: Connection, batch: str) -> int:
+    """Texts queued in a batch (rowcount of INSERT ... SELECT is not reliable on every driver)."""
+    return int(connection.scalar(select(func.count()).where(OutboxMessage.batch == batch)) or 0)
+
+
+def queue_replies(
+    connection: Connection, replies: Iterable[tuple[int, str, str]], now: datetime | None = None
+) -> None:
+    """Queue plain replies (kind, e.g. help) to send at once: (supporter id, kind, text)."""
+    moment = now or utcnow()
+    rows = [
+        {
+            "kind": kind,
+            "supporter_id": supporter_id,
+            "body": text,
+            "scheduled_at": moment,
+            "status": "queued",
+            "attempts": 0,
+            "created_at": moment,
+            "updated_at": moment,
+        }
+        for supporter_id, kind, text in replies
+    ]
+    if rows:
+        connection.execute(insert(OutboxMessage), rows)
+
+
+def forget_supporter(connection: Connection, supporter_id: int) -> int:
+    """Erasure: delete every text to or from the outbox of this supporter, whatever its status.
+
+    Call it in the erasure's transaction before the supporter row goes (the outbox refers to
+    it).  A text being sent at that moment may still go out; its result then finds no row.
+    """
+    return int(
+        connection.execute(delete(OutboxMessage).where(OutboxMessage.supporter_id == supporter_id)).rowcount
+        or 0
+    )
+
+
+# -- delivery receipts -------------------------------------------------------------------------
+
+# A receipt never moves a text backwards: "sent" after "delivered" changes nothing.
+_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3}
+
+
+def record_receipt(
+    engine: Engine,
+    provider: str,
+    provider_message_id: str,
+    status: str,
+    error: str | None = None,
+    opted_out: bool = False,
+) -> bool:
+    """Apply a provider's delivery report; returns whether the text was ours."""
+    now = utcnow()
+    with engine.begin() as connection:
+        row = connection.execute(
+            select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.supporter_id).where(
+                OutboxMessage.provider == provider,
+                OutboxMessage.provider_message_id == provider_message_id,
+            )
+        ).first()
+        if row is None:
+            return False
+        if opted_out:
+            mark_opted_out(connection, row.supporter_id, now)
+        if _RANK.get(status, 0) <= _RANK.get(row.status, 0) and not (
+            status == "failed" and row.status == "sent"
+        ):
+            return True
+        values: dict[str, Any] = {"status": status, "updated_at": now}
+        if status == "delivered":
+            values["delivered_at"] = now
+        if error:
+            values["error"] = error[:300]
+        connection.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))
+    return True
+
+
+def mark_opted_out(connection: Connection, supporter_id: int, now: datetime) -> None:
+    """The provider says this number refuses our texts (e.g. Twilio 21610): treat it as STOP."""
+    connection.execute(
+        update(Supporter)
+        .where(Supporter.id == supporter_id, Supporter.opted_out.is_(False))
+        .values(opted_out=True, opted_out_at=now, subscribed=False)
+    )
+
+
+# -- figures for the Messages page, the CLI and /metrics ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Texts due and still queued, and how long the oldest of them has waited past its time."""
+
+    due: int
+    lag_seconds: float
+
+
+def backlog(engine: Engine, now: datetime | None = None) -> Backlog:
+    moment = now or utcnow()
+    query = select(func.count(), func.min(OutboxMessage.scheduled_at)).where(
+        OutboxMessage.status == "queued", OutboxMessage.scheduled_at <= moment
+    )  # ix_outbox_due answers it
+    with engine.connect() as connection:
+        due, oldest = connection.execute(query).one()
+    return Backlog(int(due), (moment - oldest).total_seconds() if oldest is not None else 0.0)
+
+
+def counts(engine: Engine, batch: str | None = None) -> dict[tuple[str, str], int]:
+    """Texts by (kind, status), of one alert or outcome batch or of all."""
+    query = select(OutboxMessage.kind, OutboxMessage.status, func.count()).group_by(
+        OutboxMessage.kind, OutboxMessage.status
+    )
+    if batch is not None:
+        query = query.where(OutboxMessage.batch == batch)
+    with engine.connect() as connection:
+        return {(kind, status): n for kind, status, n in connection.execute(query)}
+
+
+def batch_progress(engine: Engine, batch: str) -> dict[str, int]:
+    """One batch's texts by status."""
+    progress = dict.fromkeys(STATUSES, 0)
+    for (_, status), n in counts(engine, batch).items():
+        progress[status] = progress.get(status, 0) + n
+    return progress
