@@ -26,10 +26,10 @@ from sqlalchemy.exc import IntegrityError
 
 from campaign.activity import demonstrations
 from campaign.activity.demonstrations import DemonstrationInput
+from campaign.activity.geo import country_name
 from campaign.appeals import outcomes
 from campaign.appeals.registry import AppealSummary
 from campaign.errors import BadRequest, CampaignError
-from campaign.live.view import country_name
 from dashboard import data
 
 FLASH = "staff:flash"

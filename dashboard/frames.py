@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from campaign.live.view import AppealFigures, country_name
+from campaign.activity.geo import country_name
+from campaign.live.view import AppealFigures
 from dashboard.params import Selection
 
 OPEN = "open"

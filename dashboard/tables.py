@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pycountry
 
+from campaign.activity.geo import country_name
 from campaign.appeals.outcomes import KINDS, good_share
-from campaign.live.view import AppealFigures, CampaignFigures, country_name
+from campaign.live.view import AppealFigures, CampaignFigures
 
 DEMONSTRATION_COLUMNS = [
     "id",

@@ -27,8 +27,9 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from campaign.errors import Unavailable
 from campaign.inbound.message import InboundSms, Outcome
-from campaign.inbound.recorder import BatchResult, LiveChanges
+from campaign.inbound.recorder import BatchResult
 from campaign.inbound.spool import Spool
+from campaign.live.changes import LiveChanges
 from campaign.runtime import Runtime
 from ingest.metrics import Metrics
 

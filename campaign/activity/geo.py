@@ -52,3 +52,8 @@ def check_coordinates(latitude: float, longitude: float) -> tuple[float, float]:
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         raise BadRequest(f"coordinates {latitude}, {longitude} are not on Earth")
     return latitude, longitude
+
+
+def country_name(code: str) -> str:
+    country = pycountry.countries.get(alpha_2=code) if code and code != "ZZ" else None
+    return getattr(country, "common_name", None) or (country.name if country else "Unknown")

@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, Integer, String, cast, func, literal, select, union_all
 
+from campaign.activity.geo import country_name
 from campaign.appeals.registry import Target
 from campaign.errors import NotFound
-from campaign.live.view import country_name
 from campaign.storage.models import Appeal, Campaign, Signature, utcnow
 
 FONTS = Path(__file__).parent / "fonts"  # DejaVu Sans (free licence): Latin, Greek, Cyrillic, Arabic, ...

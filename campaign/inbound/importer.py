@@ -19,7 +19,8 @@ from pathlib import Path
 
 from campaign.csvread import Lines, header_of
 from campaign.errors import BadRequest
-from campaign.inbound.recorder import LiveChanges, Recorder, SignatureInput
+from campaign.inbound.recorder import Recorder, SignatureInput
+from campaign.live.changes import LiveChanges
 from campaign.supporters.phones import PhoneVault
 
 REQUIRED = ("appeal", "phone", "signed_at")

@@ -13,10 +13,10 @@ constraints (``ON CONFLICT DO NOTHING``).
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select, update
@@ -26,6 +26,7 @@ from campaign.inbound import replies
 from campaign.inbound.directory import AppealInfo, Directory, current_version, load
 from campaign.inbound.keywords import Intent, Reading
 from campaign.inbound.message import InboundSms, Outcome
+from campaign.live.changes import LiveChanges, Signed, epoch_minute, tally_field
 from campaign.messaging.outbox import ThankYou, queue_replies, queue_thank_yous
 from campaign.storage.db import dialect_insert
 from campaign.storage.models import NETWORK, InboundMessage, MessagePart, Signature, Supporter, Tally
@@ -39,28 +40,6 @@ CLOSED = {
     "en": "Thank you! The appeal for {person} is closed; watch for our next alert.",
     "nl": "Dank je! De oproep voor {person} is gesloten; let op onze volgende oproep.",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Signed:
-    """A new signature, as the live ticker shows it (masked number only)."""
-
-    appeal_slug: str
-    masked: str
-    country: str
-    channel: str
-    received_at: datetime
-
-
-@dataclass
-class LiveChanges:
-    """Tally values after a commit, keyed by appeal slug ("*" for the whole network)."""
-
-    tallies: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
-    signed: list[Signed] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.tallies or self.signed)
 
 
 @dataclass
@@ -79,10 +58,6 @@ class SignatureInput:
     provider: str
     provider_message_id: str
     received_at: datetime
-
-
-def tally_field(kind: str, key: str) -> str:
-    return kind if kind in {"total", "members"} else f"{kind}:{key}"
 
 
 class Recorder:
@@ -552,10 +527,6 @@ def signature_increments(rows: Iterable[dict[str, Any]]) -> Counter[tuple[int, s
         increments[(appeal_id, "country", row["country"])] += 1
         increments[(appeal_id, "minute", str(epoch_minute(row["received_at"])))] += 1
     return increments
-
-
-def epoch_minute(moment: datetime) -> int:
-    return int(moment.astimezone(UTC).timestamp()) // 60
 
 
 def bump_tallies(

@@ -34,12 +34,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pycountry
 import redis
 import redis.asyncio
 from sqlalchemy import Engine, func, select
 
-from campaign.inbound.recorder import LiveChanges, Signed, epoch_minute, tally_field
+from campaign.activity.geo import country_name
+from campaign.live.changes import LiveChanges, Signed, epoch_minute, tally_field
 from campaign.storage.models import (
     NETWORK,
     Appeal,
@@ -180,11 +180,6 @@ async def updates(url: str) -> AsyncIterator[tuple[str, int]]:
 def updates_channel(client: redis.Redis | redis.asyncio.Redis) -> str:
     """The pub/sub channel of the client's database number (deployments may share a server)."""
     return f"{PREFIX}:updates:{client.connection_pool.connection_kwargs.get('db', 0)}"
-
-
-def country_name(code: str) -> str:
-    country = pycountry.countries.get(alpha_2=code) if code and code != "ZZ" else None
-    return getattr(country, "common_name", None) or (country.name if country else "Unknown")
 
 
 class LiveView:

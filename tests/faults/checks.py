@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from campaign.inbound.recorder import epoch_minute, tally_field
+from campaign.live.changes import epoch_minute, tally_field
 from campaign.live.view import appeal_key
 from campaign.runtime import Runtime
 from campaign.storage.models import Appeal, InboundMessage, Signature, Tally
