@@ -1,4 +1,4 @@
-"""The docs stay honest: their settings, commands and examples are the real ones.
+"""The docs stay honest: their settings, commands, examples and links are the real ones.
 
 README.md is the front door; the reference lives in docs/*.md.
 """
@@ -52,6 +52,10 @@ def test_quick_start_is_exactly_two_commands() -> None:
     assert "\n./dev test\n" in ci
 
 
+def test_readme_is_a_front_door() -> None:
+    assert len(README.splitlines()) <= 220, "README.md grows into a manual: move the reference to docs/"
+
+
 def _examples() -> list[list[str]]:
     """Every `./dev cli …` example in the shell blocks of README.md and docs/*.md, as arguments."""
     examples = []
@@ -81,3 +85,30 @@ def test_delivery_section_names_its_settings() -> None:
     mail = {name for name in Settings.model_fields if name.startswith(("smtp_", "mail_"))}
     assert {f"CAMPAIGN_{name.upper()}" for name in mail} <= set(re.findall(r"CAMPAIGN_[A-Z_]+", section))
     assert len(_examples()) >= 5
+
+
+def _without_code_blocks(text: str) -> str:
+    return re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
+
+
+def _prose(text: str) -> str:
+    """The text without code blocks and code spans, where brackets are not links."""
+    return re.sub(r"`[^`\n]*`", "", _without_code_blocks(text))
+
+
+def _anchors(text: str) -> set[str]:
+    """The anchors of a page's headings, as GitHub makes them."""
+    headings = re.findall(r"^#{1,6} (.+?)\s*$", _without_code_blocks(text), flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_name)
+def test_relative_links_point_to_files_that_exist(page: Path) -> None:
+    links = re.findall(r"\]\(([^)\s]+)\)", _prose(DOCS[page]))
+    relative = [link for link in links if not re.match(r"[a-z]+:", link)]
+    for link in relative:
+        path, _, anchor = link.partition("#")
+        target = (page.parent / path).resolve() if path else page
+        assert target.is_file(), f"{_name(page)}: {link} points to no file"
+        if anchor and target.suffix == ".md":
+            assert anchor in _anchors(target.read_text()), f"{_name(page)}: {link}: no such heading"
