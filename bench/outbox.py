@@ -4,7 +4,7 @@
    unique index and the outbox's indexes) to N subscribed supporters, in seconds; against a
    raw ``INSERT ... SELECT`` of the same N supporter ids into a table without indexes.
 2. Send: a real ``OutboxSender`` (claim, decrypt, POST, record) through the Twilio provider
-   to a local stand-in with no rate limit (``bench.sms_standin``), texts per second; against
+   to a local stand-in with no rate limit (``tests.support.sms_fast``), texts per second; against
    bare HTTP POSTs of the same form to the same stand-in at the same concurrency.
 """
 

@@ -135,9 +135,9 @@ def worker(stack: Stack) -> Iterator[Server]:
 
 @contextlib.contextmanager
 def sms_standin(stack: Stack) -> Iterator[Server]:
-    """The SMS provider stand-in of ``bench.sms_standin`` (no rate limit)."""
+    """The SMS provider stand-in of ``tests.support.sms_fast`` (no rate limit)."""
     port = free_port()
-    argv = [sys.executable, "-m", "bench.sms_standin", "--port", str(port)]
+    argv = [sys.executable, "-m", "tests.support.sms_fast", "--port", str(port)]
     with _running("sms-standin", argv, stack, port, "/") as server:
         yield server
 

@@ -14,7 +14,7 @@ import pytest
 from campaign.access import screens, users
 from campaign.runtime import Runtime
 from tests.browser.conftest import STAFF_PASSWORD, log_in
-from tests.browser.test_staff_pages import dashboard  # noqa: F401 - the fixture: `campaign dashboard`
+from tests.browser.test_staff_pages_browser import dashboard  # noqa: F401 - the fixture: `campaign dashboard`
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("hassan")]
 

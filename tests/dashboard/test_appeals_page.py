@@ -17,10 +17,10 @@ from campaign.appeals import deliveries
 from campaign.appeals import registry as appeals
 from campaign.runtime import Runtime
 from campaign.settings import Settings, get_settings
+from tests.campaign.appeals.test_petition import import_history
 from tests.conftest import free_port
 from tests.dashboard.test_pages import html, page
-from tests.smtp import SmtpServer, running_smtp
-from tests.test_petition import import_history
+from tests.support.smtp import SmtpServer, running_smtp
 
 EMAIL = "minister@justice.example.org"
 FAX = "0031701234567@fax.example.org"

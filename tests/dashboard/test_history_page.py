@@ -1,4 +1,4 @@
-"""The History page under AppTest on the hand-counted data set of ``tests/test_history.py``."""
+"""The History page under AppTest on the hand-counted data of ``tests/campaign/history/test_history.py``."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from dashboard import history_charts, style
+from tests.campaign.history.test_history import seeded  # noqa: F401 - the fixture
 from tests.dashboard.test_pages import html, page
 from tests.dashboard.test_staff_pages import chart, values
-from tests.test_history import seeded  # noqa: F401 - the fixture
 
 HISTORY = "pages/history.py"
 

@@ -10,9 +10,9 @@ from streamlit.testing.v1 import AppTest
 
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from tests.campaign.supporters.test_privacy import forms_of
 from tests.conftest import ROOT, post_twilio, twilio_form
 from tests.dashboard.conftest import sign_in
-from tests.test_privacy import forms_of
 
 APP = str(ROOT / "dashboard" / "app.py")
 SENDERS = ["+31612345678", "+32470123456", "+254712345678"]

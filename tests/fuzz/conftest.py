@@ -128,7 +128,7 @@ def settings_for_fuzz(backend: Backend, tmp_path: Path) -> Settings:
         vonage_signature_method="sha256",
         meta_app_secret=META_SECRET,
         meta_verify_token=META_VERIFY,
-        rate_limit_webhooks=0,  # inputs are fuzzed here, not rates (tests/test_ratelimit.py)
+        rate_limit_webhooks=0,  # inputs are fuzzed here, not rates (tests/ingest/test_ratelimit.py)
         rate_limit_api=0,
         rate_limit_feeds=0,
         rate_limit_beacon=0,

@@ -23,8 +23,8 @@ from campaign.activity.flickr import FlickrClient, FlickrError, poll, short_url
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from campaign.storage.models import SocialEvent
+from tests.cli.test_cli import campaign as run_campaign
 from tests.conftest import backend_env, free_port
-from tests.test_cli import campaign as run_campaign
 
 pytestmark = pytest.mark.usefixtures("kenya")
 

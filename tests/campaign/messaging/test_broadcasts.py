@@ -16,10 +16,10 @@ from campaign.messaging import alerts, outcome_messages
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from campaign.storage.models import Supporter
+from tests.campaign.messaging.conftest import NUMBERS, outbox_rows, send_all, subscribe
+from tests.cli.test_cli import campaign
 from tests.conftest import backend_env
-from tests.messaging.conftest import NUMBERS, outbox_rows, send_all, subscribe
-from tests.sms_api import SmsApi
-from tests.test_cli import campaign
+from tests.support.sms_api import SmsApi
 
 
 def answering(settings: Settings, answer: str, *args: str) -> subprocess.CompletedProcess[str]:

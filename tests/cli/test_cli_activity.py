@@ -13,7 +13,7 @@ from campaign.activity import demonstrations, social
 from campaign.appeals import outcomes
 from campaign.runtime import Runtime
 from campaign.settings import Settings
-from tests.test_cli import campaign
+from tests.cli.test_cli import campaign
 
 pytestmark = pytest.mark.usefixtures("kenya")
 

@@ -7,8 +7,8 @@ import pytest
 
 from campaign.runtime import Runtime
 from tests.browser.conftest import log_in
-from tests.browser.test_staff_pages import COUNTRY_SHAPES, dashboard  # noqa: F401 - the fixture
-from tests.test_history import seeded  # noqa: F401 - the fixture
+from tests.browser.test_staff_pages_browser import COUNTRY_SHAPES, dashboard  # noqa: F401 - the fixture
+from tests.campaign.history.test_history import seeded  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.browser
 CHARTS = "document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg').length"

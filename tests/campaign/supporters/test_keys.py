@@ -19,8 +19,8 @@ from campaign.storage.models import AuditEntry, Supporter
 from campaign.supporters import keys, privacy
 from campaign.supporters.phones import PhoneVault
 from ingest.app import create_app
+from tests.campaign.supporters.test_privacy import cli, sms
 from tests.conftest import PUBLIC_URL, post_twilio, twilio_form
-from tests.test_privacy import cli, sms
 
 NUMBERS = ["+31612345678", "+32470123456", "+4915112345678", "+254712345678", "+31687654321"]
 

@@ -2,7 +2,7 @@
 
 It reads the whole form (as Twilio does) and answers 201 with a message sid, so the
 sender's throughput against it is what our own sending costs.  ``GET /`` answers 200 for
-the readiness check.  Run as ``python -m bench.sms_standin --port P``.
+the readiness check.  Run as ``python -m tests.support.sms_fast --port P``.
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ from campaign.history.queries import Filters
 from campaign.runtime import Runtime
 from campaign.settings import Settings, get_settings
 from cli import main as campaign_cli
+from tests.campaign.history.test_history import SIGNATURES, TZ, seeded  # noqa: F401 - the fixture
 from tests.conftest import backend_env
-from tests.test_history import SIGNATURES, TZ, seeded  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 

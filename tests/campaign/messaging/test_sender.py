@@ -17,9 +17,9 @@ from campaign.messaging.sender import INTERRUPTED
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from campaign.storage.models import Supporter
+from tests.campaign.messaging.conftest import NUMBERS, outbox_rows, send_all, subscribe
 from tests.conftest import PUBLIC_URL, post_twilio, twilio_form
-from tests.messaging.conftest import NUMBERS, outbox_rows, send_all, subscribe
-from tests.sms_api import AUTH_TOKEN, Behaviour, SmsApi
+from tests.support.sms_api import AUTH_TOKEN, Behaviour, SmsApi
 
 
 def queue_alert(rt: Runtime, appeal: str = "hassan", text: str | None = None) -> int:

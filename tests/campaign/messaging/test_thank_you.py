@@ -10,9 +10,9 @@ from starlette.testclient import TestClient
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from campaign.storage.models import OutboxMessage
+from tests.campaign.messaging.conftest import NUMBERS, make_due, outbox_rows, send_all
 from tests.conftest import post_twilio, twilio_form
-from tests.messaging.conftest import NUMBERS, make_due, outbox_rows, send_all
-from tests.sms_api import SmsApi
+from tests.support.sms_api import SmsApi
 
 
 def test_thanks_come_later_once_per_person_with_the_count_at_sending(

@@ -15,9 +15,9 @@ from campaign.appeals import registry as appeals
 from campaign.errors import BadRequest
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from tests.campaign.appeals.test_petition import import_history
 from tests.conftest import backend_env, free_port
-from tests.smtp import running_smtp
-from tests.test_petition import import_history
+from tests.support.smtp import running_smtp
 
 EMAIL = "minister@justice.example.org"
 FAX = "0031701234567@fax.example.org"

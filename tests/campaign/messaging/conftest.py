@@ -17,7 +17,7 @@ from campaign.settings import Settings
 from campaign.storage.models import OutboxMessage, Supporter, utcnow
 from ingest.app import create_app
 from tests.conftest import PUBLIC_URL
-from tests.sms_api import ACCOUNT_SID, AUTH_TOKEN, VONAGE_KEY, VONAGE_SECRET, SmsApi
+from tests.support.sms_api import ACCOUNT_SID, AUTH_TOKEN, VONAGE_KEY, VONAGE_SECRET, SmsApi
 
 NUMBERS = ["+31612345601", "+31612345602", "+31612345603", "+31612345604", "+32470123405"]
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("hassan")
 
 @pytest.fixture
 def token(runtime: Runtime) -> str:
-    """A screen token for every appeal: the feed needs one (see tests/test_screens.py)."""
+    """A screen token for every appeal: the feed needs one (see tests/campaign/access/test_screens.py)."""
     return screens.create(runtime.engine, "gallery", actor="test")
 
 

@@ -17,9 +17,9 @@ from campaign.appeals.deliveries import DeliveryFailed
 from campaign.errors import BadRequest, ConfigurationError
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from tests.campaign.appeals.test_petition import PHONES, hashes, import_history
 from tests.conftest import free_port
-from tests.smtp import SENDER, SmtpServer, running_smtp
-from tests.test_petition import PHONES, hashes, import_history
+from tests.support.smtp import SENDER, SmtpServer, running_smtp
 
 EMAIL = "minister@justice.example.org"
 FAX = "0031701234567@fax.example.org"

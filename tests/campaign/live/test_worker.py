@@ -12,8 +12,8 @@ from campaign.inbound.recorder import BatchResult
 from campaign.live.view import WORK_GROUP, WORK_STREAM, appeal_key
 from campaign.live.worker import Worker
 from campaign.runtime import Runtime
+from tests.campaign.inbound.test_recorder import sms
 from tests.conftest import flush_redis
-from tests.test_store import sms
 
 pytestmark = pytest.mark.usefixtures("hassan")
 

@@ -22,9 +22,9 @@ from campaign.appeals import registry as appeals
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from tests.browser.conftest import log_in
+from tests.campaign.appeals.test_petition import import_history
 from tests.conftest import Backend, backend_env, free_port
-from tests.smtp import SmtpServer, running_smtp
-from tests.test_petition import import_history
+from tests.support.smtp import SmtpServer, running_smtp
 
 pytestmark = pytest.mark.browser
 EMAIL = "minister@justice.example.org"

@@ -1,0 +1,1 @@
+"""Tests of the core, one folder per area as in campaign/."""

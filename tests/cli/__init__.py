@@ -1,0 +1,1 @@
+"""Tests of the `campaign` command, in real processes."""
