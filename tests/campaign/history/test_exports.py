@@ -20,9 +20,7 @@ from campaign.runtime import Runtime
 from campaign.settings import Settings, get_settings
 from cli import main as campaign_cli
 from tests.campaign.history.test_history import SIGNATURES, TZ, seeded  # noqa: F401 - the fixture
-from tests.conftest import backend_env
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT, backend_env
 
 
 def read_csv(data: bytes) -> tuple[dict[str, str], list[str], list[list[str]], str]:
