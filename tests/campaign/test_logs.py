@@ -88,7 +88,7 @@ def test_text_lines_are_key_value() -> None:
     finally:
         logging.getLogger().removeHandler(handler)
     line = stream.getvalue().strip()
-    assert line.endswith('info campaign.access.roles route=/r/{campaign} status=302 note="a b"')
+    assert line.endswith('info campaign.access route=/r/{campaign} status=302 note="a b"')
 
 
 def test_the_access_line_names_the_route_never_the_query(
