@@ -28,7 +28,7 @@ from campaign.inbound.spool import Spool
 from campaign.messaging import outbox
 from campaign.runtime import Runtime
 from campaign.settings import Settings
-from ingest import beacon, events, receipts
+from ingest import beacon, events
 from ingest.committer import GroupCommitter
 from ingest.metrics import Instrument, Metrics, Recent
 from ingest.overlay import TotalsHub
@@ -126,11 +126,32 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         metrics.outcomes(provider.name, outcomes)
         return provider.answer(outcomes)
 
-    def provider_route(provider: Provider) -> Route:
+    async def delivery_report(request: Request, provider: Provider) -> Response:
+        receipt = await provider.receipt(request, await request.body())
+        if receipt is None:
+            return JSONResponse({"known": False})
+        known = await asyncio.to_thread(
+            outbox.record_receipt,
+            state["runtime"].engine,
+            provider.name,
+            receipt.message_id,
+            receipt.status,
+            receipt.error,
+            receipt.opted_out,
+        )
+        return JSONResponse({"known": known})
+
+    def provider_routes(provider: Provider) -> list[Route]:
         async def endpoint(request: Request) -> Response:
             return await webhook(request, provider)
 
-        return Route(provider.path, endpoint, methods=list(provider.methods), name=provider.name)
+        async def receipt_endpoint(request: Request) -> Response:
+            return await delivery_report(request, provider)
+
+        return [
+            Route(provider.path, endpoint, methods=list(provider.methods), name=provider.name),
+            Route(provider.receipt_path, receipt_endpoint, methods=list(provider.receipt_methods)),
+        ]
 
     async def appeals(request: Request) -> Response:
         live = state["runtime"].live
@@ -155,7 +176,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             return JSONResponse(body, status_code=503)
         return JSONResponse({"status": "ok", "checks": checks})
 
-    routes = [provider_route(p) for p in providers.values()] + [
+    routes = [route for p in providers.values() for route in provider_routes(p)] + [
         Route("/api/v1/appeals", appeals),
         Route("/api/v1/appeals/{slug}", appeal),
         Route("/healthz", healthz),
@@ -164,7 +185,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         *meta_provider.routes(settings, lambda: state["runtime"]),
         *events.routes(lambda: state["runtime"]),
         *beacon.routes(settings, lambda: state["runtime"]),
-        *receipts.routes(settings, lambda: state["runtime"]),
     ]
     app = Starlette(
         routes=routes,
