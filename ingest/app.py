@@ -28,15 +28,14 @@ from campaign.inbound.spool import Spool
 from campaign.messaging import outbox
 from campaign.runtime import Runtime
 from campaign.settings import Settings
-from ingest import beacon, events
 from ingest.committer import GroupCommitter
 from ingest.metrics import Instrument, Metrics, Recent
 from ingest.overlay import TotalsHub
 from ingest.overlay import routes as overlay_routes
 from ingest.providers import REGISTRY, Provider
-from ingest.providers import meta as meta_provider
 from ingest.ratelimit import RateLimit
 from ingest.screen_gate import ScreenGate
+from ingest.social import beacon, events, meta
 
 log = logging.getLogger("campaign.ingest")
 
@@ -182,7 +181,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/metrics", metrics.endpoint),
         *overlay_routes(hub, gate),
-        *meta_provider.routes(settings, lambda: state["runtime"]),
+        *meta.routes(settings, lambda: state["runtime"]),
         *events.routes(lambda: state["runtime"]),
         *beacon.routes(settings, lambda: state["runtime"]),
     ]

@@ -47,9 +47,9 @@ from campaign.activity.social import SocialInput, SocialResult
 from campaign.errors import BadRequest, Forbidden
 from campaign.settings import Settings
 from campaign.supporters.phones import PhoneVault
-from ingest.activity import RuntimeGetter, off_loop, store
 from ingest.jsonbody import read_json
 from ingest.metrics import count_stored
+from ingest.social.activity import RuntimeGetter, off_loop, store
 
 PATH = "/webhooks/meta"
 PLATFORM = "facebook"

@@ -40,9 +40,9 @@ from campaign.activity.social import SocialInput
 from campaign.errors import BadRequest, InvalidItems, Unauthorized
 from campaign.runtime import Runtime
 from campaign.supporters.phones import PhoneVault
-from ingest.activity import RuntimeGetter, off_loop, store
 from ingest.jsonbody import bad_text, read_json
 from ingest.metrics import count_stored
+from ingest.social.activity import RuntimeGetter, off_loop, store
 
 MAX_ITEMS = 500
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)

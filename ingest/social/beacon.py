@@ -29,8 +29,8 @@ from starlette.routing import Route
 from campaign.activity.social import PLATFORMS, SocialInput
 from campaign.errors import BadRequest
 from campaign.settings import Settings
-from ingest.activity import RuntimeGetter, store
 from ingest.metrics import count_stored
+from ingest.social.activity import RuntimeGetter, store
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 MAX_PATH = 500
