@@ -1,14 +1,17 @@
 """The ingest service: providers' webhooks in, live figures out.
 
 ``create_app(settings)`` builds the ASGI app; ``campaign ingest`` serves it with uvicorn.
-Every error answers in the one JSON shape of ``campaign.errors``.
+The lifespan opens the stores and hands them to every request as Starlette's lifespan
+state (``request.state.runtime``, ``.committer``, ``.settings``, and the overlay's ``.hub``
+and ``.gate``); the endpoints are plain functions that read it.  Every error answers in
+the one JSON shape of ``campaign.errors`` (see ``ingest.errors``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
+import functools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -16,172 +19,63 @@ from typing import Any
 import redis
 from sqlalchemy import text
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import BaseRoute, Route
 
-from campaign.errors import CampaignError, NotFound, PayloadTooLarge, error_body
+from campaign.errors import NotFound, error_body
 from campaign.inbound.message import InboundSms
 from campaign.inbound.spool import Spool
 from campaign.messaging import outbox
 from campaign.runtime import Runtime
 from campaign.settings import Settings
-from ingest import beacon, events, receipts
+from ingest import overlay
 from ingest.committer import GroupCommitter
+from ingest.errors import EXCEPTION_HANDLERS, MAX_BODY, BodyLimit
 from ingest.metrics import Instrument, Metrics, Recent
 from ingest.overlay import TotalsHub
-from ingest.overlay import routes as overlay_routes
 from ingest.providers import REGISTRY, Provider
-from ingest.providers import meta as meta_provider
 from ingest.ratelimit import RateLimit
 from ingest.screen_gate import ScreenGate
-
-log = logging.getLogger("campaign.ingest")
-
-MAX_BODY = 64 * 1024
-
-
-class BodyLimit:
-    """Refuse bodies over ``MAX_BODY`` with a 413 before reading them into memory."""
-
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY):
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
-                await _send_json(send, PayloadTooLarge(f"body over {self.limit} bytes").as_json(), 413)
-                return
-        received = 0
-
-        async def limited() -> Any:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise PayloadTooLarge(f"body over {self.limit} bytes")
-            return message
-
-        await self.app(scope, limited, send)
-
-
-async def _send_json(send: Send, body: dict[str, Any], status: int) -> None:
-    response = JSONResponse(body, status_code=status)
-    await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
-    await send({"type": "http.response.body", "body": response.body})
+from ingest.social import beacon, events, meta
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
-    providers = {name: cls(settings) for name, cls in REGISTRY.items()}
-    hub = TotalsHub()
+    """The app; it opens its own runtime at startup unless given one (tests share theirs)."""
     metrics = Metrics()
-    state: dict[str, Any] = {}
-    gate = ScreenGate(settings.overlay_tokens, lambda: state["runtime"].engine)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        own = runtime is None
-        rt = (
-            runtime if runtime is not None else await asyncio.to_thread(Runtime.open, settings, migrate=False)
-        )
-        committer = GroupCommitter(rt, Spool(settings.spool_dir, rt.vault), metrics=metrics)
-        hub.attach(rt.redis_url, rt.live)
-        await committer.start()
-        await hub.start()
-        state.update(runtime=rt, committer=committer)
-        try:
-            yield
-        finally:
-            await hub.stop()
-            await committer.stop()
-            if own:
-                rt.close()
-
-    async def webhook(request: Request, provider: Provider) -> Response:
-        body = await request.body()
-        received = await provider.receive(request, body)
-        rt: Runtime = state["runtime"]
-        now = datetime.now(UTC)
-        messages = [
-            InboundSms(
-                provider=provider.name,
-                message_id=item.message_id,
-                sender=rt.vault.sender(item.sender, item.region),
-                short_code=item.short_code,
-                text=item.text,
-                received_at=now,
-                part=item.part,
-                replies_inline=provider.replies_inline,
-            )
-            for item in received
-        ]
-        outcomes = await state["committer"].submit(messages) if messages else []
-        metrics.outcomes(provider.name, outcomes)
-        return provider.answer(outcomes)
-
-    def provider_route(provider: Provider) -> Route:
-        async def endpoint(request: Request) -> Response:
-            return await webhook(request, provider)
-
-        return Route(provider.path, endpoint, methods=list(provider.methods), name=provider.name)
-
-    async def appeals(request: Request) -> Response:
-        live = state["runtime"].live
-        figures = await asyncio.to_thread(lambda: live.many_figures(live.slugs()))
-        return JSONResponse({"appeals": [f.as_json(detail=False) for f in figures]})
-
-    async def appeal(request: Request) -> Response:
-        slug = request.path_params["slug"]
-        live = state["runtime"].live
-        figures = await asyncio.to_thread(live.figures, slug)
-        if figures is None:
-            raise NotFound(f"no appeal {slug!r}")
-        return JSONResponse(figures.as_json())
-
-    async def healthz(request: Request) -> Response:
-        rt: Runtime = state["runtime"]
-        checks = await asyncio.to_thread(_health, rt)
-        down = [name for name, status in checks.items() if status != "ok"]
-        if down:
-            body = error_body(503, "unavailable", f"{' and '.join(down)} down")
-            body["checks"] = checks
-            return JSONResponse(body, status_code=503)
-        return JSONResponse({"status": "ok", "checks": checks})
-
-    routes = [provider_route(p) for p in providers.values()] + [
+    hub = TotalsHub()
+    providers = [cls(settings) for cls in REGISTRY.values()]
+    routes = [route for provider in providers for route in provider_routes(provider)] + [
         Route("/api/v1/appeals", appeals),
         Route("/api/v1/appeals/{slug}", appeal),
         Route("/healthz", healthz),
         Route("/metrics", metrics.endpoint),
-        *overlay_routes(hub, gate),
-        *meta_provider.routes(settings, lambda: state["runtime"]),
-        *events.routes(lambda: state["runtime"]),
-        *beacon.routes(settings, lambda: state["runtime"]),
-        *receipts.routes(settings, lambda: state["runtime"]),
+        *overlay.ROUTES,
+        *meta.ROUTES,
+        *events.ROUTES,
+        *beacon.ROUTES,
     ]
     app = Starlette(
         routes=routes,
-        lifespan=lifespan,
-        exception_handlers={
-            CampaignError: _campaign_error,
-            HTTPException: _http_error,
-            redis.RedisError: _redis_error,
-            Exception: _unexpected_error,
-        },
+        lifespan=functools.partial(lifespan, settings=settings, runtime=runtime, metrics=metrics, hub=hub),
+        exception_handlers=EXCEPTION_HANDLERS,
     )
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
     app.add_middleware(RateLimit, settings=settings)
     # Outermost: it sees the 413s and 429s of the two inside it.
     app.add_middleware(Instrument, metrics=metrics, routes=routes, access_log=settings.access_log)
     metrics.probes.add("campaign_overlay_viewers", "Open overlay event streams.", lambda: hub.viewers)
-    backlog = Recent(lambda: outbox.backlog(state["runtime"].engine))  # one query per scrape
+    app.state.metrics = metrics
+    return app
+
+
+@contextlib.asynccontextmanager
+async def lifespan(
+    app: Starlette, *, settings: Settings, runtime: Runtime | None, metrics: Metrics, hub: TotalsHub
+) -> AsyncIterator[dict[str, Any]]:
+    """Open the stores (unless given a runtime) and start the writer; every request sees them."""
+    rt = runtime if runtime is not None else await asyncio.to_thread(Runtime.open, settings, migrate=False)
+    backlog = Recent(lambda: outbox.backlog(rt.engine))  # one query per scrape
     metrics.probes.add(
         "campaign_outbox_due", "Texts to supporters due and still queued.", lambda: backlog().due
     )
@@ -190,9 +84,107 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         "How long the oldest queued text is past its time (0: the senders keep up).",
         lambda: backlog().lag_seconds,
     )
-    app.state.campaign = state
-    app.state.metrics = metrics
-    return app
+    committer = GroupCommitter(rt, Spool(settings.spool_dir, rt.vault), metrics=metrics)
+    hub.attach(rt.redis_url, rt.live)
+    await committer.start()
+    await hub.start()
+    try:
+        yield {
+            "settings": settings,
+            "runtime": rt,
+            "committer": committer,
+            "hub": hub,
+            "gate": ScreenGate(settings.overlay_tokens, rt.engine),
+        }
+    finally:
+        await hub.stop()
+        await committer.stop()
+        if runtime is None:
+            rt.close()
+
+
+# -- the providers' webhooks ------------------------------------------------------------------
+def provider_routes(provider: Provider) -> list[BaseRoute]:
+    """A provider's inbound webhook and its delivery-report address."""
+    return [
+        Route(
+            provider.path,
+            functools.partial(webhook, provider=provider),
+            methods=list(provider.methods),
+            name=provider.name,
+        ),
+        Route(
+            provider.receipt_path,
+            functools.partial(delivery_report, provider=provider),
+            methods=list(provider.receipt_methods),
+            name=f"{provider.name}-receipt",
+        ),
+    ]
+
+
+async def webhook(request: Request, provider: Provider) -> Response:
+    body = await request.body()
+    received = await provider.receive(request, body)
+    rt: Runtime = request.state.runtime
+    now = datetime.now(UTC)
+    messages = [
+        InboundSms(
+            provider=provider.name,
+            message_id=item.message_id,
+            sender=rt.vault.sender(item.sender, item.region),
+            short_code=item.short_code,
+            text=item.text,
+            received_at=now,
+            part=item.part,
+            replies_inline=provider.replies_inline,
+        )
+        for item in received
+    ]
+    outcomes = await request.state.committer.submit(messages) if messages else []
+    request.app.state.metrics.outcomes(provider.name, outcomes)
+    return provider.answer(outcomes)
+
+
+async def delivery_report(request: Request, provider: Provider) -> Response:
+    """A report on a text we sent; unknown texts are answered 200 too, so the provider stops."""
+    receipt = await provider.receipt(request, await request.body())
+    if receipt is None:
+        return JSONResponse({"known": False})
+    known = await asyncio.to_thread(
+        outbox.record_receipt,
+        request.state.runtime.engine,
+        provider.name,
+        receipt.message_id,
+        receipt.status,
+        receipt.error,
+        receipt.opted_out,
+    )
+    return JSONResponse({"known": known})
+
+
+# -- live figures and health ------------------------------------------------------------------
+async def appeals(request: Request) -> Response:
+    live = request.state.runtime.live
+    figures = await asyncio.to_thread(lambda: live.many_figures(live.slugs()))
+    return JSONResponse({"appeals": [f.as_json(detail=False) for f in figures]})
+
+
+async def appeal(request: Request) -> Response:
+    slug = request.path_params["slug"]
+    figures = await asyncio.to_thread(request.state.runtime.live.figures, slug)
+    if figures is None:
+        raise NotFound(f"no appeal {slug!r}")
+    return JSONResponse(figures.as_json())
+
+
+async def healthz(request: Request) -> Response:
+    checks = await asyncio.to_thread(_health, request.state.runtime)
+    down = [name for name, status in checks.items() if status != "ok"]
+    if down:
+        body = error_body(503, "unavailable", f"{' and '.join(down)} down")
+        body["checks"] = checks
+        return JSONResponse(body, status_code=503)
+    return JSONResponse({"status": "ok", "checks": checks})
 
 
 def _health(rt: Runtime) -> dict[str, str]:
@@ -209,32 +201,3 @@ def _health(rt: Runtime) -> dict[str, str]:
     except (redis.RedisError, OSError) as error:
         checks["redis"] = f"down: {type(error).__name__}"
     return checks
-
-
-async def _campaign_error(request: Request, error: Exception) -> Response:
-    assert isinstance(error, CampaignError)
-    if error.status >= 500:
-        log.warning("%s %s: %s", request.method, request.url.path, error.message)
-    return JSONResponse(error.as_json(), status_code=error.status)
-
-
-async def _http_error(request: Request, error: Exception) -> Response:
-    assert isinstance(error, HTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-    return JSONResponse(
-        error_body(error.status_code, code, str(error.detail)),
-        status_code=error.status_code,
-        headers=error.headers,  # e.g. Allow on a 405
-    )
-
-
-async def _redis_error(request: Request, error: Exception) -> Response:
-    log.warning("%s %s: Redis unavailable (%s)", request.method, request.url.path, error)
-    return JSONResponse(
-        error_body(503, "unavailable", "live figures unavailable: redis down"), status_code=503
-    )
-
-
-async def _unexpected_error(request: Request, error: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return JSONResponse(error_body(500, "internal_error", "internal error"), status_code=500)

@@ -6,6 +6,9 @@ slow viewer skips to the newest figure instead of queueing old ones.  In a burst
 passes on at most 20 figures a second per appeal; a lone signature goes out at once.
 A viewer that connects (or reconnects) gets the current figure at once; figures sent to a
 viewer never go down.
+
+The endpoints read the hub and the screen gate from the app's lifespan state
+(``request.state.hub`` and ``request.state.gate``, see ``ingest.app``).
 """
 
 from __future__ import annotations
@@ -150,70 +153,77 @@ def event(slug: str, total: int) -> str:
     return f"id: {total}\nevent: total\ndata: {json.dumps({'appeal': slug, 'total': total})}\n\n"
 
 
-def routes(hub: TotalsHub, gate: ScreenGate) -> list[Route]:
-    async def stream(request: Request) -> Response:
-        slug = request.path_params["slug"]
-        token = await gate.admit(request, slug)
-        first = await hub.current(slug)
-        if first is None:
-            raise NotFound(f"no appeal {slug!r}")
+# -- routes: the hub and the gate come with the lifespan state (see ingest.app) ---------------
+async def stream(request: Request) -> Response:
+    hub: TotalsHub = request.state.hub
+    gate: ScreenGate = request.state.gate
+    slug = request.path_params["slug"]
+    token = await gate.admit(request, slug)
+    first = await hub.current(slug)
+    if first is None:
+        raise NotFound(f"no appeal {slug!r}")
 
-        async def events() -> AsyncIterator[str]:
-            mailbox = hub.subscribe(slug)
-            try:
-                sent = max(first, hub.latest.get(slug, first))  # read after subscribing: no gap
-                yield f"retry: 1000\n{event(slug, sent)}"
-                checked = time.monotonic()
-                while True:
-                    try:
-                        total, text = await asyncio.wait_for(mailbox.get(), timeout=TTL)
-                    except TimeoutError:
-                        total, text = KEEP_ALIVE[0] - 1, ""  # nothing to send; time to re-check
-                    if time.monotonic() - checked >= TTL:
-                        if not await gate.still_allowed(token, slug):
-                            return  # revoked: the browser's reconnect then gets a 401
-                        checked = time.monotonic()
-                    if total > sent or total == KEEP_ALIVE[0]:
-                        sent = max(sent, total)
-                        yield text
-            finally:
-                hub.unsubscribe(slug, mailbox)
+    async def events() -> AsyncIterator[str]:
+        mailbox = hub.subscribe(slug)
+        try:
+            sent = max(first, hub.latest.get(slug, first))  # read after subscribing: no gap
+            yield f"retry: 1000\n{event(slug, sent)}"
+            checked = time.monotonic()
+            while True:
+                try:
+                    total, text = await asyncio.wait_for(mailbox.get(), timeout=TTL)
+                except TimeoutError:
+                    total, text = KEEP_ALIVE[0] - 1, ""  # nothing to send; time to re-check
+                if time.monotonic() - checked >= TTL:
+                    if not await gate.still_allowed(token, slug):
+                        return  # revoked: the browser's reconnect then gets a 401
+                    checked = time.monotonic()
+                if total > sent or total == KEEP_ALIVE[0]:
+                    sent = max(sent, total)
+                    yield text
+        finally:
+            hub.unsubscribe(slug, mailbox)
 
-        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
-    async def total_txt(request: Request) -> Response:
-        slug = request.path_params["slug"]
-        await gate.admit(request, slug)
-        total = await hub.current(slug)
-        if total is None:
-            raise NotFound(f"no appeal {slug!r}")
-        return PlainTextResponse(str(total), headers={"Cache-Control": "no-cache"})
 
-    async def overlay(request: Request) -> Response:
-        slug = request.path_params["slug"]
-        token = await gate.admit(request, slug)
-        figures = await asyncio.to_thread(hub.view.figures, slug)
-        if figures is None:
-            raise NotFound(f"no appeal {slug!r}")
-        page = OVERLAY_PAGE.read_text(encoding="utf-8")
-        config = {
-            "slug": slug,
-            # The page passes its own token on to its stream.
-            "stream": f"/api/v1/appeals/{slug}/stream" + (f"?token={quote(token)}" if token else ""),
-            "label": request.query_params.get("label") or figures.person or figures.title,
-            "goal": figures.goal if request.query_params.get("goal", "1") != "0" else None,
-            "theme": request.query_params.get("theme", "transparent"),
-            "total": figures.signatures,
-        }
-        # The config is JSON inside a script tag; "<" is escaped so no text can close the tag.
-        encoded = json.dumps(config).replace("<", "\\u003c")
-        # no-referrer: the token in this page's address must not travel to anywhere it links.
-        headers = {"Cache-Control": "no-cache", "Referrer-Policy": "no-referrer"}
-        return HTMLResponse(page.replace("/*CONFIG*/{}", encoded), headers=headers)
+async def total_txt(request: Request) -> Response:
+    hub: TotalsHub = request.state.hub
+    slug = request.path_params["slug"]
+    await request.state.gate.admit(request, slug)
+    total = await hub.current(slug)
+    if total is None:
+        raise NotFound(f"no appeal {slug!r}")
+    return PlainTextResponse(str(total), headers={"Cache-Control": "no-cache"})
 
-    return [
-        Route("/api/v1/appeals/{slug}/stream", stream),
-        Route("/api/v1/appeals/{slug}/total.txt", total_txt),
-        Route("/overlay/{slug}", overlay),
-    ]
+
+async def overlay(request: Request) -> Response:
+    hub: TotalsHub = request.state.hub
+    slug = request.path_params["slug"]
+    token = await request.state.gate.admit(request, slug)
+    figures = await asyncio.to_thread(hub.view.figures, slug)
+    if figures is None:
+        raise NotFound(f"no appeal {slug!r}")
+    page = OVERLAY_PAGE.read_text(encoding="utf-8")
+    config = {
+        "slug": slug,
+        # The page passes its own token on to its stream.
+        "stream": f"/api/v1/appeals/{slug}/stream" + (f"?token={quote(token)}" if token else ""),
+        "label": request.query_params.get("label") or figures.person or figures.title,
+        "goal": figures.goal if request.query_params.get("goal", "1") != "0" else None,
+        "theme": request.query_params.get("theme", "transparent"),
+        "total": figures.signatures,
+    }
+    # The config is JSON inside a script tag; "<" is escaped so no text can close the tag.
+    encoded = json.dumps(config).replace("<", "\\u003c")
+    # no-referrer: the token in this page's address must not travel to anywhere it links.
+    headers = {"Cache-Control": "no-cache", "Referrer-Policy": "no-referrer"}
+    return HTMLResponse(page.replace("/*CONFIG*/{}", encoded), headers=headers)
+
+
+ROUTES = [
+    Route("/api/v1/appeals/{slug}/stream", stream),
+    Route("/api/v1/appeals/{slug}/total.txt", total_txt),
+    Route("/overlay/{slug}", overlay),
+]

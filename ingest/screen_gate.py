@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 
 from sqlalchemy import Engine
 from starlette.requests import Request
@@ -24,9 +23,9 @@ TTL = 3.0
 
 
 class ScreenGate:
-    def __init__(self, required: bool, engine: Callable[[], Engine]):
+    def __init__(self, required: bool, engine: Engine):
         self.required = required
-        self._engine = engine
+        self.engine = engine
         self._screens: dict[str, tuple[float, Screen | None]] = {}
         self._campaigns: dict[str, tuple[float, str | None]] = {}
 
@@ -72,7 +71,7 @@ class ScreenGate:
         cached = self._screens.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
-        screen = await asyncio.to_thread(screens.verify, self._engine(), token)
+        screen = await asyncio.to_thread(screens.verify, self.engine, token)
         if len(self._screens) > 1000:  # guessing floods must not grow the cache without bound
             self._screens.clear()
         self._screens[key] = (now + TTL, screen)
@@ -83,7 +82,7 @@ class ScreenGate:
         cached = self._campaigns.get(slug)
         if cached is not None and cached[0] > now:
             return cached[1]
-        campaign = await asyncio.to_thread(screens.campaign_of, self._engine(), slug)
+        campaign = await asyncio.to_thread(screens.campaign_of, self.engine, slug)
         if len(self._campaigns) > 1000:
             self._campaigns.clear()
         self._campaigns[slug] = (now + TTL, campaign)

@@ -1,8 +1,10 @@
 """The one interface every SMS provider's webhook handler implements.
 
 A handler checks the request really comes from its provider, turns the provider's
-fields into ``Received`` texts, and shapes the answer the provider expects.  The app
-does the rest (numbers, storage, replies) the same way for every provider.
+fields into ``Received`` texts, and shapes the answer the provider expects; on its
+delivery-report address it turns the provider's report on a text we sent into a
+``Receipt``.  The app does the rest (numbers, storage, replies, recording the report)
+the same way for every provider.
 """
 
 from __future__ import annotations
@@ -39,10 +41,22 @@ class Received:
     part: Part | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A provider's report on a text we sent: how far it got (a report only moves it forward)."""
+
+    message_id: str
+    status: str  # "sent", "delivered" or "failed"
+    error: str | None = None
+    opted_out: bool = False  # the network says the supporter has blocked our texts
+
+
 class Provider(ABC):
     name: ClassVar[str]
     path: ClassVar[str]
     methods: ClassVar[tuple[str, ...]] = ("POST",)
+    receipt_path: ClassVar[str]  # where the provider reports on the texts we send
+    receipt_methods: ClassVar[tuple[str, ...]] = ("POST",)
     # Whether the webhook's answer carries the reply (Twilio's TwiML); if not, replies go
     # through the outbox and the provider's sending API.
     replies_inline: ClassVar[bool] = True
@@ -57,6 +71,10 @@ class Provider(ABC):
     @abstractmethod
     def answer(self, outcomes: list[Outcome]) -> Response:
         """The response the provider expects for these outcomes."""
+
+    @abstractmethod
+    async def receipt(self, request: Request, body: bytes) -> Receipt | None:
+        """Check the signature (403 when wrong) and read a delivery report; None if it tells nothing."""
 
     def public_url(self, request: Request) -> str:
         """The URL the provider signed: the configured public base plus path and query."""

@@ -1,4 +1,4 @@
-"""Twilio inbound SMS: ``POST /webhooks/twilio``, answered with TwiML.
+"""Twilio: inbound SMS (``POST /webhooks/twilio``, answered with TwiML) and status callbacks.
 
 A sample request, as Twilio sends it (form fields; new fields may appear at any time
 and are covered by the signature like the others)::
@@ -13,8 +13,20 @@ and are covered by the signature like the others)::
     &MessageSid=SM1f0e8ae6ade43cb3c0ce4525424e404f&AccountSid=AC00000000000000000000000000000000
     &From=%2B31612345678&ApiVersion=2010-04-01
 
+The status callback of a text we sent (the ``StatusCallback`` the sender gives it), signed
+the same way::
+
+    POST /webhooks/twilio/status HTTP/1.1
+    Content-Type: application/x-www-form-urlencoded
+    X-Twilio-Signature: Yl0n5F2k...=
+
+    MessageSid=SM1f0e8ae6ade43cb3c0ce4525424e404f&MessageStatus=delivered&SmsStatus=delivered
+    &AccountSid=AC0000...&From=4777&To=%2B31612345678&ApiVersion=2010-04-01
+
 The signature is checked with the twilio helper library's ``RequestValidator`` over the
-public URL and every posted field.
+public URL and every posted field.  A status moves a text forward only (queued < sent <
+delivered; undelivered or failed with Twilio's error code); error 21610 marks the
+supporter opted out.
 """
 
 from __future__ import annotations
@@ -26,25 +38,39 @@ from starlette.responses import Response
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from campaign.errors import Forbidden
+from campaign.errors import BadRequest, Forbidden
 from campaign.inbound.message import Outcome
-from ingest.providers.base import Provider, Received, check_id, check_text, form_fields, required
+from ingest.providers.base import Provider, Receipt, Received, check_id, check_text, form_fields, required
+
+STATUS = {
+    "accepted": "sent",
+    "queued": "sent",
+    "sending": "sent",
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "delivered",
+    "undelivered": "failed",
+    "failed": "failed",
+}
+OPTED_OUT = "21610"
+
+
+def signed(token: str, url: str, fields: dict[str, str], signature: str) -> bool:
+    """Whether ``signature`` is Twilio's for this URL and these fields."""
+    validator = RequestValidator(token)
+    # Fast path: the URL exactly as configured (one HMAC).  ``validate`` then also
+    # tries it with and without the port, as Twilio may sign either form.
+    expected = validator.compute_signature(url, fields)
+    return hmac.compare_digest(expected, signature) or validator.validate(url, fields, signature)
 
 
 class Twilio(Provider):
     name = "twilio"
     path = "/webhooks/twilio"
+    receipt_path = "/webhooks/twilio/status"
 
     async def receive(self, request: Request, body: bytes) -> list[Received]:
-        token = self.settings.twilio_auth_token
-        if not token:
-            raise Forbidden("CAMPAIGN_TWILIO_AUTH_TOKEN is not set; unsigned requests are refused")
-        signature = request.headers.get("x-twilio-signature", "")
-        if not signature:
-            raise Forbidden("missing X-Twilio-Signature")
-        fields = form_fields(body)
-        if not self._signed(token, self.public_url(request), fields, signature):
-            raise Forbidden("X-Twilio-Signature does not match the request")
+        fields = self._signed_fields(request, body)
         message_id, sender, short_code = required(fields, "MessageSid", "From", "To")
         return [
             Received(
@@ -56,17 +82,32 @@ class Twilio(Provider):
             )
         ]
 
-    @staticmethod
-    def _signed(token: str, url: str, fields: dict[str, str], signature: str) -> bool:
-        validator = RequestValidator(token)
-        # Fast path: the URL exactly as configured (one HMAC).  ``validate`` then also
-        # tries it with and without the port, as Twilio may sign either form.
-        expected = validator.compute_signature(url, fields)
-        return hmac.compare_digest(expected, signature) or validator.validate(url, fields, signature)
-
     def answer(self, outcomes: list[Outcome]) -> Response:
         twiml = MessagingResponse()
         for outcome in outcomes:
             if outcome.reply:
                 twiml.message(outcome.reply)
         return Response(str(twiml), media_type="application/xml")
+
+    async def receipt(self, request: Request, body: bytes) -> Receipt | None:
+        fields = self._signed_fields(request, body)
+        sid, given = required(fields, "MessageSid", "MessageStatus")
+        status = STATUS.get(given.lower())
+        if status is None:
+            raise BadRequest(f"unknown MessageStatus {given!r}")
+        code = fields.get("ErrorCode", "").strip()
+        error = f"twilio {code}: {given}" if code else (given if status == "failed" else None)
+        return Receipt(sid[:128], status, error, opted_out=code == OPTED_OUT)
+
+    def _signed_fields(self, request: Request, body: bytes) -> dict[str, str]:
+        """The posted fields, once the signature over them is checked (403 when wrong)."""
+        token = self.settings.twilio_auth_token
+        if not token:
+            raise Forbidden("CAMPAIGN_TWILIO_AUTH_TOKEN is not set; unsigned requests are refused")
+        signature = request.headers.get("x-twilio-signature", "")
+        if not signature:
+            raise Forbidden("missing X-Twilio-Signature")
+        fields = form_fields(body)
+        if not signed(token, self.public_url(request), fields, signature):
+            raise Forbidden("X-Twilio-Signature does not match the request")
+        return fields

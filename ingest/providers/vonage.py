@@ -1,4 +1,4 @@
-"""Vonage (Nexmo) inbound SMS: ``GET`` or ``POST /webhooks/vonage``, answered 200 at once.
+"""Vonage (Nexmo): inbound SMS (``GET`` or ``POST /webhooks/vonage``) and delivery receipts.
 
 A sample request, as Vonage sends it (query string for GET; the same fields as a form or
 JSON for POST; ``timestamp``, ``nonce`` and ``sig`` only when signed messages are on)::
@@ -11,6 +11,16 @@ JSON for POST; ``timestamp``, ``nonce`` and ``sig`` only when signed messages ar
 Long texts come in parts with ``concat=true``, ``concat-ref``, ``concat-total`` and
 ``concat-part``; the store keeps the parts until the set is complete.  Vonage retries
 anything but a 200 for a day, so the answer is always quick and empty.
+
+The delivery receipt of a text we sent comes to ``/webhooks/vonage/delivery`` the same
+ways (GET, or POST as form or JSON), signed when signed messages are on::
+
+    GET /webhooks/vonage/delivery?msisdn=31612345678&to=4777&network-code=20416
+        &messageId=0A0000000123ABCD1&status=delivered&err-code=0&client-ref=1234
+        &scts=2612010241&message-timestamp=2026-12-01+02%3A41%3A07 HTTP/1.1
+
+A receipt moves a text forward only (sent < delivered; failed with the status and
+``err-code``); a status that tells nothing (``unknown``) is acknowledged and ignored.
 """
 
 from __future__ import annotations
@@ -25,9 +35,17 @@ from starlette.responses import Response
 from campaign.errors import BadRequest, Forbidden
 from campaign.inbound.message import Outcome, Part
 from ingest.jsonbody import bad_text, read_json
-from ingest.providers.base import Provider, Received, check_id, check_text, form_fields, required
+from ingest.providers.base import Provider, Receipt, Received, check_id, check_text, form_fields, required
 
 MAX_CLOCK_SKEW = 300  # seconds a signed request may be old (replays are refused)
+STATUS = {
+    "accepted": "sent",
+    "buffered": "sent",
+    "delivered": "delivered",
+    "expired": "failed",
+    "failed": "failed",
+    "rejected": "failed",
+}
 
 
 def signature(params: dict[str, str], secret: str, method: str) -> str:
@@ -46,13 +64,12 @@ class Vonage(Provider):
     name = "vonage"
     path = "/webhooks/vonage"
     methods = ("GET", "POST")
+    receipt_path = "/webhooks/vonage/delivery"
+    receipt_methods = ("GET", "POST")
     replies_inline = False  # Vonage ignores the answer's body: replies are sent by the SMS API
 
     async def receive(self, request: Request, body: bytes) -> list[Received]:
-        fields = self._fields(request, body)
-        secret = self.settings.vonage_signature_secret
-        if secret:
-            self._check_signature(fields, secret)
+        fields = self._signed_fields(request, body)
         if fields.get("type") == "binary":
             return []  # a binary SMS carries no words to read
         sender, short_code, message_id = required(fields, "msisdn", "to", "messageId")
@@ -68,6 +85,25 @@ class Vonage(Provider):
 
     def answer(self, outcomes: list[Outcome]) -> Response:
         return Response(status_code=200)
+
+    async def receipt(self, request: Request, body: bytes) -> Receipt | None:
+        fields = self._signed_fields(request, body)
+        (message_id,) = required(fields, "messageId")
+        given = fields.get("status", "").lower()
+        status = STATUS.get(given)
+        if status is None:
+            return None  # "unknown" and the like: nothing to learn
+        code = fields.get("err-code", "").strip()
+        error = f"vonage {given}" + (f" (err-code {code})" if code and code != "0" else "")
+        return Receipt(message_id[:128], status, error if status == "failed" else None)
+
+    def _signed_fields(self, request: Request, body: bytes) -> dict[str, str]:
+        """The request's fields, once their signature is checked (when signed messages are on)."""
+        fields = self._fields(request, body)
+        secret = self.settings.vonage_signature_secret
+        if secret:
+            self._check_signature(fields, secret)
+        return fields
 
     @staticmethod
     def _fields(request: Request, body: bytes) -> dict[str, str]:

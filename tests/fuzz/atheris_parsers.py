@@ -20,7 +20,7 @@ with atheris.instrument_imports(include=["campaign", "ingest"]):  # not the libr
     from campaign.errors import BadRequest
     from ingest.jsonbody import bad_text, read_json
     from ingest.providers.base import check_id, check_text, form_fields
-    from ingest.providers.meta import read_notification
+    from ingest.social.meta import read_notification
 
 NOW = datetime(2026, 11, 21, 20, 15, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ from starlette.testclient import TestClient
 
 from campaign.runtime import Runtime
 from campaign.storage.models import SocialEvent
-from ingest.beacon import destination, referrer
+from ingest.social.beacon import destination, referrer
 
 pytestmark = pytest.mark.usefixtures("kenya")
 

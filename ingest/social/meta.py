@@ -45,11 +45,12 @@ from starlette.routing import Route
 from campaign.activity import social
 from campaign.activity.social import SocialInput, SocialResult
 from campaign.errors import BadRequest, Forbidden
+from campaign.runtime import Runtime
 from campaign.settings import Settings
 from campaign.supporters.phones import PhoneVault
-from ingest.activity import RuntimeGetter, off_loop, store
 from ingest.jsonbody import read_json
 from ingest.metrics import count_stored
+from ingest.social.activity import off_loop, store
 
 PATH = "/webhooks/meta"
 PLATFORM = "facebook"
@@ -281,34 +282,35 @@ def _when(value: Any, fallback: datetime, now: datetime) -> datetime:
     return min(moment.astimezone(UTC), now)
 
 
-# -- routes -----------------------------------------------------------------------------------
-def routes(settings: Settings, runtime: RuntimeGetter) -> list[Route]:
-    async def handshake(request: Request) -> Response:
-        challenge = answer_handshake(settings.meta_verify_token, dict(request.query_params))
-        return PlainTextResponse(challenge, headers={"X-Content-Type-Options": "nosniff"})
+# -- routes (settings and runtime come with the app's lifespan state, see ingest.app) ---------
+async def handshake(request: Request) -> Response:
+    settings: Settings = request.state.settings
+    challenge = answer_handshake(settings.meta_verify_token, dict(request.query_params))
+    return PlainTextResponse(challenge, headers={"X-Content-Type-Options": "nosniff"})
 
-    async def notification(request: Request) -> Response:
-        body = await request.body()
-        check_signature(settings.meta_app_secret, body, request.headers.get("x-hub-signature-256"))
-        now = datetime.now(UTC)
-        activities, ignored = read_notification(read_json(body), now)
-        rt = runtime()
-        accounts = sorted({a.account for a in activities})
-        linked = await off_loop(
-            lambda: {a: social.campaign_of_account(rt.engine, PLATFORM, a) for a in accounts}
-        )
-        items: list[SocialInput] = []
-        for activity in activities:
-            campaign = linked.get(activity.account)
-            if campaign is None:  # a page or group nobody linked to a campaign
-                ignored += 1
-                continue
-            items.append(activity.to_input(campaign, rt.vault))
-        result = await store(rt, items) if items else SocialResult()
-        count_stored(request, "meta", result)
-        return JSONResponse({"stored": result.stored, "duplicates": result.duplicates, "ignored": ignored})
 
-    return [
-        Route(PATH, handshake, methods=["GET"], name="meta-handshake"),
-        Route(PATH, notification, methods=["POST"], name="meta"),
-    ]
+async def notification(request: Request) -> Response:
+    settings: Settings = request.state.settings
+    rt: Runtime = request.state.runtime
+    body = await request.body()
+    check_signature(settings.meta_app_secret, body, request.headers.get("x-hub-signature-256"))
+    now = datetime.now(UTC)
+    activities, ignored = read_notification(read_json(body), now)
+    accounts = sorted({a.account for a in activities})
+    linked = await off_loop(lambda: {a: social.campaign_of_account(rt.engine, PLATFORM, a) for a in accounts})
+    items: list[SocialInput] = []
+    for activity in activities:
+        campaign = linked.get(activity.account)
+        if campaign is None:  # a page or group nobody linked to a campaign
+            ignored += 1
+            continue
+        items.append(activity.to_input(campaign, rt.vault))
+    result = await store(rt, items) if items else SocialResult()
+    count_stored(request, "meta", result)
+    return JSONResponse({"stored": result.stored, "duplicates": result.duplicates, "ignored": ignored})
+
+
+ROUTES = [
+    Route(PATH, handshake, methods=["GET"], name="meta-handshake"),
+    Route(PATH, notification, methods=["POST"], name="meta"),
+]

@@ -20,7 +20,6 @@ from campaign.errors import Unavailable
 from campaign.runtime import Runtime
 
 T = TypeVar("T")
-RuntimeGetter = Callable[[], Runtime]
 STORAGE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
 
 

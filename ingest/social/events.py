@@ -40,9 +40,9 @@ from campaign.activity.social import SocialInput
 from campaign.errors import BadRequest, InvalidItems, Unauthorized
 from campaign.runtime import Runtime
 from campaign.supporters.phones import PhoneVault
-from ingest.activity import RuntimeGetter, off_loop, store
 from ingest.jsonbody import bad_text, read_json
 from ingest.metrics import count_stored
+from ingest.social.activity import off_loop, store
 
 MAX_ITEMS = 500
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -177,7 +177,7 @@ def read_demonstration(raw: dict[str, Any], campaigns: set[str]) -> Demonstratio
     return demonstration
 
 
-# -- routes -----------------------------------------------------------------------------------
+# -- routes (the runtime comes with the app's lifespan state, see ingest.app) -----------------
 async def authorise(request: Request, rt: Runtime) -> str:
     """The name of the caller's API token; 401 when it has none or a wrong or revoked one."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -190,30 +190,31 @@ async def authorise(request: Request, rt: Runtime) -> str:
     return name
 
 
-def routes(runtime: RuntimeGetter) -> list[Route]:
-    async def events(request: Request) -> Response:
-        rt = runtime()
-        await authorise(request, rt)
-        items = batch(read_json(await request.body()), "events")
-        campaigns, appeals = await off_loop(lambda: social.scopes(rt.engine))
-        checked = check_each(items, lambda raw: read_event(raw, campaigns, appeals, rt.vault), "event")
-        result = await store(rt, checked) if checked else social.SocialResult()
-        count_stored(request, "api", result)
-        return JSONResponse({"stored": result.stored, "duplicates": result.duplicates})
+async def events(request: Request) -> Response:
+    rt: Runtime = request.state.runtime
+    await authorise(request, rt)
+    items = batch(read_json(await request.body()), "events")
+    campaigns, appeals = await off_loop(lambda: social.scopes(rt.engine))
+    checked = check_each(items, lambda raw: read_event(raw, campaigns, appeals, rt.vault), "event")
+    result = await store(rt, checked) if checked else social.SocialResult()
+    count_stored(request, "api", result)
+    return JSONResponse({"stored": result.stored, "duplicates": result.duplicates})
 
-    async def add_demonstrations(request: Request) -> Response:
-        rt = runtime()
-        await authorise(request, rt)
-        items = batch(read_json(await request.body()), "demonstrations")
-        campaigns, _ = await off_loop(lambda: social.scopes(rt.engine))
 
-        def check_and_save() -> int:  # the gazetteer lookups are blocking too
-            checked = check_each(items, lambda raw: read_demonstration(raw, campaigns), "demonstration")
-            return demonstrations.save(rt.engine, checked)
+async def add_demonstrations(request: Request) -> Response:
+    rt: Runtime = request.state.runtime
+    await authorise(request, rt)
+    items = batch(read_json(await request.body()), "demonstrations")
+    campaigns, _ = await off_loop(lambda: social.scopes(rt.engine))
 
-        return JSONResponse({"saved": await off_loop(check_and_save)})
+    def check_and_save() -> int:  # the gazetteer lookups are blocking too
+        checked = check_each(items, lambda raw: read_demonstration(raw, campaigns), "demonstration")
+        return demonstrations.save(rt.engine, checked)
 
-    return [
-        Route("/api/v1/events", events, methods=["POST"]),
-        Route("/api/v1/demonstrations", add_demonstrations, methods=["POST"]),
-    ]
+    return JSONResponse({"saved": await off_loop(check_and_save)})
+
+
+ROUTES = [
+    Route("/api/v1/events", events, methods=["POST"]),
+    Route("/api/v1/demonstrations", add_demonstrations, methods=["POST"]),
+]

@@ -29,8 +29,8 @@ from starlette.routing import Route
 from campaign.activity.social import PLATFORMS, SocialInput
 from campaign.errors import BadRequest
 from campaign.settings import Settings
-from ingest.activity import RuntimeGetter, store
 from ingest.metrics import count_stored
+from ingest.social.activity import store
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 MAX_PATH = 500
@@ -89,27 +89,28 @@ def destination(web_url: str, to: str | None) -> str:
     return base + quote(to, safe=PATH_SAFE)
 
 
-def routes(settings: Settings, runtime: RuntimeGetter) -> list[Route]:
-    own_host = urlsplit(settings.public_url).hostname or ""
+async def visit(request: Request) -> Response:
+    """Count the click (unless a crawler's or a HEAD) and send the browser on to the website."""
+    settings: Settings = request.state.settings  # the app's lifespan state, see ingest.app
+    campaign = request.path_params["campaign"]
+    if not SLUG.fullmatch(campaign):
+        raise BadRequest("the campaign in the link is not a campaign slug (e.g. /r/kenya)")
+    target = destination(settings.web_url, request.query_params.get("to"))
+    agent = request.headers.get("user-agent", "")
+    if request.method == "GET" and not CRAWLERS.search(agent):
+        own_host = urlsplit(settings.public_url).hostname or ""
+        came_from = referrer(request.query_params.get("from"), request.headers.get("referer"), own_host)
+        event = SocialInput(
+            platform="web",
+            kind="visit",
+            external_id=str(uuid.uuid4()),
+            occurred_at=datetime.now(UTC),
+            campaign=campaign,
+            attributes={"referrer": came_from},
+        )
+        result = await store(request.state.runtime, [event])  # an unknown campaign is a 404 here
+        count_stored(request, "beacon", result)
+    return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
 
-    async def visit(request: Request) -> Response:
-        campaign = request.path_params["campaign"]
-        if not SLUG.fullmatch(campaign):
-            raise BadRequest("the campaign in the link is not a campaign slug (e.g. /r/kenya)")
-        target = destination(settings.web_url, request.query_params.get("to"))
-        agent = request.headers.get("user-agent", "")
-        if request.method == "GET" and not CRAWLERS.search(agent):
-            came_from = referrer(request.query_params.get("from"), request.headers.get("referer"), own_host)
-            event = SocialInput(
-                platform="web",
-                kind="visit",
-                external_id=str(uuid.uuid4()),
-                occurred_at=datetime.now(UTC),
-                campaign=campaign,
-                attributes={"referrer": came_from},
-            )
-            result = await store(runtime(), [event])  # an unknown campaign is a 404 here
-            count_stored(request, "beacon", result)
-        return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
 
-    return [Route("/r/{campaign}", visit, methods=["GET", "HEAD"], name="referral")]
+ROUTES = [Route("/r/{campaign}", visit, methods=["GET", "HEAD"], name="referral")]
