@@ -44,7 +44,7 @@ def per_minute_chart(frame: pd.DataFrame, p: Palette, *, height: int = 380) -> g
             name=str(appeal),
             marker={"color": p.series[i % len(p.series)], "line": {"width": 0}},
         )
-    _screen_layout(figure, p, "Signatures per minute · last hour", height)
+    screen_layout(figure, p, "Signatures per minute · last hour", height)
     figure.update_layout(
         barmode="stack",
         bargap=0.18,
@@ -71,10 +71,10 @@ def per_minute_chart(frame: pd.DataFrame, p: Palette, *, height: int = 380) -> g
     if not appeals:
         # No times to draw: without them Plotly spans hours of empty ten-minute ticks.
         figure.update_xaxes(showticklabels=False)
-        _empty(figure, p, "No appeals to show")
+        mark_empty(figure, p, "No appeals to show")
     elif int(frame["signatures"].sum()) == 0:
         figure.update_yaxes(range=[0, 5])
-        _empty(figure, p, "No signatures in the last hour")
+        mark_empty(figure, p, "No signatures in the last hour")
     return figure
 
 
@@ -114,7 +114,7 @@ def channel_chart(frame: pd.DataFrame, p: Palette, *, height: int = 380) -> go.F
         shares = frame.assign(
             share=frame["signatures"] * 100 / frame.groupby("appeal")["signatures"].transform("sum")
         )
-        for channel in sorted(set(shares["channel"]), key=_channel_rank):
+        for channel in sorted(set(shares["channel"]), key=channel_rank):
             rows = shares[shares["channel"] == channel]
             figure.add_bar(
                 y=rows["appeal"],
@@ -130,7 +130,7 @@ def channel_chart(frame: pd.DataFrame, p: Palette, *, height: int = 380) -> go.F
         figure.update_layout(barmode="stack", bargap=0.35)
         figure.update_xaxes(visible=False, range=[0, 100])
         figure.update_yaxes(autorange="reversed", showgrid=False, ticks="", ticklabelstandoff=8)
-    _screen_layout(figure, p, "Channels", height)
+    screen_layout(figure, p, "Channels", height)
     figure.update_layout(
         uniformtext={"minsize": 14, "mode": "hide"},  # no shares too small to read from afar
         showlegend=True,
@@ -141,7 +141,7 @@ def channel_chart(frame: pd.DataFrame, p: Palette, *, height: int = 380) -> go.F
     if not appeals or frame["signatures"].sum() == 0:
         figure.update_xaxes(visible=False)
         figure.update_yaxes(visible=False)
-        _empty(figure, p, "No signatures yet")
+        mark_empty(figure, p, "No signatures yet")
     return figure
 
 
@@ -162,27 +162,29 @@ def country_chart(frame: pd.DataFrame, p: Palette, *, height: int = 330) -> go.F
             cliponaxis=False,
             textfont={"color": p.text, "size": 20},
         )
-    _screen_layout(figure, p, "Top countries", height)
+    screen_layout(figure, p, "Top countries", height)
     figure.update_layout(bargap=0.28, margin={"r": 70})
     figure.update_xaxes(visible=False, rangemode="tozero")
     figure.update_yaxes(autorange="reversed", showgrid=False, ticks="", ticklabelstandoff=10)
     if not len(frame):
         figure.update_yaxes(visible=False)
-        _empty(figure, p, "No signatures yet")
+        mark_empty(figure, p, "No signatures yet")
     return figure
 
 
 def channel_color(channel: str, p: Palette) -> str:
     """The same channel keeps the same colour on every chart and every screen."""
-    rank = _channel_rank(channel)
+    rank = channel_rank(channel)
     return p.series[rank] if rank < len(p.series) - 1 else p.series[-1]
 
 
-def _channel_rank(channel: str) -> int:
+def channel_rank(channel: str) -> int:
+    """A channel's place in ``CHANNEL_ORDER``; unknown channels come last."""
     return CHANNEL_ORDER.index(channel) if channel in CHANNEL_ORDER else len(CHANNEL_ORDER)
 
 
-def _screen_layout(figure: go.Figure, p: Palette, title: str, height: int) -> None:
+def screen_layout(figure: go.Figure, p: Palette, title: str, height: int) -> None:
+    """A wall screen's look: large type, a small capital title, no hover, a steady ``uirevision``."""
     figure.update_layout(
         height=height,
         margin={"l": 8, "r": 8, "t": 46, "b": 8},
@@ -207,7 +209,8 @@ def _screen_layout(figure: go.Figure, p: Palette, title: str, height: int) -> No
     figure.update_yaxes(tickfont={"size": 17, "color": p.muted}, automargin=True)
 
 
-def _empty(figure: go.Figure, p: Palette, message: str) -> None:
+def mark_empty(figure: go.Figure, p: Palette, message: str) -> None:
+    """Write ``message`` in the middle of a figure that has nothing to draw."""
     figure.add_annotation(
         text=message,
         showarrow=False,
@@ -299,7 +302,7 @@ def demonstration_map(
         },
     )
     if not len(demos) and shade == "demonstrations":
-        _empty(figure, p, "No demonstrations in this view")
+        mark_empty(figure, p, "No demonstrations in this view")
     return figure
 
 
@@ -480,7 +483,7 @@ def outcome_kind_chart(frame: pd.DataFrame, p: Palette, *, height: int = 340) ->
                 textfont={"color": p.background, "size": 14},
                 hovertemplate=f"%{{y}}: %{{x}} appeal(s), {name}<extra></extra>",
             )
-    _staff_layout(figure, p, "By outcome", height)
+    staff_layout(figure, p, "By outcome", height)
     figure.update_layout(barmode="stack", bargap=0.3, showlegend=False)
     figure.update_xaxes(visible=False, rangemode="tozero")
     figure.update_yaxes(
@@ -492,7 +495,7 @@ def outcome_kind_chart(frame: pd.DataFrame, p: Palette, *, height: int = 340) ->
     )
     if not len(frame):
         figure.update_yaxes(visible=False)
-        _empty(figure, p, "No outcomes yet")
+        mark_empty(figure, p, "No outcomes yet")
     return figure
 
 
@@ -515,14 +518,14 @@ def good_share_chart(frame: pd.DataFrame, p: Palette, *, title: str, height: int
             textfont={"color": p.text, "size": 14},
             hovertemplate="%{y}: %{customdata[0]} good of %{customdata[1]} decided<extra></extra>",
         )
-    _staff_layout(figure, p, title, height)
+    staff_layout(figure, p, title, height)
     figure.update_layout(bargap=0.3, margin={"r": 110})
     figure.update_xaxes(visible=False, range=[0, 100])
     # Room for at least MIN_ROWS bars, so a single group is a bar, not a block.
     figure.update_yaxes(range=[max(len(frame), MIN_ROWS) - 0.5, -0.5], showgrid=False, ticks="")
     if not len(frame):
         figure.update_yaxes(visible=False)
-        _empty(figure, p, "No outcomes yet")
+        mark_empty(figure, p, "No outcomes yet")
     return figure
 
 
@@ -542,7 +545,7 @@ def days_to_outcome_chart(frame: pd.DataFrame, p: Palette, *, height: int = 300)
                 marker={"color": color, "line": {"width": 0}},
                 hovertemplate=f"%{{x}} days: %{{y}} {name}<extra></extra>",
             )
-    _staff_layout(figure, p, "Days from opening to outcome", height)
+    staff_layout(figure, p, "Days from opening to outcome", height)
     figure.update_layout(barmode="stack", bargap=0.08, showlegend=False)
     longest = float(frame["days"].max()) if len(frame) else 0.0
     figure.update_xaxes(
@@ -550,7 +553,7 @@ def days_to_outcome_chart(frame: pd.DataFrame, p: Palette, *, height: int = 300)
     )
     figure.update_yaxes(gridcolor=p.grid, zeroline=False, dtick=1, tickformat=",d", rangemode="tozero")
     if not len(frame):
-        _empty(figure, p, "No outcomes yet")
+        mark_empty(figure, p, "No outcomes yet")
     return figure
 
 
@@ -573,19 +576,20 @@ def outcome_timeline_chart(frame: pd.DataFrame, p: Palette, *, height: int = 300
                 hovertemplate="<b>%{customdata[0]}</b><br>%{y}, %{x|%d %b %Y}"
                 "<br>after %{customdata[1]} days<extra></extra>",
             )
-    _staff_layout(figure, p, "Outcomes over time", height)
+    staff_layout(figure, p, "Outcomes over time", height)
     figure.update_layout(showlegend=False)
     figure.update_xaxes(type="date", showgrid=False, tickformat="%b %Y")
     figure.update_yaxes(gridcolor=p.grid, ticks="", categoryorder="category descending")
     if not len(frame):
         figure.update_xaxes(visible=False)
         figure.update_yaxes(visible=False)
-        _empty(figure, p, "No outcomes yet")
+        mark_empty(figure, p, "No outcomes yet")
     return figure
 
 
-def _staff_layout(figure: go.Figure, p: Palette, title: str, height: int) -> None:
-    _screen_layout(figure, p, title, height)
+def staff_layout(figure: go.Figure, p: Palette, title: str, height: int) -> None:
+    """A staff page's look: the screen layout read close up, with hover labels and smaller type."""
+    screen_layout(figure, p, title, height)
     figure.update_layout(
         hovermode="closest",
         font={"size": 15},

@@ -37,14 +37,14 @@ def signatures_over_time(
         + f": %{{y:,d}} signatures<extra>per {unit}</extra>",
         name="signatures",
     )
-    charts._staff_layout(figure, p, f"Signatures per {unit}", height)
+    charts.staff_layout(figure, p, f"Signatures per {unit}", height)
     figure.update_layout(bargap=0.05, showlegend=False)
     figure.update_xaxes(type="date", showgrid=False)
     figure.update_yaxes(gridcolor=p.grid, zeroline=False, tickformat=",d", rangemode="tozero")
     if not len(series):
         figure.update_xaxes(visible=False)
         figure.update_yaxes(visible=False)
-        charts._empty(figure, p, "No signatures in this view")
+        charts.mark_empty(figure, p, "No signatures in this view")
         return figure
     heights = dict(zip(_bucket(series["at"], hourly), series["signatures"], strict=True))
     for rank, row in enumerate(peaks.itertuples(index=False)):
@@ -85,7 +85,7 @@ def country_map(countries: pd.DataFrame, p: Palette, *, height: int = 460) -> go
         tables.demonstrations([], _UTC), p, shade="signatures", signatures=shaded, height=height
     )
     if not len(countries):
-        charts._empty(figure, p, "No signatures in this view")
+        charts.mark_empty(figure, p, "No signatures in this view")
     return figure
 
 
@@ -129,7 +129,7 @@ def channel_bars(channels: pd.DataFrame, p: Palette, *, height: int = 360) -> go
             textfont={"color": p.background, "size": 13},
             hovertemplate=f"%{{y}} via {provider}: %{{x:,d}}<extra></extra>",
         )
-    charts._staff_layout(figure, p, "By channel and provider", height)
+    charts.staff_layout(figure, p, "By channel and provider", height)
     figure.update_layout(barmode="stack", bargap=0.3, showlegend=False)
     figure.update_xaxes(visible=False, rangemode="tozero")
     figure.update_yaxes(
@@ -141,7 +141,7 @@ def channel_bars(channels: pd.DataFrame, p: Palette, *, height: int = 360) -> go
     )
     if not len(channels):
         figure.update_yaxes(visible=False)
-        charts._empty(figure, p, "No signatures in this view")
+        charts.mark_empty(figure, p, "No signatures in this view")
     return figure
 
 
@@ -155,14 +155,14 @@ def members_chart(members: pd.DataFrame, p: Palette, *, hourly: bool, height: in
         marker={"color": p.good, "line": {"width": 0}},
         hovertemplate="%{x|%d %b %Y" + (" %H:%M" if hourly else "") + "}: %{y:,d} joined<extra></extra>",
     )
-    charts._staff_layout(figure, p, f"Joined the SMS network · {int(members['members'].sum()):,d}", height)
+    charts.staff_layout(figure, p, f"Joined the SMS network · {int(members['members'].sum()):,d}", height)
     figure.update_layout(bargap=0.05, showlegend=False)
     figure.update_xaxes(type="date", showgrid=False)
     figure.update_yaxes(gridcolor=p.grid, zeroline=False, tickformat=",d", rangemode="tozero")
     if not len(frame):
         figure.update_xaxes(visible=False)
         figure.update_yaxes(visible=False)
-        charts._empty(figure, p, "No one joined in this view")
+        charts.mark_empty(figure, p, "No one joined in this view")
     return figure
 
 
@@ -193,7 +193,7 @@ def social_against_signatures(
             line={"color": p.accent, "width": 2},
             hovertemplate="signatures: %{y:,d}<extra></extra>",
         )
-    charts._staff_layout(figure, p, "Social activity against signatures", height)
+    charts.staff_layout(figure, p, "Social activity against signatures", height)
     figure.update_xaxes(type="date", showgrid=False)
     figure.update_yaxes(gridcolor=p.grid, zeroline=False, tickformat=",d", rangemode="tozero")
     figure.update_layout(
@@ -220,7 +220,7 @@ def social_against_signatures(
     if not len(social) and not len(series):
         figure.update_xaxes(visible=False)
         figure.update_yaxes(visible=False)
-        charts._empty(figure, p, "No activity in this view")
+        charts.mark_empty(figure, p, "No activity in this view")
     return figure
 
 
