@@ -51,7 +51,8 @@ from campaign.runtime import redis_url
 from campaign.settings import get_settings
 from campaign.storage.db import create_db_engine
 from campaign.supporters.phones import PhoneVault
-from dashboard import blocks, charts, frames, style, tables
+from dashboard import blocks, frames, style, tables
+from dashboard.charts import live as live_charts
 from dashboard.frames import Picked
 from dashboard.params import Selection
 
@@ -182,9 +183,9 @@ def _board(
         strip=blocks.strip(rows, named=len(campaigns) > 1),
         top=top,
         bottom=bottom,
-        minutes=charts.per_minute_chart(frames.per_minute(appeals, tz), p, height=top),
-        channels=charts.channel_chart(frames.channels(appeals), p, height=top),
-        countries=charts.country_chart(frames.countries(appeals), p, height=bottom),
+        minutes=live_charts.per_minute_chart(frames.per_minute(appeals, tz), p, height=top),
+        channels=live_charts.channel_chart(frames.channels(appeals), p, height=top),
+        countries=live_charts.country_chart(frames.countries(appeals), p, height=bottom),
         ticker=frames.ticker(appeals, tz),
     )
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts import mark_empty, staff_layout
+from dashboard.charts.common import mark_empty, staff_layout
 from dashboard.style import Palette
 
 KIND_LABELS = {
