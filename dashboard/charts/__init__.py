@@ -5,8 +5,6 @@ No Streamlit and no Redis here, so each chart can be tested with a hand-made tab
 - ``common``: the look every chart shares (type, layouts for a screen and for a staff
   page, the "nothing to show" note, a channel's colour) and Plotly's options;
 - ``live``: the Live page's wall-screen charts, read from across a room;
-- ``staff``: the Map page's map of demonstrations and the Outcomes page's charts.
-
-The History and Messages pages' charts are ``dashboard.history_charts`` and
-``dashboard.message_charts``.
+- ``staff``: the Map page's map of demonstrations and the Outcomes page's charts;
+- ``history`` and ``messages``: the History and Messages pages' charts.
 """

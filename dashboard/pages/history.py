@@ -19,7 +19,8 @@ import streamlit as st
 from campaign.appeals.outcomes import KINDS
 from campaign.errors import BadRequest
 from campaign.history.queries import OUTCOME_GROUPS, Filters
-from dashboard import blocks, data, frames, guard, history_charts, nav, session, style, tables
+from dashboard import blocks, data, frames, guard, nav, session, style, tables
+from dashboard.charts import history as history_charts
 from dashboard.charts.common import STAFF_CONFIG
 from dashboard.charts.staff import MAP_CONFIG
 from dashboard.params import date_range, history_params, history_query

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import blocks, data, message_charts, nav, send_forms, style
+from dashboard import blocks, data, nav, send_forms, style
+from dashboard.charts import messages as message_charts
 from dashboard.charts.common import STAFF_CONFIG
 
 p = style.DARK

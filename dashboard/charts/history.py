@@ -1,6 +1,6 @@
 """The History page's charts: pure functions from DataFrames (and a palette) to Plotly figures.
 
-Read close up on a laptop, like the other staff pages' charts (``dashboard.charts``):
+Read close up on a laptop, like the other staff pages' charts (``dashboard.charts.staff``):
 hover labels, smaller type, the app's dark theme.  Times arrive in the organisation's
 time zone (``campaign.history.queries.view``).
 """
