@@ -24,7 +24,6 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-import plotly.graph_objects as go
 import redis
 import streamlit as st
 from redis.backoff import NoBackoff
@@ -51,8 +50,8 @@ from campaign.runtime import redis_url
 from campaign.settings import get_settings
 from campaign.storage.db import create_db_engine
 from campaign.supporters.phones import PhoneVault
-from dashboard import blocks, charts, frames, style, tables
-from dashboard.frames import Picked
+from dashboard import frames, style, tables
+from dashboard.board import Board, build_board, shown_campaigns
 from dashboard.params import Selection
 
 # A screen updates every second; a read that takes longer than this is a failed read.
@@ -128,34 +127,14 @@ def _brief(error: BaseException) -> str:
 # -- the Live page's figures, built once per read for every screen ----------------------------------
 
 
-@dataclass(frozen=True)
-class Board:
-    """Everything the Live page shows for one selection from one read, except the clock.
-
-    Building the three Plotly figures (and the ticker table) from a read took ~41 ms a
-    rerun, once a second on every open screen.  Screens showing the same appeals now share
-    one build per read: it is keyed by the read's timestamp, the selection, the theme and
-    the time zone, so N screens cost one build a second, not N.  The strip of social
-    figures and today's demonstrations is built with it, since the chart heights depend
-    on how many lines the strip has.
-    """
-
-    picked: Picked
-    title: str
-    subtitle: str
-    strip: str  # HTML; "" when no shown campaign has social figures or a demonstration today
-    top: int  # height of the top charts
-    bottom: int  # height of the bottom chart (and the ticker's panel)
-    minutes: go.Figure
-    channels: go.Figure
-    countries: go.Figure
-    ticker: pd.DataFrame
-
-
 def board(read: LiveRead, selection: Selection, theme: str, tz: ZoneInfo) -> Board:
     """The Live page's board for ``selection`` from ``read``, shared by every screen.
 
-    The figures are shared objects: draw them, never change them.
+    Building the three Plotly figures (and the ticker table) from a read took ~41 ms a
+    rerun, once a second on every open screen.  Screens showing the same appeals share
+    one build per read: it is keyed by the read's timestamp, the selection, the theme and
+    the time zone, so N screens cost one build a second, not N.  The figures are shared
+    objects: draw them, never change them.
     """
     return _board(read.read_at, selection.key, theme, tz.key, _read=read, _selection=selection)
 
@@ -167,26 +146,11 @@ def board(read: LiveRead, selection: Selection, theme: str, tz: ZoneInfo) -> Boa
 def _board(
     read_at: float, selection_key: str, theme: str, zone: str, _read: LiveRead, _selection: Selection
 ) -> Board:
-    tz, p = ZoneInfo(zone), style.palette(theme)
+    tz = ZoneInfo(zone)
     picked = frames.pick(_read.appeals, _selection, only_open=True)
-    appeals = picked.appeals
-    campaigns = tuple(dict.fromkeys(a.campaign for a in appeals if a.campaign))
     names = campaign_names()
-    rows = tables.strip_rows(campaigns, _read.campaigns, today(campaigns, tz), names)
-    top, bottom = style.live_heights(len(rows))
-    title, subtitle = frames.describe(picked, _selection, names)
-    return Board(
-        picked=picked,
-        title=title,
-        subtitle=subtitle,
-        strip=blocks.strip(rows, named=len(campaigns) > 1),
-        top=top,
-        bottom=bottom,
-        minutes=charts.per_minute_chart(frames.per_minute(appeals, tz), p, height=top),
-        channels=charts.channel_chart(frames.channels(appeals), p, height=top),
-        countries=charts.country_chart(frames.countries(appeals), p, height=bottom),
-        ticker=frames.ticker(appeals, tz),
-    )
+    demos_today = today(shown_campaigns(picked), tz)
+    return build_board(picked, _selection, _read.campaigns, demos_today, names, style.palette(theme), tz)
 
 
 def today(campaigns: Sequence[str], tz: ZoneInfo) -> pd.DataFrame:

@@ -19,7 +19,10 @@ import streamlit as st
 from campaign.appeals.outcomes import KINDS
 from campaign.errors import BadRequest
 from campaign.history.queries import OUTCOME_GROUPS, Filters
-from dashboard import blocks, charts, data, frames, guard, history_charts, nav, session, style, tables
+from dashboard import blocks, data, frames, guard, nav, session, style, tables
+from dashboard.charts import history as history_charts
+from dashboard.charts.common import STAFF_CONFIG
+from dashboard.charts.staff import MAP_CONFIG
 from dashboard.params import date_range, history_params, history_query
 
 EARLIEST = date(2000, 1, 1)
@@ -152,7 +155,7 @@ with st.container(key="panel-over-time"):
         history_charts.signatures_over_time(view.over_time, view.peaks, p, hourly=view.hourly),
         key="chart-over-time",
         theme=None,
-        config=charts.STAFF_CONFIG,
+        config=STAFF_CONFIG,
     )
 world, channel_panel = st.columns([3, 2])
 with world.container(key="panel-countries"):
@@ -161,14 +164,14 @@ with world.container(key="panel-countries"):
         history_charts.country_map(view.countries, p, height=420),
         key="chart-countries",
         theme=None,
-        config=charts.MAP_CONFIG,
+        config=MAP_CONFIG,
     )
 with channel_panel.container(key="panel-channels"):
     st.plotly_chart(
         history_charts.channel_bars(view.channels, p, height=460),
         key="chart-channels",
         theme=None,
-        config=charts.STAFF_CONFIG,
+        config=STAFF_CONFIG,
     )
 members_panel, social_panel = st.columns(2)
 with members_panel.container(key="panel-members"):
@@ -176,14 +179,14 @@ with members_panel.container(key="panel-members"):
         history_charts.members_chart(view.members, p, hourly=view.hourly),
         key="chart-members",
         theme=None,
-        config=charts.STAFF_CONFIG,
+        config=STAFF_CONFIG,
     )
 with social_panel.container(key="panel-social"):
     st.plotly_chart(
         history_charts.social_against_signatures(view.social, view.over_time, p, hourly=view.hourly),
         key="chart-social",
         theme=None,
-        config=charts.STAFF_CONFIG,
+        config=STAFF_CONFIG,
     )
 
 st.html(blocks.panel_heading(f"Appeals · {len(view.appeals)}"))

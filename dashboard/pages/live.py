@@ -13,7 +13,8 @@ from datetime import datetime
 
 import streamlit as st
 
-from dashboard import blocks, charts, data, frames, guard, session, style
+from dashboard import blocks, data, frames, guard, session, style
+from dashboard.charts.common import SCREEN_CONFIG
 from dashboard.params import live_params
 
 # Widgets: the URL is the only control a wall screen has.
@@ -42,12 +43,12 @@ def board() -> None:
         st.html(shared.strip)
     left, right = st.columns([2, 1])
     with left.container(key="panel-minutes"):
-        st.plotly_chart(shared.minutes, key="chart-minutes", theme=None, config=charts.SCREEN_CONFIG)
+        st.plotly_chart(shared.minutes, key="chart-minutes", theme=None, config=SCREEN_CONFIG)
     with right.container(key="panel-channels"):
-        st.plotly_chart(shared.channels, key="chart-channels", theme=None, config=charts.SCREEN_CONFIG)
+        st.plotly_chart(shared.channels, key="chart-channels", theme=None, config=SCREEN_CONFIG)
     left, right = st.columns([1, 1])
     with left.container(key="panel-countries"):
-        st.plotly_chart(shared.countries, key="chart-countries", theme=None, config=charts.SCREEN_CONFIG)
+        st.plotly_chart(shared.countries, key="chart-countries", theme=None, config=SCREEN_CONFIG)
     with right.container(key="panel-ticker", height=shared.bottom + 20):
         ticker = shared.ticker.head(blocks.ticker_rows(shared.bottom))
         st.html(blocks.ticker(ticker, now, show_appeal=len(appeals) > 1))

@@ -16,7 +16,8 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import blocks, charts, data, forms, nav, session, style, tables
+from dashboard import blocks, data, forms, nav, session, style, tables
+from dashboard.charts import staff as staff_charts
 from dashboard.params import MAP_SHADES, MapParams, date_range, map_params, map_query
 
 p = style.DARK
@@ -88,10 +89,12 @@ title.html(
 st.html(blocks.map_summary(shown))
 with st.container(key="panel-map"):
     st.plotly_chart(
-        charts.demonstration_map(shown, p, shade=view.shade, signatures=signatures, days=steps, height=620),
+        staff_charts.demonstration_map(
+            shown, p, shade=view.shade, signatures=signatures, days=steps, height=620
+        ),
         key="chart-map",
         theme=None,
-        config=charts.MAP_CONFIG,
+        config=staff_charts.MAP_CONFIG,
     )
 st.html(blocks.panel_heading(f"Demonstrations · {len(shown)}"))
 st.html(blocks.demonstration_list(shown.iloc[::-1]))

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import blocks, charts, data, message_charts, nav, send_forms, style
+from dashboard import blocks, data, nav, send_forms, style
+from dashboard.charts import messages as message_charts
+from dashboard.charts.common import STAFF_CONFIG
 
 p = style.DARK
 st.html(style.staff_css(p))
@@ -30,21 +32,21 @@ st.html(blocks.outbox_headline(waiting, sent, failed, last_minutes))
 left, middle, right = st.columns(3)
 with left.container(key="panel-outbox"):
     st.plotly_chart(
-        message_charts.outbox_chart(statuses, p), key="chart-outbox", theme=None, config=charts.STAFF_CONFIG
+        message_charts.outbox_chart(statuses, p), key="chart-outbox", theme=None, config=STAFF_CONFIG
     )
 with middle.container(key="panel-rate"):
     st.plotly_chart(
         message_charts.send_rate_chart(read.rate, p, tz),
         key="chart-rate",
         theme=None,
-        config=charts.STAFF_CONFIG,
+        config=STAFF_CONFIG,
     )
 with right.container(key="panel-opt-outs"):
     st.plotly_chart(
         message_charts.opt_outs_chart(read.opt_outs, p),
         key="chart-opt-outs",
         theme=None,
-        config=charts.STAFF_CONFIG,
+        config=STAFF_CONFIG,
     )
 
 st.html(blocks.panel_heading("Failures"))

@@ -11,7 +11,9 @@ from __future__ import annotations
 import streamlit as st
 
 from campaign.appeals import outcomes
-from dashboard import blocks, charts, data, forms, guard, nav, session, style, tables
+from dashboard import blocks, data, forms, guard, nav, session, style, tables
+from dashboard.charts import staff as staff_charts
+from dashboard.charts.common import STAFF_CONFIG
 from dashboard.params import outcomes_params
 
 p = style.DARK
@@ -62,40 +64,40 @@ st.html(
 kinds, countries, campaigns = st.columns(3)
 with kinds.container(key="panel-kinds"):
     st.plotly_chart(
-        charts.outcome_kind_chart(tables.outcome_kinds(table), p),
+        staff_charts.outcome_kind_chart(tables.outcome_kinds(table), p),
         key="chart-kinds",
         theme=None,
-        config=charts.STAFF_CONFIG,
+        config=STAFF_CONFIG,
     )
 with countries.container(key="panel-countries"):
     st.plotly_chart(
-        charts.good_share_chart(
+        staff_charts.good_share_chart(
             by_country,
             p,
             title="Good outcomes by country of concern",
         ),
         key="chart-countries",
         theme=None,
-        config=charts.STAFF_CONFIG,
+        config=STAFF_CONFIG,
     )
 with campaigns.container(key="panel-campaigns"):
     st.plotly_chart(
-        charts.good_share_chart(by_campaign, p, title="Good outcomes by campaign"),
+        staff_charts.good_share_chart(by_campaign, p, title="Good outcomes by campaign"),
         key="chart-campaigns",
         theme=None,
-        config=charts.STAFF_CONFIG,
+        config=STAFF_CONFIG,
     )
 days, when = st.columns([2, 3])
 with days.container(key="panel-days"):
     st.plotly_chart(
-        charts.days_to_outcome_chart(timeline, p), key="chart-days", theme=None, config=charts.STAFF_CONFIG
+        staff_charts.days_to_outcome_chart(timeline, p), key="chart-days", theme=None, config=STAFF_CONFIG
     )
 with when.container(key="panel-timeline"):
     st.plotly_chart(
-        charts.outcome_timeline_chart(timeline, p),
+        staff_charts.outcome_timeline_chart(timeline, p),
         key="chart-timeline",
         theme=None,
-        config=charts.STAFF_CONFIG,
+        config=STAFF_CONFIG,
     )
 st.html(blocks.panel_heading("Waiting longest for an outcome"))
 st.dataframe(

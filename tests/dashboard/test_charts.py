@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from campaign.live.view import AppealFigures
-from dashboard import charts, counter, frames, style
+from dashboard import counter, frames, style
+from dashboard.charts import live as charts
 
 TZ = ZoneInfo("Europe/Amsterdam")
 APPEAL = AppealFigures(

@@ -11,7 +11,8 @@ import pytest
 
 from campaign.runtime import Runtime
 from campaign.settings import Settings
-from dashboard import history_charts, style
+from dashboard import style
+from dashboard.charts import history as history_charts
 from tests.campaign.history.test_history import seeded  # noqa: F401 - the fixture
 from tests.dashboard.test_pages import html, page
 from tests.dashboard.test_staff_pages import chart, values

@@ -10,7 +10,8 @@ import pytest
 
 from campaign.errors import BadRequest
 from campaign.live.view import AppealFigures, CampaignFigures
-from dashboard import blocks, charts, forms, style, tables
+from dashboard import blocks, forms, style, tables
+from dashboard.charts import staff as charts
 from dashboard.params import MapParams, date_range, map_params, map_query
 
 TZ = ZoneInfo("Europe/Amsterdam")

@@ -19,7 +19,7 @@ are marked opted out; 429 (code 20429) is throttling, retried after ``Retry-Afte
 
 The twilio helper library's REST client is synchronous (one blocking request at a time);
 the sender keeps several texts in flight, so the request is made with httpx here, and the
-library checks the status callbacks' signatures (ingest/receipts.py).
+library checks the status callbacks' signatures (ingest/providers/twilio.py).
 """
 
 from __future__ import annotations

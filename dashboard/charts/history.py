@@ -1,6 +1,6 @@
 """The History page's charts: pure functions from DataFrames (and a palette) to Plotly figures.
 
-Read close up on a laptop, like the other staff pages' charts (``dashboard.charts``):
+Read close up on a laptop, like the other staff pages' charts (``dashboard.charts.staff``):
 hover labels, smaller type, the app's dark theme.  Times arrive in the organisation's
 time zone (``campaign.history.queries.view``).
 """
@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard import charts, tables
+from dashboard import tables
+from dashboard.charts.common import MIN_ROWS, channel_color, mark_empty, staff_layout
+from dashboard.charts.staff import demonstration_map
 from dashboard.frames import channel_label
 from dashboard.style import Palette
 
@@ -37,14 +39,14 @@ def signatures_over_time(
         + f": %{{y:,d}} signatures<extra>per {unit}</extra>",
         name="signatures",
     )
-    charts._staff_layout(figure, p, f"Signatures per {unit}", height)
+    staff_layout(figure, p, f"Signatures per {unit}", height)
     figure.update_layout(bargap=0.05, showlegend=False)
     figure.update_xaxes(type="date", showgrid=False)
     figure.update_yaxes(gridcolor=p.grid, zeroline=False, tickformat=",d", rangemode="tozero")
     if not len(series):
         figure.update_xaxes(visible=False)
         figure.update_yaxes(visible=False)
-        charts._empty(figure, p, "No signatures in this view")
+        mark_empty(figure, p, "No signatures in this view")
         return figure
     heights = dict(zip(_bucket(series["at"], hourly), series["signatures"], strict=True))
     for rank, row in enumerate(peaks.itertuples(index=False)):
@@ -81,11 +83,11 @@ def country_map(countries: pd.DataFrame, p: Palette, *, height: int = 460) -> go
     ``countries``: country (alpha-2), signatures.
     """
     shaded = signatures_by_iso3(countries)
-    figure = charts.demonstration_map(
+    figure = demonstration_map(
         tables.demonstrations([], _UTC), p, shade="signatures", signatures=shaded, height=height
     )
     if not len(countries):
-        charts._empty(figure, p, "No signatures in this view")
+        mark_empty(figure, p, "No signatures in this view")
     return figure
 
 
@@ -120,7 +122,7 @@ def channel_bars(channels: pd.DataFrame, p: Palette, *, height: int = 360) -> go
             orientation="h",
             name=str(provider),
             marker={
-                "color": charts.channel_color(channel_label(str(channel)), p),
+                "color": channel_color(channel_label(str(channel)), p),
                 "line": {"color": p.background, "width": 1},
             },
             texttemplate=f"{provider} %{{x:,d}}",
@@ -129,19 +131,19 @@ def channel_bars(channels: pd.DataFrame, p: Palette, *, height: int = 360) -> go
             textfont={"color": p.background, "size": 13},
             hovertemplate=f"%{{y}} via {provider}: %{{x:,d}}<extra></extra>",
         )
-    charts._staff_layout(figure, p, "By channel and provider", height)
+    staff_layout(figure, p, "By channel and provider", height)
     figure.update_layout(barmode="stack", bargap=0.3, showlegend=False)
     figure.update_xaxes(visible=False, rangemode="tozero")
     figure.update_yaxes(
         categoryorder="array",
         categoryarray=labels[::-1],
-        range=[-0.5 - max(0, charts.MIN_ROWS - len(labels)), len(labels) - 0.5],
+        range=[-0.5 - max(0, MIN_ROWS - len(labels)), len(labels) - 0.5],
         showgrid=False,
         ticks="",
     )
     if not len(channels):
         figure.update_yaxes(visible=False)
-        charts._empty(figure, p, "No signatures in this view")
+        mark_empty(figure, p, "No signatures in this view")
     return figure
 
 
@@ -155,14 +157,14 @@ def members_chart(members: pd.DataFrame, p: Palette, *, hourly: bool, height: in
         marker={"color": p.good, "line": {"width": 0}},
         hovertemplate="%{x|%d %b %Y" + (" %H:%M" if hourly else "") + "}: %{y:,d} joined<extra></extra>",
     )
-    charts._staff_layout(figure, p, f"Joined the SMS network · {int(members['members'].sum()):,d}", height)
+    staff_layout(figure, p, f"Joined the SMS network · {int(members['members'].sum()):,d}", height)
     figure.update_layout(bargap=0.05, showlegend=False)
     figure.update_xaxes(type="date", showgrid=False)
     figure.update_yaxes(gridcolor=p.grid, zeroline=False, tickformat=",d", rangemode="tozero")
     if not len(frame):
         figure.update_xaxes(visible=False)
         figure.update_yaxes(visible=False)
-        charts._empty(figure, p, "No one joined in this view")
+        mark_empty(figure, p, "No one joined in this view")
     return figure
 
 
@@ -193,7 +195,7 @@ def social_against_signatures(
             line={"color": p.accent, "width": 2},
             hovertemplate="signatures: %{y:,d}<extra></extra>",
         )
-    charts._staff_layout(figure, p, "Social activity against signatures", height)
+    staff_layout(figure, p, "Social activity against signatures", height)
     figure.update_xaxes(type="date", showgrid=False)
     figure.update_yaxes(gridcolor=p.grid, zeroline=False, tickformat=",d", rangemode="tozero")
     figure.update_layout(
@@ -220,7 +222,7 @@ def social_against_signatures(
     if not len(social) and not len(series):
         figure.update_xaxes(visible=False)
         figure.update_yaxes(visible=False)
-        charts._empty(figure, p, "No activity in this view")
+        mark_empty(figure, p, "No activity in this view")
     return figure
 
 

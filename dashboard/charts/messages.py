@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts import _empty, _staff_layout
+from dashboard.charts.common import mark_empty, staff_layout
 from dashboard.style import Palette
 
 KIND_LABELS = {
@@ -49,7 +49,7 @@ def outbox_chart(frame: pd.DataFrame, p: Palette, *, height: int = 300) -> go.Fi
             marker={"color": colors[status], "line": {"width": 0}},
             hovertemplate=f"%{{y}}: %{{x:,}} {status}<extra></extra>",
         )
-    _staff_layout(figure, p, "Outbox by kind and status", height)
+    staff_layout(figure, p, "Outbox by kind and status", height)
     figure.update_layout(
         barmode="stack", bargap=0.35, showlegend=True, legend={"orientation": "h", "y": -0.15}
     )
@@ -59,7 +59,7 @@ def outbox_chart(frame: pd.DataFrame, p: Palette, *, height: int = 300) -> go.Fi
     if not len(frame):
         figure.update_yaxes(visible=False)
         figure.update_xaxes(visible=False)
-        _empty(figure, p, "Nothing sent yet")
+        mark_empty(figure, p, "Nothing sent yet")
     return figure
 
 
@@ -73,11 +73,11 @@ def send_rate_chart(frame: pd.DataFrame, p: Palette, tz: ZoneInfo, *, height: in
         marker={"color": p.accent, "line": {"width": 0}},
         hovertemplate="%{x|%H:%M}: %{y:,} sent<extra></extra>",
     )
-    _staff_layout(figure, p, "Sent per minute, last hour", height)
+    staff_layout(figure, p, "Sent per minute, last hour", height)
     figure.update_layout(showlegend=False, bargap=0.1)
     figure.update_yaxes(rangemode="tozero")
     if not len(frame) or int(frame["sent"].sum()) == 0:
-        _empty(figure, p, "Nothing sent in the last hour")
+        mark_empty(figure, p, "Nothing sent in the last hour")
     return figure
 
 
@@ -90,9 +90,9 @@ def opt_outs_chart(frame: pd.DataFrame, p: Palette, *, height: int = 300) -> go.
         marker={"color": p.alert, "line": {"width": 0}},
         hovertemplate="%{x|%d %b}: %{y:,} opted out<extra></extra>",
     )
-    _staff_layout(figure, p, "Opt-outs per day, last 30 days", height)
+    staff_layout(figure, p, "Opt-outs per day, last 30 days", height)
     figure.update_layout(showlegend=False, bargap=0.2)
     figure.update_yaxes(rangemode="tozero")
     if not len(frame) or int(frame["opt_outs"].sum()) == 0:
-        _empty(figure, p, "No opt-outs")
+        mark_empty(figure, p, "No opt-outs")
     return figure

@@ -1,11 +1,7 @@
-"""The screens' charts: pure functions from a DataFrame (and a palette) to a Plotly figure.
+"""The staff pages' charts: the Map page's map of demonstrations and the Outcomes page's charts.
 
-No Streamlit and no Redis here, so each chart can be tested with a hand-made table.
-The charts are read from across a room, never hovered: large type, no toolbar, no
-hover labels, few gridlines, and a ``uirevision`` so a once-a-second update redraws
-the data without resetting the figure.  The staff pages' charts (the map of
-demonstrations, the outcomes), further down, are read close up on a laptop: they keep
-hover labels and smaller type.
+Read on a laptop, close up: hover labels on, smaller type, the app's dark theme
+(``common.staff_layout``).
 """
 
 from __future__ import annotations
@@ -17,220 +13,18 @@ from datetime import date
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.frames import CHANNEL_NAMES, grouped
+from dashboard.charts.common import FONT, MIN_ROWS, SEPARATORS, mark_empty, staff_layout
+from dashboard.frames import grouped
 from dashboard.style import Palette
 from dashboard.tables import by_country, world
-
-FONT = '"Source Sans", "Source Sans Pro", "Source Sans 3", system-ui, sans-serif'
-# Thousands are set apart with a narrow no-break space (12 345), as on the big numbers.
-SEPARATORS = ".\u202f"
-CHANNEL_ORDER = tuple(CHANNEL_NAMES.values())
-# Plotly options for a screen: a still picture that updates, nothing to click.
-SCREEN_CONFIG = {"displayModeBar": False, "staticPlot": True, "responsive": True}
-
-
-def per_minute_chart(frame: pd.DataFrame, p: Palette, *, height: int = 380) -> go.Figure:
-    """Signatures per minute over the last hour, stacked by appeal when there are several.
-
-    ``frame``: columns minute (local time), appeal, signatures; as ``frames.per_minute``.
-    """
-    figure = go.Figure()
-    appeals = list(dict.fromkeys(frame["appeal"])) if len(frame) else []
-    for i, appeal in enumerate(appeals):
-        rows = frame[frame["appeal"] == appeal]
-        figure.add_bar(
-            x=rows["minute"],
-            y=rows["signatures"],
-            name=str(appeal),
-            marker={"color": p.series[i % len(p.series)], "line": {"width": 0}},
-        )
-    _screen_layout(figure, p, "Signatures per minute · last hour", height)
-    figure.update_layout(
-        barmode="stack",
-        bargap=0.18,
-        showlegend=len(appeals) > 1,
-        # Appeals in the legend in the order of the cards above, not Plotly's stack order.
-        legend={
-            "orientation": "h",
-            "x": 1,
-            "xanchor": "right",
-            "y": 1.12,
-            "yanchor": "bottom",
-            "traceorder": "normal",
-        },
-    )
-    figure.update_xaxes(
-        type="date",
-        tickformat="%H:%M",
-        dtick=10 * 60 * 1000,
-        showgrid=False,
-        ticks="",
-        linecolor=p.border,
-    )
-    figure.update_yaxes(rangemode="tozero", gridcolor=p.grid, zeroline=False, nticks=5, tickformat=",d")
-    if not appeals:
-        # No times to draw: without them Plotly spans hours of empty ten-minute ticks.
-        figure.update_xaxes(showticklabels=False)
-        _empty(figure, p, "No appeals to show")
-    elif int(frame["signatures"].sum()) == 0:
-        figure.update_yaxes(range=[0, 5])
-        _empty(figure, p, "No signatures in the last hour")
-    return figure
-
-
-def channel_chart(frame: pd.DataFrame, p: Palette, *, height: int = 380) -> go.Figure:
-    """How people signed: a ring for one appeal, one bar of shares per appeal for several.
-
-    ``frame``: columns appeal, channel, signatures; as ``frames.channels``.
-    """
-    appeals = list(dict.fromkeys(frame["appeal"])) if len(frame) else []
-    figure = go.Figure()
-    if len(appeals) <= 1:
-        summed = frame.groupby("channel", sort=False)["signatures"].sum() if len(frame) else None
-        if summed is not None and int(summed.sum()) > 0:
-            names = [str(n) for n in summed.index]
-            figure.add_pie(
-                labels=names,
-                values=[int(v) for v in summed.to_numpy()],
-                hole=0.62,
-                sort=False,
-                direction="clockwise",
-                marker={"colors": [channel_color(n, p) for n in names], "line": {"width": 0}},
-                texttemplate="%{percent:.0%}",
-                textposition="inside",
-                insidetextorientation="horizontal",
-                textfont={"size": 20, "color": p.background},
-            )
-            figure.add_annotation(
-                text=f"<b>{grouped(int(summed.sum()))}</b><br>signatures",
-                showarrow=False,
-                font={"size": 24, "color": p.text},
-                x=0.5,
-                y=0.5,
-                xref="paper",
-                yref="paper",
-            )
-    else:
-        shares = frame.assign(
-            share=frame["signatures"] * 100 / frame.groupby("appeal")["signatures"].transform("sum")
-        )
-        for channel in sorted(set(shares["channel"]), key=_channel_rank):
-            rows = shares[shares["channel"] == channel]
-            figure.add_bar(
-                y=rows["appeal"],
-                x=rows["share"],
-                name=str(channel),
-                orientation="h",
-                marker={"color": channel_color(str(channel), p), "line": {"width": 0}},
-                texttemplate="%{x:.0f}%",
-                textposition="inside",
-                insidetextanchor="middle",
-                textfont={"color": p.background, "size": 18},
-            )
-        figure.update_layout(barmode="stack", bargap=0.35)
-        figure.update_xaxes(visible=False, range=[0, 100])
-        figure.update_yaxes(autorange="reversed", showgrid=False, ticks="", ticklabelstandoff=8)
-    _screen_layout(figure, p, "Channels", height)
-    figure.update_layout(
-        uniformtext={"minsize": 14, "mode": "hide"},  # no shares too small to read from afar
-        showlegend=True,
-        legend={"orientation": "v", "x": 1, "xanchor": "right", "y": 0.5, "yanchor": "middle"}
-        if len(appeals) <= 1
-        else {"orientation": "h", "x": 0, "y": -0.02, "yanchor": "top"},
-    )
-    if not appeals or frame["signatures"].sum() == 0:
-        figure.update_xaxes(visible=False)
-        figure.update_yaxes(visible=False)
-        _empty(figure, p, "No signatures yet")
-    return figure
-
-
-def country_chart(frame: pd.DataFrame, p: Palette, *, height: int = 330) -> go.Figure:
-    """The leading countries by signatures, largest on top, each bar labelled with its count.
-
-    ``frame``: columns country, name, signatures; as ``frames.countries``.
-    """
-    figure = go.Figure()
-    if len(frame):
-        figure.add_bar(
-            y=frame["name"],
-            x=frame["signatures"],
-            orientation="h",
-            marker={"color": p.accent, "line": {"width": 0}},
-            texttemplate="%{x:,d}",
-            textposition="outside",
-            cliponaxis=False,
-            textfont={"color": p.text, "size": 20},
-        )
-    _screen_layout(figure, p, "Top countries", height)
-    figure.update_layout(bargap=0.28, margin={"r": 70})
-    figure.update_xaxes(visible=False, rangemode="tozero")
-    figure.update_yaxes(autorange="reversed", showgrid=False, ticks="", ticklabelstandoff=10)
-    if not len(frame):
-        figure.update_yaxes(visible=False)
-        _empty(figure, p, "No signatures yet")
-    return figure
-
-
-def channel_color(channel: str, p: Palette) -> str:
-    """The same channel keeps the same colour on every chart and every screen."""
-    rank = _channel_rank(channel)
-    return p.series[rank] if rank < len(p.series) - 1 else p.series[-1]
-
-
-def _channel_rank(channel: str) -> int:
-    return CHANNEL_ORDER.index(channel) if channel in CHANNEL_ORDER else len(CHANNEL_ORDER)
-
-
-def _screen_layout(figure: go.Figure, p: Palette, title: str, height: int) -> None:
-    figure.update_layout(
-        height=height,
-        margin={"l": 8, "r": 8, "t": 46, "b": 8},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        font={"family": FONT, "size": 18, "color": p.text},
-        title={
-            "text": title.upper(),
-            "x": 0,
-            "xanchor": "left",
-            "y": 1,
-            "yanchor": "top",
-            "pad": {"t": 4},
-            "font": {"size": 17, "color": p.muted, "weight": 600},
-        },
-        separators=SEPARATORS,
-        hovermode=False,
-        uirevision="screen",
-        legend={"font": {"size": 17, "color": p.text}, "bgcolor": "rgba(0,0,0,0)"},
-    )
-    figure.update_xaxes(tickfont={"size": 16, "color": p.muted}, automargin=True)
-    figure.update_yaxes(tickfont={"size": 17, "color": p.muted}, automargin=True)
-
-
-def _empty(figure: go.Figure, p: Palette, message: str) -> None:
-    figure.add_annotation(
-        text=message,
-        showarrow=False,
-        x=0.5,
-        y=0.5,
-        xref="paper",
-        yref="paper",
-        font={"size": 22, "color": p.muted},
-    )
-
-
-# -- staff pages: the map of demonstrations and the outcomes --------------------------------------
-# Read on a laptop, close up: hover labels on, smaller type, the app's dark theme.
 
 # Where Plotly finds the country shapes: dashboard/static/topojson/, served by Streamlit
 # itself (enableStaticServing), so a map draws with no internet and nothing from a CDN.
 TOPOJSON_URL = "/app/static/topojson/"
 MAP_CONFIG = {"displayModeBar": False, "scrollZoom": False, "responsive": True, "topojsonURL": TOPOJSON_URL}
-STAFF_CONFIG = {"displayModeBar": False, "responsive": True}
 LAND = "#232A36"
 SHADE_SCALE = [[0.0, LAND], [0.001, "#1D4657"], [0.5, "#2A7594"], [1.0, "#3FA7CF"]]
 MARKER_AREA = 46  # px: the diameter of the largest demonstration's marker
-MIN_ROWS = 6  # bars a bar chart of groups has room for, however few there are
 SHADE_NAMES = {"demonstrations": "demonstrations", "signatures": "signatures"}
 
 
@@ -299,7 +93,7 @@ def demonstration_map(
         },
     )
     if not len(demos) and shade == "demonstrations":
-        _empty(figure, p, "No demonstrations in this view")
+        mark_empty(figure, p, "No demonstrations in this view")
     return figure
 
 
@@ -480,7 +274,7 @@ def outcome_kind_chart(frame: pd.DataFrame, p: Palette, *, height: int = 340) ->
                 textfont={"color": p.background, "size": 14},
                 hovertemplate=f"%{{y}}: %{{x}} appeal(s), {name}<extra></extra>",
             )
-    _staff_layout(figure, p, "By outcome", height)
+    staff_layout(figure, p, "By outcome", height)
     figure.update_layout(barmode="stack", bargap=0.3, showlegend=False)
     figure.update_xaxes(visible=False, rangemode="tozero")
     figure.update_yaxes(
@@ -492,7 +286,7 @@ def outcome_kind_chart(frame: pd.DataFrame, p: Palette, *, height: int = 340) ->
     )
     if not len(frame):
         figure.update_yaxes(visible=False)
-        _empty(figure, p, "No outcomes yet")
+        mark_empty(figure, p, "No outcomes yet")
     return figure
 
 
@@ -515,14 +309,14 @@ def good_share_chart(frame: pd.DataFrame, p: Palette, *, title: str, height: int
             textfont={"color": p.text, "size": 14},
             hovertemplate="%{y}: %{customdata[0]} good of %{customdata[1]} decided<extra></extra>",
         )
-    _staff_layout(figure, p, title, height)
+    staff_layout(figure, p, title, height)
     figure.update_layout(bargap=0.3, margin={"r": 110})
     figure.update_xaxes(visible=False, range=[0, 100])
     # Room for at least MIN_ROWS bars, so a single group is a bar, not a block.
     figure.update_yaxes(range=[max(len(frame), MIN_ROWS) - 0.5, -0.5], showgrid=False, ticks="")
     if not len(frame):
         figure.update_yaxes(visible=False)
-        _empty(figure, p, "No outcomes yet")
+        mark_empty(figure, p, "No outcomes yet")
     return figure
 
 
@@ -542,7 +336,7 @@ def days_to_outcome_chart(frame: pd.DataFrame, p: Palette, *, height: int = 300)
                 marker={"color": color, "line": {"width": 0}},
                 hovertemplate=f"%{{x}} days: %{{y}} {name}<extra></extra>",
             )
-    _staff_layout(figure, p, "Days from opening to outcome", height)
+    staff_layout(figure, p, "Days from opening to outcome", height)
     figure.update_layout(barmode="stack", bargap=0.08, showlegend=False)
     longest = float(frame["days"].max()) if len(frame) else 0.0
     figure.update_xaxes(
@@ -550,7 +344,7 @@ def days_to_outcome_chart(frame: pd.DataFrame, p: Palette, *, height: int = 300)
     )
     figure.update_yaxes(gridcolor=p.grid, zeroline=False, dtick=1, tickformat=",d", rangemode="tozero")
     if not len(frame):
-        _empty(figure, p, "No outcomes yet")
+        mark_empty(figure, p, "No outcomes yet")
     return figure
 
 
@@ -573,26 +367,12 @@ def outcome_timeline_chart(frame: pd.DataFrame, p: Palette, *, height: int = 300
                 hovertemplate="<b>%{customdata[0]}</b><br>%{y}, %{x|%d %b %Y}"
                 "<br>after %{customdata[1]} days<extra></extra>",
             )
-    _staff_layout(figure, p, "Outcomes over time", height)
+    staff_layout(figure, p, "Outcomes over time", height)
     figure.update_layout(showlegend=False)
     figure.update_xaxes(type="date", showgrid=False, tickformat="%b %Y")
     figure.update_yaxes(gridcolor=p.grid, ticks="", categoryorder="category descending")
     if not len(frame):
         figure.update_xaxes(visible=False)
         figure.update_yaxes(visible=False)
-        _empty(figure, p, "No outcomes yet")
+        mark_empty(figure, p, "No outcomes yet")
     return figure
-
-
-def _staff_layout(figure: go.Figure, p: Palette, title: str, height: int) -> None:
-    _screen_layout(figure, p, title, height)
-    figure.update_layout(
-        hovermode="closest",
-        font={"size": 15},
-        title={"font": {"size": 14}},
-        margin={"l": 8, "r": 16, "t": 40, "b": 8},
-        hoverlabel={"bgcolor": p.surface, "bordercolor": p.border, "font": {"color": p.text, "size": 14}},
-        uirevision="staff",
-    )
-    figure.update_xaxes(tickfont={"size": 13})
-    figure.update_yaxes(tickfont={"size": 14})

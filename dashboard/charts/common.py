@@ -1,0 +1,90 @@
+"""What every chart shares: type, the layouts of a wall screen and of a staff page, the note
+on a chart with nothing to show, each channel's colour, and the options Plotly is drawn with.
+
+The wall screens' charts are read from across a room, never hovered: large type, no
+toolbar, no hover labels, few gridlines, and a ``uirevision`` so a once-a-second update
+redraws the data without resetting the figure.  The staff pages' charts are read close
+up on a laptop: they keep hover labels and smaller type.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from dashboard.frames import CHANNEL_NAMES
+from dashboard.style import Palette
+
+FONT = '"Source Sans", "Source Sans Pro", "Source Sans 3", system-ui, sans-serif'
+# Thousands are set apart with a narrow no-break space (12 345), as on the big numbers.
+SEPARATORS = ".\u202f"
+CHANNEL_ORDER = tuple(CHANNEL_NAMES.values())
+# Plotly options for a screen: a still picture that updates, nothing to click.
+SCREEN_CONFIG = {"displayModeBar": False, "staticPlot": True, "responsive": True}
+# Plotly options for a staff page: hover labels, no toolbar.
+STAFF_CONFIG = {"displayModeBar": False, "responsive": True}
+MIN_ROWS = 6  # bars a bar chart of groups has room for, however few there are
+
+
+def channel_color(channel: str, p: Palette) -> str:
+    """The same channel keeps the same colour on every chart and every screen."""
+    rank = channel_rank(channel)
+    return p.series[rank] if rank < len(p.series) - 1 else p.series[-1]
+
+
+def channel_rank(channel: str) -> int:
+    """A channel's place in ``CHANNEL_ORDER``; unknown channels come last."""
+    return CHANNEL_ORDER.index(channel) if channel in CHANNEL_ORDER else len(CHANNEL_ORDER)
+
+
+def screen_layout(figure: go.Figure, p: Palette, title: str, height: int) -> None:
+    """A wall screen's look: large type, a small capital title, no hover, a steady ``uirevision``."""
+    figure.update_layout(
+        height=height,
+        margin={"l": 8, "r": 8, "t": 46, "b": 8},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={"family": FONT, "size": 18, "color": p.text},
+        title={
+            "text": title.upper(),
+            "x": 0,
+            "xanchor": "left",
+            "y": 1,
+            "yanchor": "top",
+            "pad": {"t": 4},
+            "font": {"size": 17, "color": p.muted, "weight": 600},
+        },
+        separators=SEPARATORS,
+        hovermode=False,
+        uirevision="screen",
+        legend={"font": {"size": 17, "color": p.text}, "bgcolor": "rgba(0,0,0,0)"},
+    )
+    figure.update_xaxes(tickfont={"size": 16, "color": p.muted}, automargin=True)
+    figure.update_yaxes(tickfont={"size": 17, "color": p.muted}, automargin=True)
+
+
+def mark_empty(figure: go.Figure, p: Palette, message: str) -> None:
+    """Write ``message`` in the middle of a figure that has nothing to draw."""
+    figure.add_annotation(
+        text=message,
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        font={"size": 22, "color": p.muted},
+    )
+
+
+def staff_layout(figure: go.Figure, p: Palette, title: str, height: int) -> None:
+    """A staff page's look: the screen layout read close up, with hover labels and smaller type."""
+    screen_layout(figure, p, title, height)
+    figure.update_layout(
+        hovermode="closest",
+        font={"size": 15},
+        title={"font": {"size": 14}},
+        margin={"l": 8, "r": 16, "t": 40, "b": 8},
+        hoverlabel={"bgcolor": p.surface, "bordercolor": p.border, "font": {"color": p.text, "size": 14}},
+        uirevision="staff",
+    )
+    figure.update_xaxes(tickfont={"size": 13})
+    figure.update_yaxes(tickfont={"size": 14})
