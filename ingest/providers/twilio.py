@@ -61,6 +61,8 @@ def signed(token: str, url: str, fields: dict[str, str], signature: str) -> bool
     # Fast path: the URL exactly as configured (one HMAC).  ``validate`` then also
     # tries it with and without the port, as Twilio may sign either form.
     expected = validator.compute_signature(url, fields)
+    if not signature.isascii():  # compare_digest refuses non-ASCII text: a forgery, not a 500
+        return False
     return hmac.compare_digest(expected, signature) or validator.validate(url, fields, signature)
 
 

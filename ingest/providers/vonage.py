@@ -126,7 +126,7 @@ class Vonage(Provider):
         if not given:
             raise Forbidden("missing sig: signed messages are required")
         expected = signature(fields, secret, self.settings.vonage_signature_method)
-        if not hmac.compare_digest(given, expected):
+        if not given.isascii() or not hmac.compare_digest(given, expected):  # non-ASCII: forged
             raise Forbidden("sig does not match the request")
         try:
             stamp = int(fields.get("timestamp", ""))

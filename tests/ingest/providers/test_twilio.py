@@ -48,6 +48,7 @@ REFUSED = [
     ("no signature", {}, None, 403, "forbidden"),
     ("signature of another token", {}, "other-token", 403, "forbidden"),
     ("signature over other fields", {"Body": "JA"}, "tamper", 403, "forbidden"),
+    ("signature not ASCII (was a 500)", {}, "non-ascii", 403, "forbidden"),
     ("missing From", {"From": ""}, "signed", 400, "bad_request"),
     ("missing MessageSid", {"MessageSid": ""}, "signed", 400, "bad_request"),
     ("unreadable number", {"From": "+999"}, "signed", 400, "invalid_number"),
@@ -72,6 +73,8 @@ def test_refused_requests_store_nothing(
         headers["X-Twilio-Signature"] = twilio_signature(form)
     elif signing == "other-token":
         headers["X-Twilio-Signature"] = twilio_signature(form, token="someone-else")
+    elif signing == "non-ascii":
+        headers["X-Twilio-Signature"] = "sïgnatüre+/=".encode("latin-1")  # type: ignore[assignment]
     elif signing == "tamper":
         headers["X-Twilio-Signature"] = twilio_signature({**form, "Body": "STOP"})
     response = client.post("/webhooks/twilio", data=form, headers=headers)

@@ -260,6 +260,7 @@ REFUSED: list[tuple[str, Method, dict[str, str | None], str, int, str]] = [
     ("signature with another method", "POST", {}, "sha512", 403, "forbidden"),
     ("no signature", "GET", {}, "unsigned", 403, "forbidden"),
     ("empty sig", "JSON", {}, "empty-sig", 403, "forbidden"),
+    ("sig not ASCII (was a 500)", "GET", {}, "non-ascii-sig", 403, "forbidden"),
     ("stale timestamp (a replay)", "POST", {}, "stale", 403, "forbidden"),
     ("timestamp in the future", "GET", {}, "future", 403, "forbidden"),
     ("timestamp not a number", "POST", {}, "bad-timestamp", 403, "forbidden"),
@@ -311,6 +312,8 @@ def prepare(fields: dict[str, str], signing: str) -> dict[str, str]:
         return sign(fields, method="sha512")
     if signing == "unsigned":
         return {**fields, "timestamp": str(now), "nonce": str(uuid.uuid4())}
+    if signing == "non-ascii-sig":
+        return {**sign(fields), "sig": "é" * 64}
     if signing == "empty-sig":
         return {**fields, "timestamp": str(now), "nonce": str(uuid.uuid4()), "sig": ""}
     if signing == "stale":
