@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from campaign import __version__, logs
+from campaign import __version__, files, logs
 from campaign.access import users
 from campaign.appeals import registry as appeal_service
 from campaign.errors import CampaignError
@@ -77,6 +77,7 @@ def _root(
 
 
 def main() -> None:
+    files.private_umask()  # data, keys and logs are for this user only, in every child too
     try:
         app()
     except CampaignError as error:
