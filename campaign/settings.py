@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from campaign import files
 from campaign.errors import ConfigurationError
 
 DEFAULT_YES_WORDS = ("JA", "YES", "OUI", "SI", "SÍ", "NDIO", "NAAM", "نعم", "ДА")
@@ -331,7 +332,7 @@ class Settings(BaseSettings):
         key_file = self.data_dir / name
         if key_file.exists():
             return key_file.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        files.private_dir(self.data_dir)
         key = secrets.token_urlsafe(32)
         # O_EXCL: two processes starting at once must not each write their own key.
         try:

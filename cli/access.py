@@ -11,35 +11,24 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine
 
 from campaign import audit
 from campaign.access import roles as access
 from campaign.access import screens, users
 from campaign.errors import BadRequest
 from campaign.settings import get_settings
-from campaign.storage import db
+from cli.common import console, errors, open_engine
 
 user_app = typer.Typer(
     help="Dashboard users and their roles (viewer, staff, lead, admin).", no_args_is_help=True
 )
 screen_app = typer.Typer(help="Token links for wall screens and broadcast sources.", no_args_is_help=True)
 
-console = Console()
-errors = Console(stderr=True)
-
 
 def add_to(app: typer.Typer) -> None:
     app.add_typer(user_app, name="user")
     app.add_typer(screen_app, name="screen")
-
-
-def _engine() -> Engine:
-    engine = db.create_db_engine(get_settings().resolved_database_url)
-    db.upgrade(engine)
-    return engine
 
 
 def _password(from_stdin: bool, prompt: str = "Password") -> str:
@@ -73,7 +62,7 @@ def user_add(
     if sso_only and not email:
         raise BadRequest("--sso-only needs --email")
     password = None if sso_only else _password(password_stdin)
-    info = users.add(_engine(), name, role, password, email=email, actor=audit.cli_actor())
+    info = users.add(open_engine(), name, role, password, email=email, actor=audit.cli_actor())
     console.print(f"added [bold]{info.name}[/] as {info.role}")
 
 
@@ -81,7 +70,7 @@ def user_add(
 def user_list() -> None:
     """List the users and their roles (never their passwords)."""
     table = Table("name", "role", "e-mail (SSO)", "password", "created", "last login")
-    for info in users.listing(_engine()):
+    for info in users.listing(open_engine()):
         table.add_row(
             info.name,
             info.role,
@@ -96,7 +85,7 @@ def user_list() -> None:
 @user_app.command("remove")
 def user_remove(name: str) -> None:
     """Remove a user; their open dashboard sessions end at their next page load."""
-    users.remove(_engine(), name, actor=audit.cli_actor())
+    users.remove(open_engine(), name, actor=audit.cli_actor())
     console.print(f"removed [bold]{name}[/]")
 
 
@@ -106,7 +95,7 @@ def user_passwd(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help=STDIN_HELP)] = False,
 ) -> None:
     """Set a user's password (and lift a lockout of their name)."""
-    engine = _engine()
+    engine = open_engine()
     users.get(engine, name)  # say "no user" before asking for a password
     users.set_password(engine, name, _password(password_stdin, "New password"), actor=audit.cli_actor())
     console.print(f"password of [bold]{name}[/] changed")
@@ -117,7 +106,7 @@ def user_role(
     name: str, role: Annotated[str, typer.Argument(help=f"One of {', '.join(access.ROLES)}.")]
 ) -> None:
     """Give a user another role."""
-    users.set_role(_engine(), name, role, actor=audit.cli_actor())
+    users.set_role(open_engine(), name, role, actor=audit.cli_actor())
     console.print(f"[bold]{name}[/] is now {access.check_role(role)}")
 
 
@@ -133,7 +122,7 @@ def screen_add(
 ) -> None:
     """Make a screen link; it is printed once and only its hash is kept."""
     settings = get_settings()
-    engine = _engine()
+    engine = open_engine()
     token = screens.create(engine, name, page=page, appeal=appeal, campaign=campaign, actor=audit.cli_actor())
     screen = next(s for s in screens.listing(engine) if s.name == name.strip())
     errors.print(f"screen [bold]{screen.name}[/] ({screen.page}, {screen.scope}) made; shown this once:")
@@ -147,7 +136,7 @@ def screen_add(
 def screen_list() -> None:
     """List the screens (never their tokens)."""
     table = Table("name", "page", "shows", "created", "last used", "revoked")
-    for screen in screens.listing(_engine()):
+    for screen in screens.listing(open_engine()):
         table.add_row(
             screen.name,
             screen.page,
@@ -162,5 +151,5 @@ def screen_list() -> None:
 @screen_app.command("revoke")
 def screen_revoke(name: str) -> None:
     """Stop a screen's link from working, within a few seconds."""
-    screens.revoke(_engine(), name, actor=audit.cli_actor())
+    screens.revoke(open_engine(), name, actor=audit.cli_actor())
     console.print(f"revoked screen [bold]{name}[/]")

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import signal
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import redis
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -24,9 +23,9 @@ from campaign.access import tokens
 from campaign.activity import demonstrations, flickr, social
 from campaign.appeals import outcomes
 from campaign.appeals import registry as appeals
-from campaign.errors import BadRequest, CampaignError, ConfigurationError, NotFound, Unavailable
-from campaign.runtime import Runtime
+from campaign.errors import CampaignError, ConfigurationError, NotFound, Unavailable
 from campaign.settings import get_settings
+from cli.common import console, errors, open_runtime, parse_day_or_when, parse_when
 
 token_app = typer.Typer(help="API tokens for machine clients (the events API).", no_args_is_help=True)
 social_app = typer.Typer(help="Social pages, groups and accounts of the campaigns.", no_args_is_help=True)
@@ -34,8 +33,6 @@ poll_app = typer.Typer(help="Fetch activity from platforms that have no webhooks
 demonstration_app = typer.Typer(help="Offline demonstrations for the map.", no_args_is_help=True)
 outcome_app = typer.Typer(help="What happened to the people of the appeals.", no_args_is_help=True)
 
-console = Console()
-errors = Console(stderr=True)
 STORAGE_DOWN = (OperationalError, InterfaceError)
 
 
@@ -47,42 +44,15 @@ def add_to(app: typer.Typer) -> None:
     app.add_typer(outcome_app, name="outcome")
 
 
-def _runtime() -> Runtime:
-    return Runtime.open(get_settings())
-
-
 def _storage_down(error: Exception) -> CampaignError:
     return Unavailable(f"database unavailable ({type(error).__name__}); the next poll catches up")
-
-
-def _when(text: str | None, what: str) -> datetime | None:
-    """An ISO date or time from the command line; without a zone it is UTC."""
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise BadRequest(
-            f"{what} {text!r} is not an ISO date or time (e.g. 2008-03-01T14:00+03:00)"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _day_or_when(text: str | None, what: str) -> date | datetime | None:
-    """A day (YYYY-MM-DD, read in the organisation's zone) or an ISO time from the command line."""
-    if text is not None and len(text.strip()) == 10:
-        try:
-            return date.fromisoformat(text.strip())
-        except ValueError:
-            pass
-    return _when(text, what)
 
 
 # -- tokens -----------------------------------------------------------------------------------
 @token_app.command("add")
 def token_add(name: Annotated[str, typer.Argument(help="Who uses it, e.g. website.")]) -> None:
     """Make a token; it is printed once and only its hash is kept."""
-    engine = _runtime().engine
+    engine = open_runtime().engine
     token = tokens.create(engine, name)
     audit.record(engine, audit.cli_actor(), "token.add", name.strip())
     errors.print(f"token [bold]{name}[/] made; it is shown this once, keep it with the client:")
@@ -93,7 +63,7 @@ def token_add(name: Annotated[str, typer.Argument(help="Who uses it, e.g. websit
 def token_list() -> None:
     """List the tokens (never the tokens themselves)."""
     table = Table("name", "created", "last used", "revoked")
-    for info in tokens.listing(_runtime().engine):
+    for info in tokens.listing(open_runtime().engine):
         table.add_row(
             info.name,
             f"{info.created_at:%Y-%m-%d %H:%M}",
@@ -106,7 +76,7 @@ def token_list() -> None:
 @token_app.command("revoke")
 def token_revoke(name: str) -> None:
     """Stop a token from working, at once."""
-    engine = _runtime().engine
+    engine = open_runtime().engine
     tokens.revoke(engine, name)
     audit.record(engine, audit.cli_actor(), "token.revoke", name)
     console.print(f"revoked token [bold]{name}[/]")
@@ -121,7 +91,7 @@ def social_link(
     name: Annotated[str, typer.Option(help="A name to recognise it by.")] = "",
 ) -> None:
     """Say which campaign a page or group carries; its webhooks then count for it."""
-    social.link_account(_runtime().engine, campaign, platform, account_id.strip(), name.strip()[:200])
+    social.link_account(open_runtime().engine, campaign, platform, account_id.strip(), name.strip()[:200])
     console.print(f"{platform} {account_id} now counts for campaign [bold]{campaign}[/]")
 
 
@@ -142,7 +112,7 @@ def poll_flickr(
             "CAMPAIGN_FLICKR_API_KEY is not set; get a key at https://www.flickr.com/services/apps/create/"
         )
     tag = flickr.check_tag(tag)
-    rt = _runtime()
+    rt = open_runtime()
     if campaign not in social.scopes(rt.engine)[0]:
         raise NotFound(f"no campaign {campaign!r}")
     client = flickr.FlickrClient(settings.flickr_api_key, settings.flickr_api_url)
@@ -186,13 +156,13 @@ def demonstration_add(
     photo: Annotated[list[str] | None, typer.Option(help="A photo URL (repeatable).")] = None,
 ) -> None:
     """Add a demonstration (the same campaign, city, start and title updates it)."""
-    rt = _runtime()
+    rt = open_runtime()
     item = demonstrations.DemonstrationInput(
         campaign=campaign,
         title=title,
         city=city,
         country=country,
-        starts_at=_when(starts_at, "--starts-at") or datetime.now(UTC),
+        starts_at=parse_when(starts_at, "--starts-at") or datetime.now(UTC),
         latitude=lat,
         longitude=lon,
         attendance=attendance,
@@ -213,7 +183,7 @@ def demonstration_add(
 @demonstration_app.command("import")
 def demonstration_import(path: Path) -> None:
     """Import demonstrations from CSV (campaign,title,city,country,starts_at[,attendance,...])."""
-    report = demonstrations.import_csv(_runtime().engine, path)
+    report = demonstrations.import_csv(open_runtime().engine, path)
     for line, reason in report.errors:
         errors.print(f"{path}:{line}: {reason}", highlight=False)
     console.print(f"{report.saved:,} saved, {len(report.errors):,} bad row(s)")
@@ -227,7 +197,7 @@ def demonstration_list(
 ) -> None:
     """List the demonstrations, earliest first."""
     table = Table("campaign", "starts", "title", "city", "country", "attendance")
-    for row in demonstrations.listing(_runtime().engine, campaign):
+    for row in demonstrations.listing(open_runtime().engine, campaign):
         attendance = f"{row['attendance']:,}" if row["attendance"] is not None else ""
         table.add_row(
             row["campaign"],
@@ -260,12 +230,12 @@ def outcome_record(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="With --notify: send without asking.")] = False,
 ) -> None:
     """Record what happened to the person of an appeal."""
-    rt = _runtime()
+    rt = open_runtime()
     recorded = outcomes.record(
         rt.engine,
         appeal,
         kind,
-        occurred_at=_day_or_when(date, "--date"),
+        occurred_at=parse_day_or_when(date, "--date"),
         zone=rt.settings.tz,
         good=good,
         source=source,

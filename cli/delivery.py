@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
@@ -21,9 +20,8 @@ from campaign.appeals.petition import Petition
 from campaign.errors import BadRequest
 from campaign.settings import Settings, get_settings
 from campaign.storage import db
+from cli.common import console, errors
 
-console = Console()
-errors = Console(stderr=True)
 DRY_RUN_SENDER = "campaign@localhost"
 
 

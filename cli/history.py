@@ -10,26 +10,20 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from sqlalchemy import Engine
 
 from campaign import audit
 from campaign.errors import BadRequest
 from campaign.history import exports, rollups
 from campaign.history.queries import Filters
 from campaign.settings import get_settings
-from campaign.storage import db
+from cli.common import console, errors, open_engine, parse_day
 
 rollup_app = typer.Typer(help="The History page's counts (rollups).", no_args_is_help=True)
 export_app = typer.Typer(help="Export filtered history as CSV or Excel.", no_args_is_help=True)
-
-console = Console()
-errors = Console(stderr=True)
 
 
 def add_to(app: typer.Typer) -> None:
@@ -37,29 +31,14 @@ def add_to(app: typer.Typer) -> None:
     app.add_typer(export_app, name="export")
 
 
-def _engine() -> Engine:
-    engine = db.create_db_engine(get_settings().resolved_database_url)
-    db.upgrade(engine)
-    return engine
-
-
 @rollup_app.command("rebuild")
 def rollup_rebuild() -> None:
     """Recompute every rollup from the raw tables, in one transaction."""
     began = time.monotonic()
-    counts = rollups.rebuild(_engine())
+    counts = rollups.rebuild(open_engine())
     for table, rows in counts.items():
         console.print(f"{table}: {rows:,} rows")
     console.print(f"rebuilt in {time.monotonic() - began:.1f} s")
-
-
-def _day(text: str | None, what: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise BadRequest(f"--{what} {text!r} is not a date such as 2008-01-31") from None
 
 
 def _many(values: list[str] | None, upper: bool = False) -> tuple[str, ...]:
@@ -95,8 +74,8 @@ def _export(
     if fmt not in exports.FORMATS:
         raise BadRequest(f"--format {fmt!r} is not one of {', '.join(exports.FORMATS)}")
     filters = Filters(
-        start=_day(start, "from"),
-        end=_day(end, "to"),
+        start=parse_day(start, "from"),
+        end=parse_day(end, "to"),
         campaigns=_many(campaign),
         appeals=_many(appeal),
         channels=_many(channel),
@@ -105,7 +84,7 @@ def _export(
         outcome=outcome.strip().lower() if outcome else None,
     )
     settings = get_settings()
-    engine = _engine()
+    engine = open_engine()
     actor = audit.cli_actor()
     began = time.monotonic()
     if output is None:

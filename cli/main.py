@@ -16,11 +16,10 @@ from typing import Annotated
 
 import redis
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from campaign import __version__, logs
+from campaign import __version__, files, logs
 from campaign.access import users
 from campaign.appeals import registry as appeal_service
 from campaign.errors import CampaignError
@@ -34,6 +33,7 @@ from cli import history as cli_history
 from cli import messaging as cli_messaging
 from cli import privacy as cli_privacy
 from cli import scale as cli_scale
+from cli.common import console, errors, open_runtime
 
 app = typer.Typer(
     help="The campaign room: live SMS signatures, screens and history.",
@@ -56,8 +56,6 @@ cli_delivery.add_to(app)  # deliver
 cli_access.add_to(app)  # user, screen
 cli_messaging.add_to(app, cli_activity.outcome_app)  # send, alert, outcome notify
 
-console = Console()
-errors = Console(stderr=True)
 ADMIN_PASSWORD_FILE = "admin-password.txt"  # noqa: S105 - a file name, not a password
 
 
@@ -77,15 +75,12 @@ def _root(
 
 
 def main() -> None:
+    files.private_umask()  # data, keys and logs are for this user only, in every child too
     try:
         app()
     except CampaignError as error:
         errors.print(f"[bold red]error:[/] {error.message}", highlight=False)
         sys.exit(2)
-
-
-def _runtime(migrate: bool = True) -> Runtime:
-    return Runtime.open(get_settings(), migrate=migrate)
 
 
 # -- bring-up ---------------------------------------------------------------------------------
@@ -343,7 +338,7 @@ def appeal_add(
     feature: Annotated[str | None, typer.Option(help="Short code on which a bare JA signs it.")] = None,
 ) -> None:
     """Add an appeal (and its campaign, if new)."""
-    rt = _runtime()
+    rt = open_runtime()
     summary = appeal_service.add_appeal(
         rt.engine,
         slug=slug,
@@ -382,7 +377,7 @@ def appeal_edit(
     ] = None,
 ) -> None:
     """Change an appeal's title, text, goal or target authority (only what is given)."""
-    rt = _runtime()
+    rt = open_runtime()
     changed = appeal_service.edit_appeal(
         rt.engine,
         slug,
@@ -411,7 +406,7 @@ def appeal_list() -> None:
     """List the appeals with their signatures."""
     from campaign.appeals.deliveries import latest_by_appeal
 
-    rt = _runtime()
+    rt = open_runtime()
     delivered = latest_by_appeal(rt.engine)
     table = Table(
         "slug", "campaign", "title", "keywords", "featured on", "status", "signatures", "goal", "delivered"
@@ -438,7 +433,7 @@ def appeal_feature(
     short_code: Annotated[str | None, typer.Option(help="Short code; default CAMPAIGN_SHORT_CODE.")] = None,
 ) -> None:
     """Make a bare JA on a short code sign this appeal."""
-    rt = _runtime()
+    rt = open_runtime()
     code = short_code or rt.settings.short_code
     summary = appeal_service.feature_appeal(rt.engine, slug, code)
     _publish(rt, summary)
@@ -448,7 +443,7 @@ def appeal_feature(
 @appeal_app.command("close")
 def appeal_close(slug: str) -> None:
     """Close an appeal: signatures stay, new ones are no longer counted."""
-    rt = _runtime()
+    rt = open_runtime()
     summary = appeal_service.close_appeal(rt.engine, slug)
     _publish(rt, summary)
     console.print(f"closed appeal [bold]{slug}[/] at {summary.signatures:,} signatures")
@@ -467,7 +462,7 @@ def reconcile() -> None:
     """Rebuild every live figure from the database and report what was wrong."""
     from campaign.live.reconcile import reconcile as run
 
-    rt = _runtime()
+    rt = open_runtime()
     differences = run(rt.engine, rt.live, rt.vault)
     for line in differences:
         console.print(f"fixed: {line}")
@@ -479,7 +474,7 @@ def import_signatures(path: Path) -> None:
     """Import historical signatures from a CSV file (appeal,phone,signed_at[,channel][,provider])."""
     from campaign.inbound.importer import import_signatures as run
 
-    rt = _runtime()
+    rt = open_runtime()
     try:
         with open(path, "rb") as handle:
             total = max(sum(1 for _ in handle) - 1, 0)

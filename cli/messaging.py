@@ -14,7 +14,6 @@ import time
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -25,11 +24,10 @@ from campaign.messaging.sender import OutboxSender
 from campaign.settings import get_settings
 from campaign.storage import db
 from campaign.supporters.phones import PhoneVault
+from cli.common import console, errors, open_engine
 
 alert_app = typer.Typer(help="Alerts: an appeal's text to the subscribers.", no_args_is_help=True)
 
-console = Console()
-errors = Console(stderr=True)
 STALLED = 15.0  # seconds without progress before the command says no sender is running
 
 
@@ -37,13 +35,6 @@ def add_to(app: typer.Typer, outcome_app: typer.Typer) -> None:
     app.command("send")(send)
     app.add_typer(alert_app, name="alert")
     outcome_app.command("notify")(outcome_notify)
-
-
-def _engine() -> db.Engine:
-    settings = get_settings()
-    engine = db.create_db_engine(settings.resolved_database_url)
-    db.upgrade(engine)
-    return engine
 
 
 # -- the sender ------------------------------------------------------------------------------------
@@ -58,7 +49,7 @@ def send(
 ) -> None:
     """Send the texts due in the outbox through the configured provider, until Ctrl-C."""
     settings = get_settings()
-    engine = _engine()
+    engine = open_engine()
     vault = PhoneVault(settings.resolved_secret_key())
     db.check_secret_key(engine, vault.fingerprint)
     provider = provider_for(settings)
@@ -106,7 +97,7 @@ def alert_send(
     wait: Annotated[bool, typer.Option(help="Follow the sending with a progress bar.")] = True,
 ) -> None:
     """Send an appeal's alert to the subscribers (each gets an appeal's alert once)."""
-    engine = _engine()
+    engine = open_engine()
     plan = alerts.plan(engine, appeal, country or [], text)
     where = ", ".join(plan.countries) if plan.countries else "all countries"
     console.print(
@@ -145,7 +136,7 @@ def outcome_notify(
 
 
 def notify(appeal: str, *, text: str | None, yes: bool, wait: bool) -> None:
-    engine = _engine()
+    engine = open_engine()
     plan = outcome_messages.plan(engine, appeal, text)
     console.print(
         Panel(

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from campaign import audit
 from campaign.errors import BadRequest, CampaignError
@@ -23,13 +22,12 @@ from campaign.runtime import Runtime
 from campaign.settings import get_settings
 from campaign.supporters import keys, privacy
 from campaign.supporters.phones import InvalidNumber
+from cli.common import console, errors, open_runtime
 
 supporter_app = typer.Typer(help="One supporter's data: erasure and subject access.", no_args_is_help=True)
 retention_app = typer.Typer(help="Erase the numbers of long-inactive supporters.", no_args_is_help=True)
 keys_app = typer.Typer(help="The keys that encrypt supporters' numbers.", no_args_is_help=True)
 
-console = Console()
-errors = Console(stderr=True)
 
 Number = Annotated[
     str, typer.Argument(help="The number, e.g. +31612345678 (any format with its country code).")
@@ -43,10 +41,6 @@ def add_to(app: typer.Typer) -> None:
     app.add_typer(supporter_app, name="supporter")
     app.add_typer(retention_app, name="retention")
     app.add_typer(keys_app, name="keys")
-
-
-def _runtime() -> Runtime:
-    return Runtime.open(get_settings())
 
 
 def _find(rt: Runtime, number: str, region: str | None) -> privacy.Subject:
@@ -66,7 +60,7 @@ def supporter_forget(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Erase a person's number and every link to it; their signatures stay counted, anonymously."""
-    rt = _runtime()
+    rt = open_runtime()
     found = _find(rt, number, region)
     if not yes and not typer.confirm(
         f"Erase supporter {found.supporter_id} ({found.masked}) for good? Their signatures stay "
@@ -103,7 +97,7 @@ def supporter_export(
     ] = None,
 ) -> None:
     """A person's own data as JSON (subject access): number, status, signatures, messages."""
-    rt = _runtime()
+    rt = open_runtime()
     found = _find(rt, number, region)
     data = privacy.export(rt.engine, rt.vault, number, actor=audit.cli_actor(), region=region)
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
@@ -136,7 +130,7 @@ def retention_run(
     if not months:
         console.print("retention is off (CAMPAIGN_RETENTION_MONTHS is empty or 0); nothing erased")
         return
-    rt = _runtime()
+    rt = open_runtime()
     spool = Spool(settings.spool_dir, rt.vault)
     while True:
         report = privacy.run_retention(
@@ -164,7 +158,7 @@ def keys_rotate(
 ) -> None:
     """Re-encrypt every number under a new key; run it again to resume if interrupted."""
     settings = get_settings()
-    rt = _runtime()
+    rt = open_runtime()
     if abandon:
         given_up = keys.abandon(rt.engine, rt.vault)
         audit.record(rt.engine, audit.cli_actor(), "keys.abandon", f"key:{given_up}", {})
@@ -183,7 +177,7 @@ def keys_rotate(
             return
         raise typer.Exit(1)
     rt.close()
-    rt = _runtime()  # with the new keyring
+    rt = open_runtime()  # with the new keyring
     spool = Spool(settings.spool_dir, rt.vault)
     rewritten = keys.rekey_spool(spool, rt.vault)
     done, unreadable = keys.reencrypt(rt.engine, rt.vault)
@@ -210,7 +204,7 @@ def keys_rotate(
 def keys_retire() -> None:
     """After a rotation and a restart: re-encrypt what was written meanwhile and drop old keys."""
     settings = get_settings()
-    rt = _runtime()
+    rt = open_runtime()
     keys.rekey_spool(Spool(settings.spool_dir, rt.vault), rt.vault)
     step = keys.retire(settings, rt.engine, rt.vault)
     if step.finished:

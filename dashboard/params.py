@@ -94,14 +94,34 @@ def selection(query: Query) -> Selection:
     return Selection(appeals=_slugs(query, "appeal"), campaigns=_slugs(query, "campaign"))
 
 
+# An address is typed or shared by people: a list in it is short.  Bounded, so that a crafted
+# address (40,000 slugs) costs the dashboard no more than a real one.
+MOST_LISTED = 200  # distinct values of one parameter
+LONGEST_VALUE = 64  # characters of one value
+MOST_PROBLEMS = 5  # problems reported by name; the rest are counted
+
+
+def _parts(query: Query, name: str) -> Iterable[str]:
+    """The comma-separated values of ``name``, stripped, each at most LONGEST_VALUE long."""
+    for value in list(query.get(name, ()))[:MOST_LISTED]:
+        for part in value.split(",", MOST_LISTED)[:MOST_LISTED]:
+            part = part.strip()
+            if part:
+                yield part[: LONGEST_VALUE + 1]
+
+
+def _distinct(values: Iterable[str]) -> tuple[str, ...]:
+    """The first MOST_LISTED distinct values, in order, in linear time."""
+    kept: dict[str, None] = {}
+    for value in values:
+        kept.setdefault(value)
+        if len(kept) >= MOST_LISTED:
+            break
+    return tuple(kept)
+
+
 def _slugs(query: Query, name: str) -> tuple[str, ...]:
-    found: list[str] = []
-    for value in query.get(name, ()):
-        for part in value.split(","):
-            slug = SLUG.sub("", part.strip().lower())
-            if slug and slug not in found:
-                found.append(slug)
-    return tuple(found)
+    return _distinct(slug for slug in (SLUG.sub("", part.lower()) for part in _parts(query, name)) if slug)
 
 
 def _last(query: Query, name: str) -> str:
@@ -213,17 +233,21 @@ def history_params(query: Query) -> HistoryParams:
     if start and end and start > end:
         start, end = end, start
     lists: dict[str, tuple[str, ...]] = {}
+    refused = 0
     for name in HISTORY_LISTS:
-        values = [part.strip() for value in query.get(name, ()) for part in value.split(",") if part.strip()]
-        kept = []
-        for value in values:
+        good: list[str] = []
+        for value in _parts(query, name):
             value = value.upper() if name == "country" else value.lower()
             if _history_value_ok(name, value):
-                if value not in kept:
-                    kept.append(value)
+                good.append(value)
+            elif refused < MOST_PROBLEMS:
+                problems.append(f"{name}={value[:LONGEST_VALUE]!r} is not a valid {name}; left out")
+                refused += 1
             else:
-                problems.append(f"{name}={value!r} is not a valid {name}; left out")
-        lists[name] = tuple(kept)
+                refused += 1
+        lists[name] = _distinct(good)
+    if refused > MOST_PROBLEMS:
+        problems.append(f"and {refused - MOST_PROBLEMS} more values left out")
     outcome = _last(query, "outcome").lower() or None
     if outcome is not None and not _history_value_ok("outcome", outcome):
         problems.append(f"outcome={outcome!r} is not one of {', '.join(history_outcomes())}; left out")

@@ -1,10 +1,19 @@
-"""Slowing down password guessing: failed logins counted per user name and per client.
+"""Slowing down password guessing without letting anyone lock a real user out.
 
-The counts live in the database (table ``login_throttle``), so they hold across page
-reruns, browser tabs, dashboard processes and restarts.  A few failures are free (people
-mistype); after that each failure locks the key for twice as long as the one before, from
-30 seconds up to 15 minutes.  A quiet hour forgives everything.  A client (one address)
-gets more free failures than a user name, since a whole campaign room may share one.
+Failed logins are counted per (user name, client address), per client and per user name, in
+the database (table ``login_throttle``), so the counts hold across page reruns, browser
+tabs, dashboard processes and restarts.  A few failures are free (people mistype).
+
+- A (name, client) pair and a client are *locked* after that, each failure twice as long as
+  the one before, from 30 seconds up to 15 minutes: a guesser locks only itself.
+- A user name is never locked (anyone could lock anyone, the admin included, by guessing
+  from elsewhere, and one guess per unlock window would keep them out for ever).  Past its
+  free failures each check of that name is only *delayed*, by at most ``LONGEST_DELAY``, and
+  the admins are told once (an audit entry ``login.alert``).  The right password always
+  passes, after the delay.
+
+A quiet hour forgives everything.  A client gets more free failures than a pair, since a
+whole campaign room may share one address.
 """
 
 from __future__ import annotations
@@ -16,9 +25,12 @@ from sqlalchemy.exc import IntegrityError
 
 from campaign.storage.models import LoginThrottle
 
-FREE = {"user": 5, "client": 20}
+FREE = {"pair": 5, "client": 20, "user": 10}
+LOCKING = frozenset({"pair", "client"})  # a user name is only ever delayed
 FIRST_LOCK = timedelta(seconds=30)
 LONGEST_LOCK = timedelta(minutes=15)
+FIRST_DELAY = 0.25  # seconds, doubling with each failure past the free ones
+LONGEST_DELAY = 4.0
 FORGIVEN_AFTER = timedelta(hours=1)
 
 
@@ -28,6 +40,10 @@ def user_key(name: str) -> str:
 
 def client_key(address: str) -> str:
     return f"client:{address[:120]}"
+
+
+def pair_key(name: str, address: str) -> str:
+    return f"pair:{name.strip().lower()[:64]}@{address[:120]}"
 
 
 def locked_until(engine: Engine, keys: list[str], now: datetime) -> datetime | None:
@@ -46,11 +62,30 @@ def locked_until(engine: Engine, keys: list[str], now: datetime) -> datetime | N
 
 
 def lock_for(kind: str, failures: int) -> timedelta | None:
-    """How long a key is locked after its n-th failure in a row; None while failures are free."""
+    """How long a key is locked after its n-th failure in a row; None while free (or a user name)."""
     over = failures - FREE[kind] - 1
-    if over < 0:
+    if over < 0 or kind not in LOCKING:
         return None
     return min(FIRST_LOCK * (2 ** min(over, 16)), LONGEST_LOCK)
+
+
+def delay_for(failures: int) -> float:
+    """Seconds to wait before checking a password for a name with this many recent failures."""
+    over = failures - FREE["user"]
+    if over <= 0:
+        return 0.0
+    return min(FIRST_DELAY * (2 ** min(over - 1, 16)), LONGEST_DELAY)
+
+
+def recent_failures(engine: Engine, key: str, now: datetime) -> int:
+    """Failures of this key within the forgiving hour."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(LoginThrottle.failures, LoginThrottle.last_failure_at).where(LoginThrottle.key == key)
+        ).first()
+    if row is None or now - row.last_failure_at > FORGIVEN_AFTER:
+        return 0
+    return int(row.failures)
 
 
 def failed(engine: Engine, keys: list[str], now: datetime) -> datetime | None:

@@ -9,9 +9,11 @@ the password).  A user may instead carry an e-mail address, which single sign-on
 from __future__ import annotations
 
 import functools
-import os
+import logging
 import re
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,11 +23,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, Row, Select, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from campaign import audit
+from campaign import audit, files
 from campaign.access import roles as access
 from campaign.access import throttle
-from campaign.errors import BadRequest, NotFound, Unauthorized
+from campaign.errors import BadRequest, ConfigurationError, NotFound, Unauthorized
 from campaign.storage.models import User, utcnow
+
+log = logging.getLogger("campaign.users")
 
 HASHER = PasswordHasher()
 NAME = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
@@ -199,24 +203,42 @@ def _admins(connection: Connection) -> int:
 
 
 def authenticate(
-    engine: Engine, name: str, password: str, client: str, now: datetime | None = None
+    engine: Engine,
+    name: str,
+    password: str,
+    client: str,
+    now: datetime | None = None,
+    *,
+    wait: Callable[[float], None] = time.sleep,
 ) -> UserInfo:
-    """The user whose name and password these are, or ``LoginRefused`` saying why (and until when)."""
+    """The user whose name and password these are, or ``LoginRefused`` saying why (and until when).
+
+    ``client`` is the address the login came from, as the deployment's trusted proxies tell
+    it; an empty one is refused rather than counted in a bucket every such login would share.
+    """
     now = now or utcnow()
     name = name.strip().lower()[:64]
-    keys = [throttle.user_key(name), throttle.client_key(client)]
+    if not client:
+        raise LoginRefused("this login's address is unknown; ask the operator to check the proxy settings")
+    locking = [throttle.pair_key(name, client), throttle.client_key(client)]
     detail = {"client": client}
-    locked = throttle.locked_until(engine, keys, now)
+    locked = throttle.locked_until(engine, locking, now)
     if locked is not None:
         audit.record(engine, name or "?", "login.refused", name, {**detail, "reason": "locked"})
         raise LoginRefused(_locked_message(locked, now), retry_at=locked)
+    name_key = throttle.user_key(name)
+    delay = throttle.delay_for(throttle.recent_failures(engine, name_key, now))
+    if delay:  # guesses at this name from many places: each check costs the guesser time
+        wait(delay)
     with engine.connect() as connection:
         row = connection.execute(select(User.password_hash).where(User.name == name)).first()
     stored = row.password_hash if row is not None else None
     if not _verified(stored, password):
         reason = "wrong password" if row is not None else "unknown user"
-        locked = throttle.failed(engine, keys, now)
+        locked = throttle.failed(engine, [*locking, name_key], now)
         audit.record(engine, name or "?", "login.failed", name, {**detail, "reason": reason})
+        if throttle.recent_failures(engine, name_key, now) == throttle.FREE["user"] + 1:
+            _alert_admins(engine, name, client)
         if locked is not None:
             raise LoginRefused(_locked_message(locked, now), retry_at=locked)
         raise LoginRefused("wrong user name or password")
@@ -226,9 +248,23 @@ def authenticate(
         changes["password_hash"] = HASHER.hash(password)
     with engine.begin() as connection:
         connection.execute(update(User).where(User.name == name).values(**changes))
-    throttle.cleared(engine, [throttle.user_key(name)])
+    throttle.cleared(engine, [locking[0], name_key])
     audit.record(engine, name, "login", name, {**detail, "method": "password"})
     return get(engine, name)
+
+
+def _alert_admins(engine: Engine, name: str, client: str) -> None:
+    """Many failed logins for one name: tell the admins (audit log, and the log for alerting)."""
+    log.warning(
+        "many failed logins for user name %r (latest from %s); its checks are now delayed", name, client
+    )
+    audit.record(
+        engine,
+        "system",
+        "login.alert",
+        name,
+        {"client": client, "failures": throttle.FREE["user"] + 1, "within": "1 hour"},
+    )
 
 
 def single_sign_on(engine: Engine, email: str, client: str) -> UserInfo | None:
@@ -271,8 +307,10 @@ def first_admin(engine: Engine, password_file: Path) -> str | None:
         add(engine, "admin", "admin", password, actor="setup")
     except BadRequest:  # another process made it a moment ago
         return None
-    password_file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(f"admin\n{password}\n")
+    try:
+        files.write_private(password_file, f"admin\n{password}\n")
+    except OSError as error:  # e.g. a link planted where the file goes (ELOOP)
+        raise ConfigurationError(
+            f"{password_file}: cannot write the first admin's password ({error.strerror})"
+        ) from None
     return password

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, Integer, String, cast, func, literal, select, union_all
 
+from campaign import cells
 from campaign.activity.geo import country_name
 from campaign.appeals.registry import Target
 from campaign.errors import NotFound
@@ -182,21 +183,22 @@ def render_csv(figures: Figures) -> bytes:
     Rows: appeal, target, period_start, period_end (ISO times, UTC), as_of, total, then one
     ``country`` row per country (ISO code, name) and one ``day`` row per day (ISO date).
     """
+    rows: list[list[Any]] = [
+        list(CSV_COLUMNS),
+        ["appeal", figures.slug, figures.title, ""],
+        ["person", "", figures.person, ""],
+        ["target", "", figures.target.name, ""],
+        ["period_start", _iso(figures.first), "", ""],
+        ["period_end", _iso(figures.last), "", ""],
+        ["as_of", _iso(figures.as_of), "", ""],
+        ["timezone", figures.timezone, "", ""],
+        ["total", "", "", figures.total],
+        *(["country", country.code, country.name, country.signatures] for country in figures.countries),
+        *(["day", day.isoformat(), "", count] for day, count in figures.days),
+    ]
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    writer.writerow(["appeal", figures.slug, figures.title, ""])
-    writer.writerow(["person", "", figures.person, ""])
-    writer.writerow(["target", "", figures.target.name, ""])
-    writer.writerow(["period_start", _iso(figures.first), "", ""])
-    writer.writerow(["period_end", _iso(figures.last), "", ""])
-    writer.writerow(["as_of", _iso(figures.as_of), "", ""])
-    writer.writerow(["timezone", figures.timezone, "", ""])
-    writer.writerow(["total", "", "", figures.total])
-    for country in figures.countries:
-        writer.writerow(["country", country.code, country.name, country.signatures])
-    for day, count in figures.days:
-        writer.writerow(["day", day.isoformat(), "", count])
+    # titles and names come from people: no cell may run as a formula in a spreadsheet
+    csv.writer(out, lineterminator="\r\n").writerows(cells.safe_row(row) for row in rows)
     return out.getvalue().encode("utf-8-sig")  # the BOM lets spreadsheet programs read UTF-8
 
 

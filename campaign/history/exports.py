@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from campaign import audit
+from campaign import audit, cells
 from campaign.errors import BadRequest
 from campaign.history import queries as history
 from campaign.history.queries import Filters
@@ -135,7 +135,7 @@ def _write_csv(handle: IO[bytes], block: Block, columns: Sequence[str], rows: Ro
         writer.writerow(columns)
         count = 0
         for row in rows:
-            writer.writerow(row)
+            writer.writerow(cells.safe_row(row))
             count += 1
         text.write(f"# rows: {count}\n")
         text.flush()
@@ -172,11 +172,11 @@ def _write_xlsx(handle: IO[bytes], block: Block, columns: Sequence[str], rows: R
             sheet = book.create_sheet(f"{title} ({sheets})")
             header(sheet)
             in_sheet = 0
-        sheet.append(list(row))
+        sheet.append(cells.safe_row(row))
         in_sheet += 1
         count += 1
     for name, value in [*block, ("rows", str(count))]:
-        filters.append([name, value])
+        filters.append(cells.safe_row([name, value]))
     book.save(handle)
     return count
 

@@ -12,6 +12,7 @@ supporter counts once per appeal, so running the same file twice imports nothing
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -117,6 +118,10 @@ def import_signatures(
     return report
 
 
+# The provider's name lands in History's filters and in every export: a name, never a formula.
+PROVIDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
+
+
 def _signature(
     row: dict[str, str], line: int, source: str, appeals: Mapping[str, object], vault: PhoneVault
 ) -> SignatureInput:
@@ -128,11 +133,16 @@ def _signature(
     channel = (row.get("channel") or "sms").lower()
     if channel not in CHANNELS:
         raise ValueError(f"channel {channel!r} is not one of {', '.join(sorted(CHANNELS))}")
+    provider = (row.get("provider") or "import").strip()
+    if not PROVIDER_NAME.fullmatch(provider):
+        raise ValueError(
+            f"provider {provider[:40]!r} is not a plain name (letters, digits, . _ -; at most 32)"
+        )
     return SignatureInput(
         appeal_slug=slug,
         sender=vault.sender(row.get("phone", "")),
         channel=channel,
-        provider=(row.get("provider") or "import")[:32],
+        provider=provider,
         provider_message_id=f"{source}:{line}"[:128],
         received_at=parse_time(row.get("signed_at", "")),
     )

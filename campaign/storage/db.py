@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from campaign import files
 from campaign.errors import ConfigurationError
 from campaign.storage.models import SystemValue
 
@@ -28,7 +29,7 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         raise ConfigurationError(f"CAMPAIGN_DATABASE_URL: cannot read {url!r}") from None
     if parsed.drivername.startswith("sqlite"):
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            files.private_dir(Path(parsed.database).parent)
         kwargs.setdefault("connect_args", {"timeout": 30})
     else:
         kwargs.setdefault("pool_pre_ping", True)

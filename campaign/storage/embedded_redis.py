@@ -15,6 +15,7 @@ from pathlib import Path
 
 import redis
 
+from campaign import files
 from campaign.errors import ConfigurationError
 
 
@@ -48,8 +49,8 @@ def start(data_dir: Path, timeout: float = 10.0) -> str:
     """Start the embedded server unless it already runs; return its URL."""
     if is_running(data_dir):
         return url_for(data_dir)
-    lock_dir = (data_dir / "redis").resolve()
-    lock_dir.mkdir(parents=True, exist_ok=True)
+    files.private_dir(data_dir)
+    lock_dir = files.private_dir((data_dir / "redis").resolve())
     # Processes starting together (ingest, dashboard, a CLI command) must start one server.
     with open(lock_dir / "start.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -64,8 +65,7 @@ def _start(data_dir: Path, timeout: float) -> str:
         raise ConfigurationError(
             f"CAMPAIGN_DATA_DIR: path too long for a unix socket ({path}); use a shorter one"
         )
-    redis_dir = (data_dir / "redis").resolve()
-    redis_dir.mkdir(parents=True, exist_ok=True)
+    redis_dir = files.private_dir((data_dir / "redis").resolve())
     path.unlink(missing_ok=True)
     subprocess.run(  # noqa: S603 - a fixed binary with fixed arguments
         [
@@ -93,6 +93,7 @@ def _start(data_dir: Path, timeout: float) -> str:
         ],
         check=True,
         stdout=subprocess.DEVNULL,
+        umask=files.UMASK,  # its append-only file holds figures and the workers' queue
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

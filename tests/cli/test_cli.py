@@ -115,7 +115,7 @@ def test_import_reports_bad_lines_and_never_imports_twice(
 ) -> None:
     csv = tmp_path / "signatures.csv"
     csv.write_text(
-        "appeal,phone,signed_at,channel\n"
+        "appeal,phone,signed_at,channel,provider\n"
         "hassan,+31612345678,2008-02-27T20:15:00+01:00,sms\n"
         "hassan,+32470123456,2008-02-27 21:00:00,web\n"
         "nobody,+31612345679,2008-02-27T20:15:00Z,sms\n"
@@ -123,18 +123,20 @@ def test_import_reports_bad_lines_and_never_imports_twice(
         "hassan,+31612345670,yesterday,sms\n"
         "hassan,+31612345671,2999-01-01T00:00:00Z,sms\n"
         "hassan,+31612345672,2008-02-27T20:15:00Z,carrier-pigeon\n"
-        "hassan,+31612345678,2008-02-28T10:00:00Z,sms\n",  # the same person again
+        "hassan,+31612345678,2008-02-28T10:00:00Z,sms\n"  # the same person again
+        'hassan,+31612345673,2008-02-27T20:15:00Z,sms,"=HYPERLINK(""http://x.example/"")"\n',
         encoding="utf-8",
     )
     first = campaign(settings, "import", "signatures", str(csv))
     assert first.returncode == 1
-    assert "2 imported, 1 already there, 5 bad line(s)" in first.stdout
+    assert "2 imported, 1 already there, 6 bad line(s)" in first.stdout
     for line, reason in [
         (4, "no appeal 'nobody'"),
         (5, "number could not be read"),
         (6, "not an ISO 8601 time"),
         (7, "in the future"),
         (8, "channel 'carrier-pigeon'"),
+        (10, "provider '=HYPERLINK"),
     ]:
         assert f"signatures.csv:{line}: " in first.stderr and reason in first.stderr, (line, first.stderr)
     second = campaign(settings, "import", "signatures", str(csv))

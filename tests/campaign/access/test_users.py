@@ -55,35 +55,54 @@ def test_wrong_password_and_unknown_name_read_the_same(runtime: Runtime) -> None
 @pytest.fixture
 def few_free(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fewer free failures: the same rule, with fewer (deliberately slow) argon2 checks to wait for."""
-    monkeypatch.setitem(throttle.FREE, "user", 2)
+    monkeypatch.setitem(throttle.FREE, "pair", 2)
     monkeypatch.setitem(throttle.FREE, "client", 4)
+    monkeypatch.setitem(throttle.FREE, "user", 3)
 
 
 @pytest.mark.usefixtures("few_free")
-def test_failures_lock_the_name_for_longer_each_time(runtime: Runtime) -> None:
+def test_guesses_from_elsewhere_never_lock_the_right_password_out(runtime: Runtime) -> None:
+    """The attack that found it: a few wrong guesses at the admin's name locked the admin out."""
+    users.add(runtime.engine, "root", "admin", PASSWORD, actor="test")
+    now = utcnow()
+    waits: list[float] = []
+    for i in range(12):  # from many addresses, none of them locked
+        with pytest.raises(LoginRefused, match="wrong user name or password"):
+            users.authenticate(
+                runtime.engine, "root", "guess guess guess", f"203.0.113.{i}", now, wait=waits.append
+            )
+    # Each check past the free failures was delayed, doubling, never longer than the ceiling.
+    assert waits[:3] == [0.25, 0.5, 1.0] and max(waits) == throttle.LONGEST_DELAY
+    assert len(waits) == 12 - throttle.FREE["user"] - 1
+    # The admin, from their own address, gets in at once after the (capped) delay.
+    signed_in = users.authenticate(runtime.engine, "root", PASSWORD, "198.51.100.1", now, wait=waits.append)
+    assert signed_in.name == "root" and waits[-1] == throttle.LONGEST_DELAY
+    assert throttle.failures(runtime.engine, throttle.user_key("root")) == 0
+    alerts = audit.search(runtime.engine, actions=["login.alert"])
+    assert len(alerts) == 1 and alerts[0].subject == "root"  # told once, not at every guess
+
+
+@pytest.mark.usefixtures("few_free")
+def test_one_address_guessing_one_name_locks_only_itself(runtime: Runtime) -> None:
     users.add(runtime.engine, "amina", "staff", PASSWORD, actor="test")
     now = utcnow()
-    for i in range(throttle.FREE["user"]):
+    for _ in range(throttle.FREE["pair"]):
         with pytest.raises(LoginRefused) as refused:
-            users.authenticate(runtime.engine, "amina", "nope nope nope", f"10.0.0.{i}", now=now)
+            users.authenticate(runtime.engine, "amina", "nope nope nope", "203.0.113.7", now=now)
         assert refused.value.retry_at is None, "a few mistakes are free"
     with pytest.raises(LoginRefused, match=r"too many failed attempts: try again after") as refused:
-        users.authenticate(runtime.engine, "amina", "nope nope nope", "10.0.0.9", now=now)
+        users.authenticate(runtime.engine, "amina", "nope nope nope", "203.0.113.7", now=now)
     assert refused.value.retry_at == now + throttle.FIRST_LOCK
-    # While locked even the right password is refused, from any address, without a new failure.
+    # That address is refused without a new check; amina from her own address is not.
     with pytest.raises(LoginRefused) as refused:
-        users.authenticate(runtime.engine, "amina", PASSWORD, "10.0.0.10", now=now + timedelta(seconds=10))
+        users.authenticate(runtime.engine, "amina", PASSWORD, "203.0.113.7", now=now + timedelta(seconds=10))
     assert refused.value.retry_at == now + throttle.FIRST_LOCK
-    assert throttle.failures(runtime.engine, throttle.user_key("amina")) == throttle.FREE["user"] + 1
-    # After the lock, one more failure locks twice as long.
+    assert users.authenticate(runtime.engine, "amina", PASSWORD, "198.51.100.1", now=now).name == "amina"
+    # After the lock, one more failure from that address locks it twice as long.
     later = now + timedelta(seconds=31)
     with pytest.raises(LoginRefused) as refused:
-        users.authenticate(runtime.engine, "amina", "nope nope nope", "10.0.0.11", now=later)
+        users.authenticate(runtime.engine, "amina", "nope nope nope", "203.0.113.7", now=later)
     assert refused.value.retry_at == later + 2 * throttle.FIRST_LOCK
-    # The right password after the lock lets in and forgets the failures.
-    after = later + timedelta(seconds=61)
-    assert users.authenticate(runtime.engine, "amina", PASSWORD, "10.0.0.12", now=after).name == "amina"
-    assert throttle.failures(runtime.engine, throttle.user_key("amina")) == 0
 
 
 @pytest.mark.usefixtures("few_free")
@@ -100,19 +119,29 @@ def test_one_client_guessing_many_names_is_locked(runtime: Runtime) -> None:
     assert users.authenticate(runtime.engine, "amina", PASSWORD, "198.51.100.1", now=now).name == "amina"
 
 
-def test_locks_grow_to_a_ceiling_and_a_quiet_hour_forgives() -> None:
-    free = throttle.FREE["user"]
-    assert [throttle.lock_for("user", n) for n in range(1, free + 1)] == [None] * free
-    assert throttle.lock_for("user", free + 1) == timedelta(seconds=30)
-    assert throttle.lock_for("user", free + 3) == timedelta(seconds=120)
-    assert throttle.lock_for("user", free + 100) == throttle.LONGEST_LOCK
+def test_a_login_without_an_address_is_refused_not_pooled(runtime: Runtime) -> None:
+    users.add(runtime.engine, "amina", "staff", PASSWORD, actor="test")
+    with pytest.raises(LoginRefused, match="address is unknown"):
+        users.authenticate(runtime.engine, "amina", PASSWORD, "")
+
+
+def test_locks_grow_to_a_ceiling_and_names_are_never_locked() -> None:
+    free = throttle.FREE["pair"]
+    assert [throttle.lock_for("pair", n) for n in range(1, free + 1)] == [None] * free
+    assert throttle.lock_for("pair", free + 1) == timedelta(seconds=30)
+    assert throttle.lock_for("pair", free + 3) == timedelta(seconds=120)
+    assert throttle.lock_for("client", throttle.FREE["client"] + 100) == throttle.LONGEST_LOCK
+    assert throttle.lock_for("user", 10_000) is None
+    assert throttle.delay_for(throttle.FREE["user"]) == 0
+    assert throttle.delay_for(10_000) == throttle.LONGEST_DELAY
 
 
 def test_failures_older_than_an_hour_are_forgiven(runtime: Runtime) -> None:
     long_ago = utcnow() - timedelta(hours=2)
-    keys = [throttle.user_key("amina")]
-    for _ in range(throttle.FREE["user"]):
+    keys = [throttle.pair_key("amina", "203.0.113.7")]
+    for _ in range(throttle.FREE["pair"]):
         throttle.failed(runtime.engine, keys, long_ago)
+    assert throttle.failed(runtime.engine, keys, long_ago) is not None  # locked, back then
     assert throttle.failed(runtime.engine, keys, utcnow()) is None
     assert throttle.failures(runtime.engine, keys[0]) == 1
 

