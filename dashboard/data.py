@@ -45,7 +45,8 @@ from campaign.appeals.registry import AppealSummary, Target, list_appeals, list_
 from campaign.history import exports
 from campaign.history import queries as history
 from campaign.history.queries import Filters
-from campaign.live.view import AppealFigures, CampaignFigures, LiveView, connect
+from campaign.live.figures import AppealFigures, CampaignFigures
+from campaign.live.view import LiveView, connect
 from campaign.messaging import report as outbox_report
 from campaign.runtime import redis_url
 from campaign.settings import get_settings

@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 
 from campaign.errors import NotFound
-from campaign.live import view as live
+from campaign.live import figures as live
 from campaign.live.view import LiveView
 from ingest.screen_gate import TTL, ScreenGate
 
