@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from campaign import audit
 from campaign.errors import BadRequest
 from campaign.history import exports, rollups
-from campaign.history.queries import Filters
+from campaign.history.filters import Filters
 from campaign.settings import get_settings
 from campaign.storage import db
 

@@ -25,7 +25,7 @@ from campaign.appeals.registry import AppealSummary
 from campaign.errors import BadRequest
 from campaign.history import queries as history
 from campaign.history import rollups
-from campaign.history.queries import Filters
+from campaign.history.filters import Filters, _appeals, scope
 from campaign.inbound.message import InboundSms
 from campaign.inbound.recorder import SignatureInput
 from campaign.runtime import Runtime
@@ -212,7 +212,7 @@ def connection(seeded: Runtime) -> Iterator[Connection]:
 def test_every_filter_gives_the_hand_counted_figures(
     connection: Connection, name: str, filters: Filters, expected: Expected, from_rollups: bool
 ) -> None:
-    where = history.scope(connection, filters, TZ)
+    where = scope(connection, filters, TZ)
     head = history.headline(connection, where, rollups_=from_rollups)
     assert head.signatures == expected.signatures
     assert dict(history.by_country(connection, where, rollups_=from_rollups)) == expected.countries
@@ -234,7 +234,7 @@ def test_every_filter_gives_the_hand_counted_figures(
 
 
 def test_the_tv_moment_is_the_busiest_hour(connection: Connection) -> None:
-    where = history.scope(connection, Filters(), TZ)
+    where = scope(connection, Filters(), TZ)
     top = history.peaks(connection, where, 3)
     assert top[0] == (utc(27, 20), 4)  # signatures 1, 2, 3 and 8
     # then 10 March 10:00 (9 and 10), then the earliest of the hours with one (6, 27 Feb 21:00)
@@ -246,11 +246,11 @@ def test_the_tv_moment_is_the_busiest_hour(connection: Connection) -> None:
 
 
 def test_short_ranges_are_per_hour_long_ones_per_day(connection: Connection) -> None:
-    short = history.scope(connection, Filters(start=date(2008, 2, 27), end=date(2008, 2, 28)), TZ)
+    short = scope(connection, Filters(start=date(2008, 2, 27), end=date(2008, 2, 28)), TZ)
     assert short.hourly
     series = dict(history.over_time(connection, short))
     assert series[utc(27, 20)] == 4 and series[utc(27, 21)] == 1 and series[utc(28, 9)] == 1
-    long = history.scope(connection, Filters(), TZ)
+    long = scope(connection, Filters(), TZ)
     assert not long.hourly
     days = dict(history.over_time(connection, long))
     assert days[datetime(2008, 2, 27, tzinfo=UTC)] == 5
@@ -258,7 +258,7 @@ def test_short_ranges_are_per_hour_long_ones_per_day(connection: Connection) -> 
 
 
 def test_members_and_social_activity_over_time(connection: Connection) -> None:
-    where = history.scope(connection, Filters(), TZ)
+    where = scope(connection, Filters(), TZ)
     assert history.members(connection, where, hourly=True) == [(utc(27, 20), 1), (utc(10, 11, month=3), 1)]
     assert history.social(connection, where, hourly=True) == [
         (utc(27, 20), "facebook", "join", 3),
@@ -285,7 +285,7 @@ def test_members_and_social_activity_over_time(connection: Connection) -> None:
 )
 def test_bad_filters_are_refused_by_name(connection: Connection, filters: Filters, message: str) -> None:
     with pytest.raises(BadRequest, match=message):
-        history.scope(connection, filters, TZ)
+        scope(connection, filters, TZ)
 
 
 def test_rebuild_equals_what_the_write_paths_kept(seeded: Runtime) -> None:
@@ -301,9 +301,7 @@ def test_rebuild_equals_what_the_write_paths_kept(seeded: Runtime) -> None:
         assert rollups.snapshot(connection) == incremental
     assert counts == {name: len(rows) for name, rows in incremental.items()}
     # The member who joined on 4777 counts for the appeal featured there, after a rebuild too.
-    hassan_id = next(
-        i for i, row in history._appeals(seeded.engine.connect()).items() if row["slug"] == "hassan"
-    )
+    hassan_id = next(i for i, row in _appeals(seeded.engine.connect()).items() if row["slug"] == "hassan")
     assert (rollups.hour_of(utc(27, 20)), hassan_id, "NL", 1) in incremental["member_hours"]
     assert (rollups.hour_of(utc(10, 11, month=3)), rollups.NO_APPEAL, "KE", 1) in incremental["member_hours"]
 
@@ -363,7 +361,7 @@ def test_random_data_and_filters_read_the_same_from_rollups_as_from_raw_rows(
                 channels=rng.choice([(), ("sms",)]),
                 countries=rng.choice([(), ("KE",), ("NL", "KE")]),
             )
-            where = history.scope(connection, filters, TZ)
+            where = scope(connection, filters, TZ)
             for query in (history.by_country, history.by_channel, history.by_appeal, history.over_time):
                 assert query(connection, where) == query(connection, where, rollups_=False), (query, filters)
             busiest = history.peaks(connection, where, 8, rollups_=False)
