@@ -24,7 +24,7 @@ from campaign.history import rollups
 from campaign.inbound import replies
 from campaign.inbound.directory import Directory, current_version, load
 from campaign.inbound.keywords import Intent
-from campaign.inbound.message import InboundSms, Outcome
+from campaign.inbound.message import InboundSms, TextResult
 from campaign.inbound.sms_batch import SmsBatch
 from campaign.inbound.writes import (
     bump_tallies,
@@ -39,7 +39,7 @@ from campaign.supporters.phones import Sender
 
 @dataclass
 class BatchResult:
-    outcomes: list[Outcome]
+    outcomes: list[TextResult]
     changes: LiveChanges
 
 
@@ -95,13 +95,13 @@ class Recorder:
             )
             return BatchResult(batch.run(), batch.changes)
 
-    def offline_outcomes(self, messages: Sequence[InboundSms]) -> list[Outcome]:
+    def offline_outcomes(self, messages: Sequence[InboundSms]) -> list[TextResult]:
         """Answers for texts kept in the spool while the database is away: no counts yet."""
         directory = self._directory
         outcomes = []
         for message in messages:
             if message.part is not None and message.part.total > 1:
-                outcomes.append(Outcome(intent=None, spooled=True))
+                outcomes.append(TextResult(intent=None, spooled=True))
                 continue
             reading = directory.book.read(message.text) if directory else None
             appeal = directory.by_slug.get(reading.appeal_slug or "") if directory and reading else None
@@ -114,7 +114,7 @@ class Recorder:
             else:
                 reply = replies.plain(replies.RECEIVED_PLAIN, language)
             intent = reading.intent if reading else Intent.UNKNOWN
-            outcomes.append(Outcome(intent, appeal.slug if appeal else None, spooled=True, reply=reply))
+            outcomes.append(TextResult(intent, appeal.slug if appeal else None, spooled=True, reply=reply))
         return outcomes
 
     # -- signatures given elsewhere (imports) ------------------------------------------------

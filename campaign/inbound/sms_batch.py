@@ -20,7 +20,7 @@ from campaign.history import rollups
 from campaign.inbound import replies
 from campaign.inbound.directory import AppealInfo, Directory
 from campaign.inbound.keywords import Intent, Reading
-from campaign.inbound.message import InboundSms, Outcome
+from campaign.inbound.message import InboundSms, TextResult
 from campaign.inbound.writes import (
     bump_tallies,
     insert_signatures,
@@ -72,10 +72,10 @@ class SmsBatch:
         self.directory = directory
         self.default_language = default_language
         self.thank_you_delay = thank_you_delay
-        self.outcomes: list[Outcome | None] = [None] * len(messages)
+        self.outcomes: list[TextResult | None] = [None] * len(messages)
         self.changes = LiveChanges()
 
-    def run(self) -> list[Outcome]:
+    def run(self) -> list[TextResult]:
         """Each message's outcome, in order; the tally values after the commit are in ``changes``."""
         whole = self._assemble_parts()
         first_of: dict[tuple[str, str], int] = {}
@@ -95,7 +95,7 @@ class SmsBatch:
                 done = self.outcomes[first]
                 assert done is not None
                 self.outcomes[index] = replace(done, counted=False, retry=True)
-        return [o if o is not None else Outcome(intent=None) for o in self.outcomes]
+        return [o if o is not None else TextResult(intent=None) for o in self.outcomes]
 
     # Concatenated texts arrive in parts; keep parts until the set is complete.
     def _assemble_parts(self) -> list[tuple[int, InboundSms]]:
@@ -376,22 +376,22 @@ class SmsBatch:
         counted: bool,
         retry: bool,
         totals: dict[int, int],
-    ) -> Outcome:
+    ) -> TextResult:
         language = reading.language or (appeal.words.language if appeal else self.default_language)
         intent = reading.intent
         slug = appeal.slug if appeal else None
         if intent is Intent.SIGN:
             if appeal is None:
-                return Outcome(intent, None, reply=replies.plain(replies.NO_APPEAL, language))
+                return TextResult(intent, None, reply=replies.plain(replies.NO_APPEAL, language))
             total = totals.get(appeal.id, 0)
             if not appeal.is_open:
                 text = replies.fit((CLOSED.get(language) or CLOSED["en"]).format(person=appeal.words.person))
-                return Outcome(intent, slug, retry=retry, total=total, reply=text)
+                return TextResult(intent, slug, retry=retry, total=total, reply=text)
             if counted or retry:
                 text = replies.thank_you(appeal.words, total, reading.language)
             else:
                 text = replies.already_signed(appeal.words, total, reading.language)
-            return Outcome(intent, slug, counted=counted, retry=retry, total=total, reply=text)
+            return TextResult(intent, slug, counted=counted, retry=retry, total=total, reply=text)
         table = {
             Intent.STOP: replies.STOPPED,
             Intent.START: replies.STARTED,
@@ -399,7 +399,7 @@ class SmsBatch:
             Intent.HELP: replies.HELP,
             Intent.UNKNOWN: replies.UNKNOWN,
         }[intent]
-        return Outcome(intent, slug, retry=retry, reply=replies.plain(table, language))
+        return TextResult(intent, slug, retry=retry, reply=replies.plain(table, language))
 
 
 def _signature_row(index: int, message: InboundSms, appeal: AppealInfo, supporter_id: int) -> dict[str, Any]:

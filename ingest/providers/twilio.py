@@ -27,7 +27,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from campaign.errors import Forbidden
-from campaign.inbound.message import Outcome
+from campaign.inbound.message import TextResult
 from ingest.providers.base import Provider, Received, check_id, check_text, form_fields, required
 
 
@@ -64,7 +64,7 @@ class Twilio(Provider):
         expected = validator.compute_signature(url, fields)
         return hmac.compare_digest(expected, signature) or validator.validate(url, fields, signature)
 
-    def answer(self, outcomes: list[Outcome]) -> Response:
+    def answer(self, outcomes: list[TextResult]) -> Response:
         twiml = MessagingResponse()
         for outcome in outcomes:
             if outcome.reply:
