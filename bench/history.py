@@ -338,10 +338,10 @@ def measure(engine: Engine, end: datetime, repeats: int, *, from_rollups: bool) 
         for filters in filter_sets(end).values():
             where = scope(connection, filters, TZ)
             for name, call in calls.items():
-                call(connection, where, rollups_=from_rollups)  # warm-up
+                call(connection, where, from_rollups=from_rollups)  # warm-up
                 for _ in range(repeats):
                     began = time.perf_counter()
-                    call(connection, where, rollups_=from_rollups)
+                    call(connection, where, from_rollups=from_rollups)
                     timings.add(name, time.perf_counter() - began)
     if from_rollups:
         for filters in filter_sets(end).values():

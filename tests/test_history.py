@@ -213,23 +213,23 @@ def test_every_filter_gives_the_hand_counted_figures(
     connection: Connection, name: str, filters: Filters, expected: Expected, from_rollups: bool
 ) -> None:
     where = scope(connection, filters, TZ)
-    head = history.headline(connection, where, rollups_=from_rollups)
+    head = history.headline(connection, where, from_rollups=from_rollups)
     assert head.signatures == expected.signatures
-    assert dict(history.by_country(connection, where, rollups_=from_rollups)) == expected.countries
+    assert dict(history.by_country(connection, where, from_rollups=from_rollups)) == expected.countries
     channels: dict[str, int] = {}
-    for channel, _provider, n in history.by_channel(connection, where, rollups_=from_rollups):
+    for channel, _provider, n in history.by_channel(connection, where, from_rollups=from_rollups):
         channels[channel] = channels.get(channel, 0) + n
     assert channels == expected.channels
     slugs = {i: row["slug"] for i, row in where.appeals.items()}
-    by_appeal = {slugs[i]: n for i, n in history.by_appeal(connection, where, rollups_=from_rollups)}
+    by_appeal = {slugs[i]: n for i, n in history.by_appeal(connection, where, from_rollups=from_rollups)}
     assert by_appeal == expected.appeals
     assert head.appeals == len(expected.appeals)
     assert head.countries == len(expected.countries)
     assert head.members == expected.members
     assert head.social == expected.social
-    series = history.over_time(connection, where, rollups_=from_rollups)
+    series = history.over_time(connection, where, from_rollups=from_rollups)
     assert sum(n for _, n in series) == expected.signatures
-    table = history.appeal_table(connection, where, rollups_=from_rollups)
+    table = history.appeal_table(connection, where, from_rollups=from_rollups)
     assert {row["appeal"]: row["signatures"] for row in table if row["signatures"]} == expected.appeals
 
 
@@ -242,7 +242,7 @@ def test_the_tv_moment_is_the_busiest_hour(connection: Connection) -> None:
     head = history.headline(connection, where)
     assert (head.busiest_hour, head.busiest_count) == (utc(27, 20), 4)
     # The same with the days read first from the day rollup and then only the top days' hours.
-    assert history.peaks(connection, where, 3, rollups_=False) == top
+    assert history.peaks(connection, where, 3, from_rollups=False) == top
 
 
 def test_short_ranges_are_per_hour_long_ones_per_day(connection: Connection) -> None:
@@ -268,8 +268,8 @@ def test_members_and_social_activity_over_time(connection: Connection) -> None:
     assert history.members(connection, where)[0] == (day, 1), "per day over a long range"
     assert history.social(connection, where)[0] == (day, "facebook", "join", 3)
     for from_rollups in (True, False):
-        assert history.members_total(connection, where, rollups_=from_rollups) == 2
-        assert history.social_total(connection, where, rollups_=from_rollups) == 4
+        assert history.members_total(connection, where, from_rollups=from_rollups) == 2
+        assert history.social_total(connection, where, from_rollups=from_rollups) == 4
 
 
 @pytest.mark.parametrize(
@@ -363,8 +363,11 @@ def test_random_data_and_filters_read_the_same_from_rollups_as_from_raw_rows(
             )
             where = scope(connection, filters, TZ)
             for query in (history.by_country, history.by_channel, history.by_appeal, history.over_time):
-                assert query(connection, where) == query(connection, where, rollups_=False), (query, filters)
-            busiest = history.peaks(connection, where, 8, rollups_=False)
+                assert query(connection, where) == query(connection, where, from_rollups=False), (
+                    query,
+                    filters,
+                )
+            busiest = history.peaks(connection, where, 8, from_rollups=False)
             assert history.peaks(connection, where, 8) == busiest, filters
             # As the History page asks: starting from the days (or hours) over_time counted.
             counts = history.over_time_counts(connection, where)

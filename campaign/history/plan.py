@@ -20,7 +20,7 @@ from campaign.storage.models import Signature, SignatureDay, SignatureHour, Sign
 
 
 @dataclass(frozen=True)
-class Part:
+class RollupPart:
     """Rows of one rollup (or of the raw signatures) between two bounds in its own unit."""
 
     table: Any
@@ -29,24 +29,24 @@ class Part:
     high: int | None
 
 
-def parts(where: Scope, finest: str = "month", *, rollups_: bool = True) -> list[Part]:
+def parts(where: Scope, finest: str = "month", *, from_rollups: bool = True) -> list[RollupPart]:
     """The scope's range as rollup parts, using units no coarser than ``finest``."""
-    if not rollups_:
-        return [Part(Signature.__table__, "raw", where.start_hour, where.end_hour)]
+    if not from_rollups:
+        return [RollupPart(Signature.__table__, "raw", where.start_hour, where.end_hour)]
     return _split(where.start_hour, where.end_hour, finest)
 
 
-def _split(lo: int | None, hi: int | None, finest: str) -> list[Part]:
+def _split(lo: int | None, hi: int | None, finest: str) -> list[RollupPart]:
     if lo is not None and hi is not None and lo >= hi:
         return []
     if finest == "hour":
-        return [Part(SignatureHour.__table__, "hour", lo, hi)]
+        return [RollupPart(SignatureHour.__table__, "hour", lo, hi)]
     if finest == "day":
         first = None if lo is None else -(-lo // 24)
         last = None if hi is None else hi // 24
         if first is not None and last is not None and first >= last:
             return _split(lo, hi, "hour")
-        out = [Part(SignatureDay.__table__, "day", first, last)]
+        out = [RollupPart(SignatureDay.__table__, "day", first, last)]
         if first is not None:
             out += _split(lo, first * 24, "hour")
         if last is not None:
@@ -60,7 +60,7 @@ def _split(lo: int | None, hi: int | None, finest: str) -> list[Part]:
     last = None if hi is None else rollups.month_of(rollups.hour_start(hi))
     if first is not None and last is not None and first >= last:
         return _split(lo, hi, "day")
-    out = [Part(SignatureMonth.__table__, "month", first, last)]
+    out = [RollupPart(SignatureMonth.__table__, "month", first, last)]
     if first is not None:
         out += _split(lo, rollups.month_hours(first), "day")
     if last is not None:
@@ -68,7 +68,7 @@ def _split(lo: int | None, hi: int | None, finest: str) -> list[Part]:
     return out
 
 
-def column_of(connection: Connection, part: Part, name: str) -> Any:
+def column_of(connection: Connection, part: RollupPart, name: str) -> Any:
     """A column of a part; ``day`` and ``hour`` are worked out for finer parts and raw rows."""
     table = part.table
     if part.unit == "raw":
@@ -82,7 +82,7 @@ def column_of(connection: Connection, part: Part, name: str) -> Any:
     return table.c[name]
 
 
-def part_conditions(part: Part, where: Scope) -> list[ColumnElement[bool]]:
+def part_conditions(part: RollupPart, where: Scope) -> list[ColumnElement[bool]]:
     table = part.table
     if part.unit == "raw":
         return [*time_bounds(table.c.received_at, where), *attribute_conditions(table.c, where)]

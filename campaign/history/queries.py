@@ -3,7 +3,7 @@
 Each query takes a ``Scope`` (``campaign.history.filters``) and is one function of
 parameterised SQLAlchemy Core over the rollups (``campaign.history.rollups``), planned by
 ``campaign.history.plan``, so a three-year view reads a few thousand rows and is still
-exact to the hour.  ``rollups=False`` asks the same of the raw tables (the benchmark's
+exact to the hour.  ``from_rollups=False`` asks the same of the raw tables (the benchmark's
 comparison).  Results are plain rows.
 """
 
@@ -42,11 +42,11 @@ def _sum(
     group: Sequence[str],
     *,
     finest: str = "month",
-    rollups_: bool = True,
+    from_rollups: bool = True,
 ) -> dict[tuple[Any, ...], int]:
     """Signatures in scope summed by ``group`` (columns, or ``day``/``hour``) over every part."""
     totals: dict[tuple[Any, ...], int] = {}
-    for part in parts(where, finest, rollups_=rollups_):
+    for part in parts(where, finest, from_rollups=from_rollups):
         columns = [column_of(connection, part, name) for name in group]
         count = func.sum(part.table.c["count"]) if part.unit != "raw" else func.count()
         statement = select(*columns, count).where(*part_conditions(part, where))
@@ -72,30 +72,32 @@ class Headline:
     busiest_count: int
 
 
-def headline(connection: Connection, where: Scope, *, rollups_: bool = True) -> Headline:
-    appeals = by_appeal(connection, where, rollups_=rollups_)
-    countries = by_country(connection, where, rollups_=rollups_)
-    top = peaks(connection, where, 1, rollups_=rollups_)
+def headline(connection: Connection, where: Scope, *, from_rollups: bool = True) -> Headline:
+    appeals = by_appeal(connection, where, from_rollups=from_rollups)
+    countries = by_country(connection, where, from_rollups=from_rollups)
+    top = peaks(connection, where, 1, from_rollups=from_rollups)
     return Headline(
         signatures=sum(n for _, n in appeals),
         appeals=len(appeals),
         countries=len(countries),
-        members=members_total(connection, where, rollups_=rollups_),
-        social=social_total(connection, where, rollups_=rollups_),
+        members=members_total(connection, where, from_rollups=from_rollups),
+        social=social_total(connection, where, from_rollups=from_rollups),
         busiest_hour=top[0][0] if top else None,
         busiest_count=top[0][1] if top else 0,
     )
 
 
-def over_time(connection: Connection, where: Scope, *, rollups_: bool = True) -> list[tuple[datetime, int]]:
+def over_time(
+    connection: Connection, where: Scope, *, from_rollups: bool = True
+) -> list[tuple[datetime, int]]:
     """Signatures per hour (short ranges) or per UTC day: (start of the bucket in UTC, count)."""
-    return series_times(where, over_time_counts(connection, where, rollups_=rollups_))
+    return series_times(where, over_time_counts(connection, where, from_rollups=from_rollups))
 
 
-def over_time_counts(connection: Connection, where: Scope, *, rollups_: bool = True) -> dict[int, int]:
+def over_time_counts(connection: Connection, where: Scope, *, from_rollups: bool = True) -> dict[int, int]:
     """Signatures per epoch hour (short ranges, ``where.hourly``) or per epoch UTC day."""
     unit = "hour" if where.hourly else "day"
-    counts = _sum(connection, where, [unit], finest=unit, rollups_=rollups_)
+    counts = _sum(connection, where, [unit], finest=unit, from_rollups=from_rollups)
     return {int(b): n for (b,), n in counts.items()}
 
 
@@ -109,7 +111,7 @@ def peaks(
     where: Scope,
     limit: int = PEAKS,
     *,
-    rollups_: bool = True,
+    from_rollups: bool = True,
     series: Mapping[int, int] | None = None,
 ) -> list[tuple[datetime, int]]:
     """The busiest hours (the TV moments): (UTC hour, signatures), busiest first, earliest on a tie.
@@ -121,9 +123,9 @@ def peaks(
     hours themselves, and is the answer.
     """
     direct = where.appeal_ids is not None and len(where.appeal_ids) <= DIRECT_PEAKS_APPEALS
-    if not rollups_ or (direct and series is None):
+    if not from_rollups or (direct and series is None):
         # A few appeals: their hours straight from the (appeal, hour) index beat opening days.
-        found_parts = parts(where, "hour", rollups_=rollups_)
+        found_parts = parts(where, "hour", from_rollups=from_rollups)
         if not found_parts:
             return []
         part = found_parts[0]
@@ -184,33 +186,35 @@ def _hours_of(connection: Connection, where: Scope, days: list[int]) -> dict[int
     return {int(hour): int(n) for hour, n in connection.execute(statement) if n}
 
 
-def by_country(connection: Connection, where: Scope, *, rollups_: bool = True) -> list[tuple[str, int]]:
-    counts = _sum(connection, where, ["country"], rollups_=rollups_)
+def by_country(connection: Connection, where: Scope, *, from_rollups: bool = True) -> list[tuple[str, int]]:
+    counts = _sum(connection, where, ["country"], from_rollups=from_rollups)
     return sorted(((str(c), n) for (c,), n in counts.items()), key=lambda item: (-item[1], item[0]))
 
 
-def by_channel(connection: Connection, where: Scope, *, rollups_: bool = True) -> list[tuple[str, str, int]]:
+def by_channel(
+    connection: Connection, where: Scope, *, from_rollups: bool = True
+) -> list[tuple[str, str, int]]:
     """(channel, provider, signatures), most first."""
-    counts = _sum(connection, where, ["channel", "provider"], rollups_=rollups_)
+    counts = _sum(connection, where, ["channel", "provider"], from_rollups=from_rollups)
     return sorted(
         ((str(c), str(p), n) for (c, p), n in counts.items()), key=lambda item: (-item[2], item[:2])
     )
 
 
-def by_appeal(connection: Connection, where: Scope, *, rollups_: bool = True) -> list[tuple[int, int]]:
-    counts = _sum(connection, where, ["appeal_id"], rollups_=rollups_)
+def by_appeal(connection: Connection, where: Scope, *, from_rollups: bool = True) -> list[tuple[int, int]]:
+    counts = _sum(connection, where, ["appeal_id"], from_rollups=from_rollups)
     return sorted(((int(a), n) for (a,), n in counts.items()), key=lambda item: (-item[1], item[0]))
 
 
 def members(
-    connection: Connection, where: Scope, *, rollups_: bool = True, hourly: bool | None = None
+    connection: Connection, where: Scope, *, from_rollups: bool = True, hourly: bool | None = None
 ) -> list[tuple[datetime, int]]:
     """New SMS-network members per hour (short ranges) or UTC day: (start of the bucket, count).
 
     By the appeal featured when they joined, and their country; channel and provider
     filters do not apply (members join by text message).
     """
-    hour, count, source, conditions = _members(connection, where, rollups_)
+    hour, count, source, conditions = _members(connection, where, from_rollups)
     bucket, unit = _bucket(hour, where.hourly if hourly is None else hourly)
     rows = connection.execute(
         select(bucket, count).select_from(source).where(*conditions).group_by(bucket).order_by(bucket)
@@ -218,8 +222,8 @@ def members(
     return [(rollups.EPOCH + timedelta(seconds=int(b) * unit), int(n)) for b, n in rows]
 
 
-def members_total(connection: Connection, where: Scope, *, rollups_: bool = True) -> int:
-    _, count, source, conditions = _members(connection, where, rollups_)
+def members_total(connection: Connection, where: Scope, *, from_rollups: bool = True) -> int:
+    _, count, source, conditions = _members(connection, where, from_rollups)
     return int(connection.scalar(select(func.coalesce(count, 0)).select_from(source).where(*conditions)) or 0)
 
 
@@ -227,9 +231,9 @@ def _bucket(hour: Any, hourly: bool) -> tuple[Any, int]:
     return (hour, rollups.HOUR) if hourly else (cast(hour // 24, Integer), rollups.DAY)
 
 
-def _members(connection: Connection, where: Scope, rollups_: bool) -> tuple[Any, Any, Any, list[Any]]:
+def _members(connection: Connection, where: Scope, from_rollups: bool) -> tuple[Any, Any, Any, list[Any]]:
     """(hour column, count aggregate, source, conditions) of the members in scope."""
-    if rollups_:
+    if from_rollups:
         table = MemberHour.__table__
         hour: Any = table.c.hour
         conditions = bounds(hour, where.start_hour, where.end_hour)
@@ -264,10 +268,10 @@ def _members(connection: Connection, where: Scope, rollups_: bool) -> tuple[Any,
 
 
 def social(
-    connection: Connection, where: Scope, *, rollups_: bool = True, hourly: bool | None = None
+    connection: Connection, where: Scope, *, from_rollups: bool = True, hourly: bool | None = None
 ) -> list[tuple[datetime, str, str, int]]:
     """Social events per hour (short ranges) or UTC day, platform and kind, for the scope's campaigns."""
-    table, hour, count, conditions = _social(connection, where, rollups_)
+    table, hour, count, conditions = _social(connection, where, from_rollups)
     bucket, unit = _bucket(hour, where.hourly if hourly is None else hourly)
     rows = connection.execute(
         select(bucket, table.c.platform, table.c.kind, count)
@@ -278,13 +282,13 @@ def social(
     return [(rollups.EPOCH + timedelta(seconds=int(b) * unit), str(p), str(k), int(n)) for b, p, k, n in rows]
 
 
-def social_total(connection: Connection, where: Scope, *, rollups_: bool = True) -> int:
-    table, _, count, conditions = _social(connection, where, rollups_)
+def social_total(connection: Connection, where: Scope, *, from_rollups: bool = True) -> int:
+    table, _, count, conditions = _social(connection, where, from_rollups)
     return int(connection.scalar(select(func.coalesce(count, 0)).select_from(table).where(*conditions)) or 0)
 
 
-def _social(connection: Connection, where: Scope, rollups_: bool) -> tuple[Any, Any, Any, list[Any]]:
-    if rollups_:
+def _social(connection: Connection, where: Scope, from_rollups: bool) -> tuple[Any, Any, Any, list[Any]]:
+    if from_rollups:
         table: Any = SocialHour.__table__
         hour = table.c.hour
         conditions = bounds(hour, where.start_hour, where.end_hour)
@@ -305,14 +309,14 @@ def appeal_table(
     connection: Connection,
     where: Scope,
     *,
-    rollups_: bool = True,
+    from_rollups: bool = True,
     totals: Sequence[tuple[int, int]] | None = None,
 ) -> list[dict[str, Any]]:
     """The appeals in scope with their signatures (under every filter) and latest outcome.
 
     ``totals``: ``by_appeal``'s answer when the caller has it already.
     """
-    counts = dict(totals if totals is not None else by_appeal(connection, where, rollups_=rollups_))
+    counts = dict(totals if totals is not None else by_appeal(connection, where, from_rollups=from_rollups))
     ids = where.appeal_ids if where.appeal_ids is not None else tuple(where.appeals)
     out = []
     for appeal_id in ids:
