@@ -15,7 +15,7 @@
    a year, a campaign, an appeal, an appeal's month, a country, a channel and provider,
    good outcomes in the last year, a campaign x country x channel combination), from the
    rollups and from the raw tables, each ``repeats`` times after one warm-up; p50 and p95
-   per query, and the whole page (``history.view``) from the rollups.
+   per query, and the whole page (``campaign.history.rows.view``) from the rollups.
 
 Target (issue 6): p95 under 500 ms with rollups.  The databases live in a temporary
 directory (SQLite) or a scratch database (PostgreSQL) and are removed afterwards.
@@ -48,7 +48,8 @@ from campaign.appeals import outcomes
 from campaign.appeals import registry as appeals
 from campaign.history import queries as history
 from campaign.history import rollups
-from campaign.history.queries import Filters
+from campaign.history.filters import Filters, scope
+from campaign.history.rows import view
 from campaign.storage import db
 from campaign.storage.models import Appeal, Signature, Supporter
 
@@ -335,25 +336,25 @@ def measure(engine: Engine, end: datetime, repeats: int, *, from_rollups: bool) 
     }
     with engine.connect() as connection:
         for filters in filter_sets(end).values():
-            where = history.scope(connection, filters, TZ)
+            where = scope(connection, filters, TZ)
             for name, call in calls.items():
-                call(connection, where, rollups_=from_rollups)  # warm-up
+                call(connection, where, from_rollups=from_rollups)  # warm-up
                 for _ in range(repeats):
                     began = time.perf_counter()
-                    call(connection, where, rollups_=from_rollups)
+                    call(connection, where, from_rollups=from_rollups)
                     timings.add(name, time.perf_counter() - began)
     if from_rollups:
         for filters in filter_sets(end).values():
             for _ in range(repeats):
                 began = time.perf_counter()
-                history.view(engine, filters, TZ)
+                view(engine, filters, TZ)
                 timings.add("whole page", time.perf_counter() - began)
     return timings
 
 
 def check(engine: Engine, rows: int) -> str:
     with engine.connect() as connection:
-        where = history.scope(connection, Filters(), TZ)
+        where = scope(connection, Filters(), TZ)
         from_rollups = history.headline(connection, where).signatures
         stored = connection.scalar(select(func.count()).select_from(Signature))
     return (

@@ -21,7 +21,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, func, insert, select, t
 from bench import servers
 from bench.stack import WEBHOOK_APPEAL, Stack
 from campaign.messaging import alerts
-from campaign.messaging.providers.twilio import Twilio
+from campaign.messaging.providers.twilio import TwilioSender
 from campaign.messaging.sender import OutboxSender
 from campaign.storage.models import OutboxMessage, Supporter, utcnow
 
@@ -87,7 +87,7 @@ def run(stack: Stack, subscribers: int, texts: int) -> OutboxResult:
             }
         )
         raw_posts_seconds = asyncio.run(_raw_posts(standin.url, texts))
-        provider = Twilio(settings)
+        provider = TwilioSender(settings)
         sender = OutboxSender(
             engine, stack.runtime.vault, provider, rate=0, concurrency=CONCURRENCY, max_attempts=3
         )

@@ -18,7 +18,7 @@ import typer
 from campaign import audit
 from campaign.errors import BadRequest
 from campaign.history import exports, rollups
-from campaign.history.queries import Filters
+from campaign.history.filters import Filters
 from campaign.settings import get_settings
 from cli.common import console, errors, open_engine, parse_day
 

@@ -19,9 +19,9 @@ def worker(
     name: Annotated[str | None, typer.Option(help="Consumer name; default host-pid.")] = None,
 ) -> None:
     """Run a background worker: takes work from the Redis stream, claims what stalled workers left."""
-    from campaign.live import worker as work
+    from campaign.live.worker import default_name, serve
 
     settings = get_settings()
     logs.configure(settings)
     runtime = Runtime.open(settings, migrate=False)
-    work.serve(runtime, name or work.default_name(), settings.work_claim_after)
+    serve(runtime, name or default_name(), settings.work_claim_after)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from campaign.history.queries import Headline
-from campaign.live.view import AppealFigures
+from campaign.live.figures import AppealFigures
 from dashboard.frames import goal, grouped, name_of, total
 from dashboard.tables import StripRow
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import plotly.graph_objects as go
 
-from campaign.live.view import CampaignFigures
+from campaign.live.figures import CampaignFigures
 from dashboard import blocks, frames, style, tables
 from dashboard.charts import live as live_charts
 from dashboard.frames import Picked

@@ -42,9 +42,11 @@ from campaign.appeals.petition import Petition
 from campaign.appeals.petition import make as make_petition
 from campaign.appeals.registry import AppealSummary, Target, list_appeals, list_campaigns, targets
 from campaign.history import exports
-from campaign.history import queries as history
-from campaign.history.queries import Filters
-from campaign.live.view import AppealFigures, CampaignFigures, LiveView, connect
+from campaign.history import queries as history_queries
+from campaign.history import rows as history_rows
+from campaign.history.filters import Filters
+from campaign.live.figures import AppealFigures, CampaignFigures
+from campaign.live.view import LiveView, connect
 from campaign.messaging import report as outbox_report
 from campaign.runtime import redis_url
 from campaign.settings import get_settings
@@ -272,7 +274,7 @@ def _countries(url: str) -> CountryRead:
 PAGE_EXPORT_ROWS = 1_000_000
 
 
-def history_view(filters: Filters) -> history.View:
+def history_view(filters: Filters) -> history_rows.View:
     """The History page's figures for these filters; a bad filter raises ``BadRequest``."""
     settings = get_settings()
     return _history(settings.resolved_database_url, filters, settings.timezone)
@@ -293,14 +295,14 @@ def history_export(kind: exports.Kind, fmt: exports.Format, filters: Filters, ac
 
 
 @st.cache_data(ttl=30, show_spinner="Reading history…", max_entries=64)
-def _history(url: str, filters: Filters, zone: str) -> history.View:
-    return history.view(_engine(url), filters, ZoneInfo(zone))
+def _history(url: str, filters: Filters, zone: str) -> history_rows.View:
+    return history_rows.view(_engine(url), filters, ZoneInfo(zone))
 
 
 @st.cache_data(ttl=30, show_spinner=False, max_entries=4)
 def _history_choices(url: str) -> dict[str, list[str]]:
     with _engine(url).connect() as connection:
-        return history.choices(connection)
+        return history_queries.choices(connection)
 
 
 # -- petitions and their deliveries, for the Appeals page ---------------------------------------------

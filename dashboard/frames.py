@@ -1,6 +1,6 @@
 """From live figures to the tables the screens draw: pure functions, no Streamlit.
 
-``campaign.live.view`` hands over one ``AppealFigures`` per appeal; the pages pick the appeals
+``campaign.live.figures`` hands over one ``AppealFigures`` per appeal; the pages pick the appeals
 their URL asks for (``pick``) and turn them into small DataFrames that ``charts`` draws
 and ``blocks`` lays out.  Times arrive in UTC and leave in the organisation's time zone,
 as naive wall-clock times, because that is what people in the room read on their
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from campaign.activity.geo import country_name
-from campaign.live.view import AppealFigures
+from campaign.live.figures import AppealFigures
 from dashboard.params import Selection
 
 OPEN = "open"

@@ -17,7 +17,7 @@ from typing import Literal
 
 from campaign.appeals.outcomes import KINDS
 from campaign.errors import BadRequest
-from campaign.history.queries import FILTER_NAMES, OUTCOME_GROUPS, Filters, checked
+from campaign.history.filters import FILTER_NAMES, OUTCOME_GROUPS, Filters, checked
 
 LiveTheme = Literal["dark", "light"]
 OnAirTheme = Literal["dark", "light", "green", "transparent"]

@@ -21,7 +21,7 @@ import pycountry
 
 from campaign.activity.geo import country_name
 from campaign.appeals.outcomes import KINDS, good_share
-from campaign.live.view import AppealFigures, CampaignFigures
+from campaign.live.figures import AppealFigures, CampaignFigures
 
 DEMONSTRATION_COLUMNS = [
     "id",

@@ -26,7 +26,7 @@ import redis
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from campaign.errors import Unavailable
-from campaign.inbound.message import InboundSms, Outcome
+from campaign.inbound.message import InboundSms, TextResult
 from campaign.inbound.recorder import BatchResult
 from campaign.inbound.spool import Spool
 from campaign.live.changes import LiveChanges
@@ -41,7 +41,7 @@ MAX_BATCH = 500
 @dataclass
 class _Entry:
     messages: list[InboundSms]
-    future: asyncio.Future[list[Outcome]] = field(repr=False)
+    future: asyncio.Future[list[TextResult]] = field(repr=False)
 
 
 class GroupCommitter:
@@ -67,8 +67,8 @@ class GroupCommitter:
         self._redis = ThreadPoolExecutor(1, thread_name_prefix="live-writer")
         self._tasks: list[asyncio.Task[None]] = []
 
-    async def submit(self, messages: list[InboundSms]) -> list[Outcome]:
-        future: asyncio.Future[list[Outcome]] = asyncio.get_running_loop().create_future()
+    async def submit(self, messages: list[InboundSms]) -> list[TextResult]:
+        future: asyncio.Future[list[TextResult]] = asyncio.get_running_loop().create_future()
         await self._queue.put(_Entry(messages, future))
         return await future
 
@@ -115,7 +115,7 @@ class GroupCommitter:
     def _backlog(self) -> int:
         return len(self.spool.pending())
 
-    def _commit(self, messages: list[InboundSms]) -> list[Outcome]:
+    def _commit(self, messages: list[InboundSms]) -> list[TextResult]:
         if not self.redis_down:
             self._announce()
         try:

@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from campaign.activity.social import SocialResult
 from campaign.inbound.keywords import Intent
-from campaign.inbound.message import Outcome
+from campaign.inbound.message import TextResult
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UNMATCHED = "unmatched"  # every path no route knows counts under one label
@@ -164,7 +164,7 @@ class Metrics:
                 reason = "bad_signature"
             self._child(self.rejects, route, reason).inc()
 
-    def outcomes(self, provider: str, outcomes: Iterable[Outcome]) -> None:
+    def outcomes(self, provider: str, outcomes: Iterable[TextResult]) -> None:
         for outcome in outcomes:
             self._child(self.texts, provider, result_of(outcome)).inc()
 
@@ -192,7 +192,7 @@ class Metrics:
         return Response(body, media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 
-def result_of(outcome: Outcome) -> str:
+def result_of(outcome: TextResult) -> str:
     """One bounded word for what a text did."""
     if outcome.spooled:
         return "spooled"

@@ -28,7 +28,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 
 from campaign.errors import NotFound
-from campaign.live import view as live
+from campaign.live.figures import updates
 from campaign.live.view import LiveView
 from ingest.screen_gate import TTL, ScreenGate
 
@@ -131,7 +131,7 @@ class TotalsHub:
         delay = 0.5
         while True:
             try:
-                async for slug, total in live.updates(self.redis_url):
+                async for slug, total in updates(self.redis_url):
                     self.publish(slug, total)
                     delay = 0.5
             except asyncio.CancelledError:

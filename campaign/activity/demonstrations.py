@@ -43,7 +43,9 @@ class DemonstrationInput:
 
 
 @dataclass
-class ImportReport:
+class DemonstrationImportReport:
+    """What a CSV import of demonstrations did: rows read, rows saved, errors by line."""
+
     rows: int = 0
     saved: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
@@ -163,9 +165,9 @@ def parse_time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def import_csv(engine: Engine, path: Path, source: str = "csv") -> ImportReport:
+def import_csv(engine: Engine, path: Path, source: str = "csv") -> DemonstrationImportReport:
     """Import demonstrations from CSV; each bad row is reported by line and reason."""
-    report = ImportReport()
+    report = DemonstrationImportReport()
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as error:

@@ -1,4 +1,4 @@
-"""History: filters, queries over the rollups, the rollups themselves, exports.
+"""History: filters, the plan over the rollups, queries, rows and page frames, rollups, exports.
 
 Uses storage; read-only but for the rollups it keeps.
 """

@@ -30,8 +30,8 @@ from sqlalchemy import Engine
 
 from campaign import audit, cells
 from campaign.errors import BadRequest
-from campaign.history import queries as history
-from campaign.history.queries import Filters
+from campaign.history.filters import Filters, scope
+from campaign.history.rows import FIGURE_COLUMNS, SIGNATURE_COLUMNS, figure_rows, signature_rows
 from campaign.storage.models import utcnow
 
 Kind = Literal["figures", "signatures"]
@@ -78,13 +78,13 @@ def write(
         raise BadRequest(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     block = metadata(kind, filters, actor, tz, utcnow())
     with engine.connect() as connection:
-        where = history.scope(connection, filters, tz)
+        where = scope(connection, filters, tz)
         if kind == "figures":
-            columns: Sequence[str] = history.FIGURE_COLUMNS
-            rows = history.figure_rows(connection, where)
+            columns: Sequence[str] = FIGURE_COLUMNS
+            rows = figure_rows(connection, where)
         else:
-            columns = history.SIGNATURE_COLUMNS
-            rows = history.signature_rows(connection, where)
+            columns = SIGNATURE_COLUMNS
+            rows = signature_rows(connection, where)
         writer = _write_csv if fmt == "csv" else _write_xlsx
         count = _to(target, lambda handle: writer(handle, block, columns, rows, TITLES[kind]))
     audit.record(

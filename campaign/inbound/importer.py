@@ -30,7 +30,9 @@ BATCH = 2000
 
 
 @dataclass
-class ImportReport:
+class SignatureImportReport:
+    """What a CSV import of signatures did: lines read, signatures new and known, errors by line."""
+
     lines: int = 0
     imported: int = 0
     already_there: int = 0
@@ -73,8 +75,8 @@ def import_signatures(
     vault: PhoneVault,
     path: Path,
     progress: Callable[[int], None] | None = None,
-) -> ImportReport:
-    report = ImportReport()
+) -> SignatureImportReport:
+    report = SignatureImportReport()
     appeals = recorder.directory().by_slug
     source = path.name
     batch: list[SignatureInput] = []

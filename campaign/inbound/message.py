@@ -54,7 +54,7 @@ class InboundSms:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class TextResult:
     """What one inbound message did, and the reply the supporter gets."""
 
     intent: Intent | None  # None: one part of a longer message, waiting for the rest

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, delete, select
 
-from campaign.live.view import LiveView, recount, recount_campaigns
+from campaign.live.rebuild import recount, recount_campaigns
+from campaign.live.view import LiveView
 from campaign.storage.db import dialect_insert
 from campaign.storage.models import NETWORK, Appeal, Campaign, CampaignTally, Tally
 from campaign.supporters.phones import PhoneVault

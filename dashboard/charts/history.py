@@ -2,7 +2,7 @@
 
 Read close up on a laptop, like the other staff pages' charts (``dashboard.charts.staff``):
 hover labels, smaller type, the app's dark theme.  Times arrive in the organisation's
-time zone (``campaign.history.queries.view``).
+time zone (``campaign.history.rows.view``).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ is shared by its address; headline figures; signatures over time with the TV mom
 marked, by country on the offline map, by channel, members who joined, social activity
 against signatures; the appeals with their totals and outcomes; and downloads of exactly
 what is filtered, the filters written into each file.  Figures come from the rollups
-(``campaign.history.queries``) through the 30-second caches of ``dashboard.data``.
+(``campaign.history.queries``, ``campaign.history.rows``) through the 30-second caches of ``dashboard.data``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import streamlit as st
 
 from campaign.appeals.outcomes import KINDS
 from campaign.errors import BadRequest
-from campaign.history.queries import OUTCOME_GROUPS, Filters
+from campaign.history.filters import OUTCOME_GROUPS, Filters
 from dashboard import blocks, data, frames, guard, nav, session, style, tables
 from dashboard.charts import history as history_charts
 from dashboard.charts.common import STAFF_CONFIG

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from campaign.errors import BadRequest
-from campaign.inbound.message import Outcome, Part
+from campaign.inbound.message import Part, TextResult
 from campaign.settings import Settings
 
 MAX_TEXT = 1600  # ten concatenated parts; anything longer is not an SMS
@@ -69,7 +69,7 @@ class Provider(ABC):
         """Check the signature (403 when wrong) and read the texts (400 when malformed)."""
 
     @abstractmethod
-    def answer(self, outcomes: list[Outcome]) -> Response:
+    def answer(self, outcomes: list[TextResult]) -> Response:
         """The response the provider expects for these outcomes."""
 
     @abstractmethod

@@ -39,7 +39,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from campaign.errors import BadRequest, Forbidden
-from campaign.inbound.message import Outcome
+from campaign.inbound.message import TextResult
 from ingest.providers.base import Provider, Receipt, Received, check_id, check_text, form_fields, required
 
 STATUS = {
@@ -84,7 +84,7 @@ class Twilio(Provider):
             )
         ]
 
-    def answer(self, outcomes: list[Outcome]) -> Response:
+    def answer(self, outcomes: list[TextResult]) -> Response:
         twiml = MessagingResponse()
         for outcome in outcomes:
             if outcome.reply:

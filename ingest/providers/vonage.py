@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from campaign.errors import BadRequest, Forbidden
-from campaign.inbound.message import Outcome, Part
+from campaign.inbound.message import Part, TextResult
 from ingest.jsonbody import bad_text, read_json
 from ingest.providers.base import Provider, Receipt, Received, check_id, check_text, form_fields, required
 
@@ -83,7 +83,7 @@ class Vonage(Provider):
             )
         ]
 
-    def answer(self, outcomes: list[Outcome]) -> Response:
+    def answer(self, outcomes: list[TextResult]) -> Response:
         return Response(status_code=200)
 
     async def receipt(self, request: Request, body: bytes) -> Receipt | None:

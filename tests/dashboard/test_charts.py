@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from campaign.live.view import AppealFigures
+from campaign.live.figures import AppealFigures
 from dashboard import counter, frames, style
 from dashboard.charts import live as charts
 

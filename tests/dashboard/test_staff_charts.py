@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from campaign.errors import BadRequest
-from campaign.live.view import AppealFigures, CampaignFigures
+from campaign.live.figures import AppealFigures, CampaignFigures
 from dashboard import blocks, forms, style, tables
 from dashboard.charts import staff as charts
 from dashboard.params import MapParams, date_range, map_params, map_query

@@ -14,7 +14,7 @@ import httpx
 from sqlalchemy import select
 
 from campaign.live.changes import epoch_minute, tally_field
-from campaign.live.view import appeal_key
+from campaign.live.keys import appeal_key
 from campaign.runtime import Runtime
 from campaign.storage.models import Appeal, InboundMessage, Signature, Tally
 from tests.faults.load import LoadResult

@@ -23,7 +23,7 @@ import pytest
 import redis
 
 from campaign.appeals import registry as appeals
-from campaign.live.view import WORK_GROUP, WORK_STREAM
+from campaign.live.keys import WORK_GROUP, WORK_STREAM
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from campaign.storage import db

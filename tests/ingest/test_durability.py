@@ -21,7 +21,7 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from campaign.live.view import recount
+from campaign.live.rebuild import recount
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from campaign.storage import embedded_redis

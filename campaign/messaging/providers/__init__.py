@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from campaign.messaging.providers.base import SendResult, SmsProvider
-from campaign.messaging.providers.console import Console
-from campaign.messaging.providers.twilio import Twilio
-from campaign.messaging.providers.vonage import Vonage
+from campaign.messaging.providers.console import ConsoleSender
+from campaign.messaging.providers.twilio import TwilioSender
+from campaign.messaging.providers.vonage import VonageSender
 from campaign.settings import Settings
 
-REGISTRY: dict[str, type[SmsProvider]] = {p.name: p for p in (Console, Twilio, Vonage)}
+REGISTRY: dict[str, type[SmsProvider]] = {p.name: p for p in (ConsoleSender, TwilioSender, VonageSender)}
 
 
 def provider_for(settings: Settings) -> SmsProvider:

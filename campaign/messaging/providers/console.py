@@ -21,7 +21,7 @@ from campaign.storage.models import utcnow
 from campaign.supporters.phones import mask, normalise
 
 
-class Console(SmsProvider):
+class ConsoleSender(SmsProvider):
     name = "console"
 
     def __init__(self, settings: Settings, *, echo: bool = True):

@@ -35,7 +35,7 @@ OPTED_OUT = 21610  # "Attempt to send to unsubscribed recipient"
 TEMPORARY_CODES = {20429, 30001}
 
 
-class Twilio(HttpProvider):
+class TwilioSender(HttpProvider):
     name = "twilio"
 
     def __init__(self, settings: Settings):

@@ -30,7 +30,7 @@ TEMPORARY = {"5"}  # internal error at Vonage
 BARRED = "7"
 
 
-class Vonage(HttpProvider):
+class VonageSender(HttpProvider):
     name = "vonage"
 
     def __init__(self, settings: Settings):

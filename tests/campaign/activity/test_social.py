@@ -9,8 +9,8 @@ import pytest
 from campaign.activity import social
 from campaign.activity.social import SocialInput
 from campaign.errors import BadRequest, NotFound
+from campaign.live.rebuild import recount_campaigns
 from campaign.live.reconcile import reconcile
-from campaign.live.view import recount_campaigns
 from campaign.runtime import Runtime
 from tests.conftest import flush_redis
 

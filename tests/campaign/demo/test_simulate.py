@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from campaign.demo.simulate import Mix, NumberBook, Simulator, TrafficShape
-from campaign.live.view import recount
+from campaign.live.rebuild import recount
 from campaign.runtime import Runtime
 from tests.conftest import PUBLIC_URL, TWILIO_TOKEN, Server
 

@@ -16,7 +16,8 @@ from sqlalchemy import update
 
 from campaign import audit
 from campaign.history import exports
-from campaign.history.queries import Filters
+from campaign.history.filters import Filters
+from campaign.history.rows import FIGURE_COLUMNS, SIGNATURE_COLUMNS
 from campaign.runtime import Runtime
 from campaign.settings import Settings, get_settings
 from campaign.storage.models import Signature
@@ -51,7 +52,7 @@ def test_signatures_csv_has_exactly_the_filtered_rows_and_the_filters(seeded: Ru
     assert block["filter appeal"] == "hassan" and block["filter from"] == "2008-02-28"
     assert block["filter channel"] == "sms,web" and block["filter to"] == "all"
     assert block["filter country"] == "all" and block["filter outcome"] == "all"
-    assert header == list(exports.history.SIGNATURE_COLUMNS)
+    assert header == list(SIGNATURE_COLUMNS)
     assert closing == "# rows: 2" and done.rows == 2
     assert [(r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows] == [
         ("2008-02-28T09:00:00+00:00", "2008-02-28T10:00:00+01:00", "hassan", "torture", "web", "web", "NL"),
@@ -78,7 +79,7 @@ def test_figures_xlsx_has_a_filters_sheet_and_the_hourly_counts(seeded: Runtime,
     assert block["filter country"] == "NL,BE" and block["filter to"] == "2008-02-27"
     assert block["rows"] == "3" and done.rows == 3
     rows = list(book["Signatures per hour"].iter_rows(values_only=True))
-    assert rows[0] == exports.history.FIGURE_COLUMNS
+    assert rows[0] == FIGURE_COLUMNS
     assert rows[1:] == [
         (
             "2008-02-27T20:00:00+00:00",
@@ -174,7 +175,7 @@ def test_cli_export_csv_to_standard_output(seeded: Runtime, settings: Settings) 
     assert done.returncode == 0, done.stderr
     block, header, rows, closing = read_csv(done.stdout.encode())
     assert block["filter campaign"] == "kenya" and block["filter country"] == "KE"
-    assert header == list(exports.history.FIGURE_COLUMNS)
+    assert header == list(FIGURE_COLUMNS)
     assert sum(int(row[-1]) for row in rows) == 2 and closing == "# rows: 2"
     no_numbers(done.stdout)
 

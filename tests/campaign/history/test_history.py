@@ -25,7 +25,7 @@ from campaign.appeals.registry import AppealSummary
 from campaign.errors import BadRequest
 from campaign.history import queries as history
 from campaign.history import rollups
-from campaign.history.queries import Filters
+from campaign.history.filters import Filters, _appeals, scope
 from campaign.inbound.message import InboundSms
 from campaign.inbound.recorder import SignatureInput
 from campaign.runtime import Runtime
@@ -212,29 +212,29 @@ def connection(seeded: Runtime) -> Iterator[Connection]:
 def test_every_filter_gives_the_hand_counted_figures(
     connection: Connection, name: str, filters: Filters, expected: Expected, from_rollups: bool
 ) -> None:
-    where = history.scope(connection, filters, TZ)
-    head = history.headline(connection, where, rollups_=from_rollups)
+    where = scope(connection, filters, TZ)
+    head = history.headline(connection, where, from_rollups=from_rollups)
     assert head.signatures == expected.signatures
-    assert dict(history.by_country(connection, where, rollups_=from_rollups)) == expected.countries
+    assert dict(history.by_country(connection, where, from_rollups=from_rollups)) == expected.countries
     channels: dict[str, int] = {}
-    for channel, _provider, n in history.by_channel(connection, where, rollups_=from_rollups):
+    for channel, _provider, n in history.by_channel(connection, where, from_rollups=from_rollups):
         channels[channel] = channels.get(channel, 0) + n
     assert channels == expected.channels
     slugs = {i: row["slug"] for i, row in where.appeals.items()}
-    by_appeal = {slugs[i]: n for i, n in history.by_appeal(connection, where, rollups_=from_rollups)}
+    by_appeal = {slugs[i]: n for i, n in history.by_appeal(connection, where, from_rollups=from_rollups)}
     assert by_appeal == expected.appeals
     assert head.appeals == len(expected.appeals)
     assert head.countries == len(expected.countries)
     assert head.members == expected.members
     assert head.social == expected.social
-    series = history.over_time(connection, where, rollups_=from_rollups)
+    series = history.over_time(connection, where, from_rollups=from_rollups)
     assert sum(n for _, n in series) == expected.signatures
-    table = history.appeal_table(connection, where, rollups_=from_rollups)
+    table = history.appeal_table(connection, where, from_rollups=from_rollups)
     assert {row["appeal"]: row["signatures"] for row in table if row["signatures"]} == expected.appeals
 
 
 def test_the_tv_moment_is_the_busiest_hour(connection: Connection) -> None:
-    where = history.scope(connection, Filters(), TZ)
+    where = scope(connection, Filters(), TZ)
     top = history.peaks(connection, where, 3)
     assert top[0] == (utc(27, 20), 4)  # signatures 1, 2, 3 and 8
     # then 10 March 10:00 (9 and 10), then the earliest of the hours with one (6, 27 Feb 21:00)
@@ -242,15 +242,15 @@ def test_the_tv_moment_is_the_busiest_hour(connection: Connection) -> None:
     head = history.headline(connection, where)
     assert (head.busiest_hour, head.busiest_count) == (utc(27, 20), 4)
     # The same with the days read first from the day rollup and then only the top days' hours.
-    assert history.peaks(connection, where, 3, rollups_=False) == top
+    assert history.peaks(connection, where, 3, from_rollups=False) == top
 
 
 def test_short_ranges_are_per_hour_long_ones_per_day(connection: Connection) -> None:
-    short = history.scope(connection, Filters(start=date(2008, 2, 27), end=date(2008, 2, 28)), TZ)
+    short = scope(connection, Filters(start=date(2008, 2, 27), end=date(2008, 2, 28)), TZ)
     assert short.hourly
     series = dict(history.over_time(connection, short))
     assert series[utc(27, 20)] == 4 and series[utc(27, 21)] == 1 and series[utc(28, 9)] == 1
-    long = history.scope(connection, Filters(), TZ)
+    long = scope(connection, Filters(), TZ)
     assert not long.hourly
     days = dict(history.over_time(connection, long))
     assert days[datetime(2008, 2, 27, tzinfo=UTC)] == 5
@@ -258,7 +258,7 @@ def test_short_ranges_are_per_hour_long_ones_per_day(connection: Connection) -> 
 
 
 def test_members_and_social_activity_over_time(connection: Connection) -> None:
-    where = history.scope(connection, Filters(), TZ)
+    where = scope(connection, Filters(), TZ)
     assert history.members(connection, where, hourly=True) == [(utc(27, 20), 1), (utc(10, 11, month=3), 1)]
     assert history.social(connection, where, hourly=True) == [
         (utc(27, 20), "facebook", "join", 3),
@@ -268,8 +268,8 @@ def test_members_and_social_activity_over_time(connection: Connection) -> None:
     assert history.members(connection, where)[0] == (day, 1), "per day over a long range"
     assert history.social(connection, where)[0] == (day, "facebook", "join", 3)
     for from_rollups in (True, False):
-        assert history.members_total(connection, where, rollups_=from_rollups) == 2
-        assert history.social_total(connection, where, rollups_=from_rollups) == 4
+        assert history.members_total(connection, where, from_rollups=from_rollups) == 2
+        assert history.social_total(connection, where, from_rollups=from_rollups) == 4
 
 
 @pytest.mark.parametrize(
@@ -285,7 +285,7 @@ def test_members_and_social_activity_over_time(connection: Connection) -> None:
 )
 def test_bad_filters_are_refused_by_name(connection: Connection, filters: Filters, message: str) -> None:
     with pytest.raises(BadRequest, match=message):
-        history.scope(connection, filters, TZ)
+        scope(connection, filters, TZ)
 
 
 def test_rebuild_equals_what_the_write_paths_kept(seeded: Runtime) -> None:
@@ -301,9 +301,7 @@ def test_rebuild_equals_what_the_write_paths_kept(seeded: Runtime) -> None:
         assert rollups.snapshot(connection) == incremental
     assert counts == {name: len(rows) for name, rows in incremental.items()}
     # The member who joined on 4777 counts for the appeal featured there, after a rebuild too.
-    hassan_id = next(
-        i for i, row in history._appeals(seeded.engine.connect()).items() if row["slug"] == "hassan"
-    )
+    hassan_id = next(i for i, row in _appeals(seeded.engine.connect()).items() if row["slug"] == "hassan")
     assert (rollups.hour_of(utc(27, 20)), hassan_id, "NL", 1) in incremental["member_hours"]
     assert (rollups.hour_of(utc(10, 11, month=3)), rollups.NO_APPEAL, "KE", 1) in incremental["member_hours"]
 
@@ -363,10 +361,13 @@ def test_random_data_and_filters_read_the_same_from_rollups_as_from_raw_rows(
                 channels=rng.choice([(), ("sms",)]),
                 countries=rng.choice([(), ("KE",), ("NL", "KE")]),
             )
-            where = history.scope(connection, filters, TZ)
+            where = scope(connection, filters, TZ)
             for query in (history.by_country, history.by_channel, history.by_appeal, history.over_time):
-                assert query(connection, where) == query(connection, where, rollups_=False), (query, filters)
-            busiest = history.peaks(connection, where, 8, rollups_=False)
+                assert query(connection, where) == query(connection, where, from_rollups=False), (
+                    query,
+                    filters,
+                )
+            busiest = history.peaks(connection, where, 8, from_rollups=False)
             assert history.peaks(connection, where, 8) == busiest, filters
             # As the History page asks: starting from the days (or hours) over_time counted.
             counts = history.over_time_counts(connection, where)

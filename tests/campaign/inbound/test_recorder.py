@@ -13,8 +13,8 @@ from sqlalchemy import func, select, update
 from campaign.appeals import registry as appeals
 from campaign.inbound.keywords import Intent
 from campaign.inbound.message import InboundSms
+from campaign.live.rebuild import recount
 from campaign.live.reconcile import reconcile
-from campaign.live.view import recount
 from campaign.runtime import Runtime
 from campaign.storage.models import NETWORK, Appeal, Signature, Supporter, Tally
 from tests.conftest import flush_redis

@@ -16,7 +16,7 @@ import pytest
 import redis
 from redis.crc import key_slot
 
-from campaign.live.view import NETWORK_TALLY, WORK_STREAM, appeal_key, campaign_key
+from campaign.live.keys import NETWORK_TALLY, WORK_STREAM, appeal_key, campaign_key
 from tests.faults.servers import redis_server_binary, wait_for
 
 APPEAL_PARTS = ("meta", "tally", "minutes", "seconds", "recent")

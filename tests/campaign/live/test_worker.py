@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from campaign.inbound.recorder import BatchResult
-from campaign.live.view import WORK_GROUP, WORK_STREAM, appeal_key
+from campaign.live.keys import WORK_GROUP, WORK_STREAM, appeal_key
 from campaign.live.worker import Worker
 from campaign.runtime import Runtime
 from tests.campaign.inbound.test_recorder import sms

@@ -24,7 +24,7 @@ from starlette.testclient import TestClient
 
 from campaign.inbound.message import InboundSms, Part
 from campaign.inbound.spool import Spool
-from campaign.live.view import recount
+from campaign.live.rebuild import recount
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from campaign.storage.models import AuditEntry, InboundMessage, MessagePart, Signature, Supporter, Tally

@@ -1,0 +1,126 @@
+"""The statements the write path shares: supporters upserted, signatures inserted, tallies bumped.
+
+Used by the SMS batch (``campaign.inbound.sms_batch``) and by ``Recorder.record_signatures``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from campaign.inbound.directory import Directory
+from campaign.live.changes import LiveChanges, epoch_minute, tally_field
+from campaign.storage.db import dialect_insert
+from campaign.storage.models import NETWORK, Signature, Supporter, Tally
+from campaign.supporters.phones import Sender
+
+
+def upsert_supporters(
+    connection: Connection, senders: Iterable[tuple[Sender, datetime]]
+) -> dict[str, dict[str, Any]]:
+    """Create supporters not seen before; return every sender's row by phone hash."""
+    first: dict[str, tuple[Sender, datetime]] = {}
+    latest: dict[str, datetime] = {}
+    for sender, seen_at in senders:
+        first.setdefault(sender.phone_hash, (sender, seen_at))
+        latest[sender.phone_hash] = max(seen_at, latest.get(sender.phone_hash, seen_at))
+    if not first:
+        return {}
+    hashes = sorted(first)
+    table = Supporter.__table__
+    rows = [
+        {
+            "phone_hash": h,
+            "phone_encrypted": first[h][0].phone_encrypted,
+            "country": first[h][0].country,
+            "first_seen_at": first[h][1],
+            "subscribed": False,
+            "opted_out": False,
+            "last_active_at": latest[h],
+        }
+        for h in hashes
+    ]
+    insert = dialect_insert(connection, table)
+    # A returning supporter's last activity moves forward (never back): what retention reads.
+    statement = insert.on_conflict_do_update(
+        index_elements=[table.c.phone_hash],
+        set_={"last_active_at": insert.excluded.last_active_at},
+        where=table.c.last_active_at.is_(None) | (table.c.last_active_at < insert.excluded.last_active_at),
+    )
+    connection.execute(statement, rows)
+    found = connection.execute(
+        select(table.c.id, table.c.phone_hash, table.c.latest_alert_appeal_id).where(
+            table.c.phone_hash.in_(hashes)
+        )
+    ).mappings()
+    return {row["phone_hash"]: dict(row) for row in found}
+
+
+def insert_signatures(connection: Connection, rows: list[dict[str, Any]]) -> set[tuple[int, int]]:
+    """Insert signatures, ignoring pairs already signed; return the (appeal, supporter) added."""
+    if not rows:
+        return set()
+    table = Signature.__table__
+    values = sorted(
+        ({k: v for k, v in row.items() if not k.startswith("_")} for row in rows),
+        key=lambda row: (row["appeal_id"], row["supporter_id"]),
+    )
+    statement = (
+        dialect_insert(connection, table)
+        .on_conflict_do_nothing()
+        .returning(table.c.appeal_id, table.c.supporter_id)
+    )
+    return {(a, s) for a, s in connection.execute(statement, values)}
+
+
+def newly_signed(rows: list[dict[str, Any]], inserted: set[tuple[int, int]]) -> list[dict[str, Any]]:
+    """The rows that added a signature: the first of each inserted pair, in batch order."""
+    counted = []
+    for row in rows:
+        pair = (row["appeal_id"], row["supporter_id"])
+        if pair in inserted:
+            inserted.discard(pair)  # a second JA in the same batch is not counted again
+            counted.append(row)
+    return counted
+
+
+def signature_increments(rows: Iterable[dict[str, Any]]) -> Counter[tuple[int, str, str]]:
+    increments: Counter[tuple[int, str, str]] = Counter()
+    for row in rows:
+        appeal_id = row["appeal_id"]
+        increments[(appeal_id, "total", "")] += 1
+        increments[(appeal_id, "channel", row["channel"])] += 1
+        increments[(appeal_id, "country", row["country"])] += 1
+        increments[(appeal_id, "minute", str(epoch_minute(row["received_at"])))] += 1
+    return increments
+
+
+def bump_tallies(
+    connection: Connection,
+    directory: Directory,
+    increments: Counter[tuple[int, str, str]],
+    changes: LiveChanges,
+) -> dict[int, int]:
+    """Add to the tallies; record their new values in ``changes``; return totals per appeal."""
+    if not increments:
+        return {}
+    table = Tally.__table__
+    insert = dialect_insert(connection, table)
+    rows = [
+        {"appeal_id": a, "kind": k, "key": key, "count": n} for (a, k, key), n in sorted(increments.items())
+    ]
+    statement = insert.on_conflict_do_update(
+        index_elements=[table.c.appeal_id, table.c.kind, table.c.key],
+        set_={"count": table.c.count + insert.excluded.count},
+    ).returning(table.c.appeal_id, table.c.kind, table.c.key, table.c.count)
+    totals: dict[int, int] = {}
+    for appeal_id, kind, key, count in connection.execute(statement, rows):
+        scope = "*" if appeal_id == NETWORK else directory.by_id[appeal_id].slug
+        changes.tallies[scope][tally_field(kind, key)] = count
+        if kind == "total":
+            totals[appeal_id] = count
+    return totals

@@ -1,0 +1,208 @@
+"""Reading the live figures from Redis: an appeal's and a campaign's figures, moved totals."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+import redis.asyncio
+
+from campaign.activity.geo import country_name
+from campaign.live.keys import (
+    APPEALS,
+    MINUTES_KEPT,
+    NETWORK_TALLY,
+    READY,
+    appeal_key,
+    campaign_key,
+    updates_channel,
+)
+
+SOCIAL_PLATFORMS = frozenset({"facebook", "instagram", "flickr", "twitter", "youtube", "tiktok", "whatsapp"})
+
+
+@dataclass
+class CampaignFigures:
+    """A campaign's live social figures: activity per platform and kind, web visits by referrer."""
+
+    slug: str
+    social: dict[str, dict[str, int]] = field(default_factory=dict)  # platform -> kind -> count
+    visits: dict[str, int] = field(default_factory=dict)  # referring platform or "direct" -> count
+
+    @property
+    def visits_from_social(self) -> float | None:
+        """Share of web visits referred by a social platform (the "15% through Facebook")."""
+        total = sum(self.visits.values())
+        if not total:
+            return None
+        return sum(n for k, n in self.visits.items() if k in SOCIAL_PLATFORMS) / total
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "campaign": self.slug,
+            "social": self.social,
+            "visits": self.visits,
+            "visits_from_social": self.visits_from_social,
+        }
+
+
+@dataclass
+class AppealFigures:
+    """An appeal's live figures as the API and the screens show them."""
+
+    slug: str
+    title: str = ""
+    person: str = ""
+    campaign: str = ""
+    status: str = ""
+    goal: int | None = None
+    signatures: int = 0
+    last_minute: int = 0
+    channels: dict[str, int] = field(default_factory=dict)
+    countries: list[dict[str, Any]] = field(default_factory=list)
+    per_minute: list[dict[str, Any]] = field(default_factory=list)
+    recent: list[dict[str, Any]] = field(default_factory=list)
+    updated_at: str | None = None
+
+    def as_json(self, *, detail: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "slug": self.slug,
+            "title": self.title,
+            "person": self.person,
+            "campaign": self.campaign,
+            "status": self.status,
+            "goal": self.goal,
+            "signatures": self.signatures,
+            "signatures_last_minute": self.last_minute,
+            "channels": self.channels,
+            "top_countries": self.countries,
+            "updated_at": self.updated_at,
+        }
+        if detail:
+            data["per_minute"] = self.per_minute
+            data["recent"] = self.recent
+        return data
+
+
+async def updates(url: str) -> AsyncIterator[tuple[str, int]]:
+    """Moved totals as the write path announces them: (appeal slug, total), until cancelled."""
+    client = redis.asyncio.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    try:
+        await pubsub.subscribe(updates_channel(client))
+        async for message in pubsub.listen():
+            try:
+                data = json.loads(message["data"])
+                yield str(data["appeal"]), int(data["total"])
+            except (ValueError, KeyError, TypeError):
+                continue  # not ours; the channel is public to every Redis client
+    finally:
+        await pubsub.aclose()
+        await client.aclose()
+
+
+class LiveReads:
+    """The figures as the API and the screens read them."""
+
+    redis: redis.Redis
+
+    def slugs(self) -> list[str]:
+        return sorted(self.redis.smembers(APPEALS))  # type: ignore[arg-type]
+
+    def is_ready(self) -> bool:
+        return bool(self.redis.exists(READY))
+
+    def members(self) -> int:
+        return int(self.redis.hget(NETWORK_TALLY, "members") or 0)
+
+    def figures(self, slug: str, *, now: float | None = None, top: int = 10) -> AppealFigures | None:
+        many = self.many_figures([slug], now=now, top=top)
+        return many[0] if many else None
+
+    def many_figures(
+        self, slugs: Iterable[str], *, now: float | None = None, top: int = 10
+    ) -> list[AppealFigures]:
+        slugs = list(slugs)
+        pipe = self.redis.pipeline(transaction=False)
+        for slug in slugs:
+            pipe.hgetall(appeal_key(slug, "meta"))
+            pipe.hgetall(appeal_key(slug, "tally"))
+            pipe.hgetall(appeal_key(slug, "minutes"))
+            pipe.hgetall(appeal_key(slug, "seconds"))
+            pipe.lrange(appeal_key(slug, "recent"), 0, 19)
+        results = pipe.execute()
+        moment = time.time() if now is None else now
+        figures = []
+        for i, slug in enumerate(slugs):
+            meta, tally, minutes, seconds, recent = results[i * 5 : i * 5 + 5]
+            if not meta:
+                continue
+            figures.append(_appeal_figures(slug, meta, tally, minutes, seconds, recent, moment, top))
+        return figures
+
+    def total(self, slug: str) -> int | None:
+        value = self.redis.hget(appeal_key(slug, "tally"), "total")
+        exists = value is not None or self.redis.exists(appeal_key(slug, "meta"))
+        return int(value or 0) if exists else None
+
+    def campaign_figures(self, slug: str) -> CampaignFigures:
+        stored: dict[str, str] = self.redis.hgetall(campaign_key(slug, "tally"))  # type: ignore[assignment]
+        figures = CampaignFigures(slug)
+        for name, value in stored.items():
+            kind, _, rest = name.partition(":")
+            if kind == "social":
+                platform, _, action = rest.partition(":")
+                figures.social.setdefault(platform, {})[action] = int(value)
+            elif kind == "visits":
+                figures.visits[rest] = int(value)
+        return figures
+
+
+def _appeal_figures(
+    slug: str,
+    meta: dict[str, str],
+    tally: dict[str, str],
+    minutes: dict[str, str],
+    seconds: dict[str, str],
+    recent: list[str],
+    now: float,
+    top: int,
+) -> AppealFigures:
+    channels: dict[str, int] = {}
+    countries: dict[str, int] = {}
+    for name, value in tally.items():
+        if name.startswith("channel:"):
+            channels[name[8:]] = int(value)
+        elif name.startswith("country:"):
+            countries[name[8:]] = int(value)
+    ranked = sorted(countries.items(), key=lambda item: (-item[1], item[0]))[:top]
+    current_minute = int(now) // 60
+    per_minute = [
+        {
+            "minute": datetime.fromtimestamp(m * 60, UTC).isoformat(timespec="minutes"),
+            "signatures": int(minutes.get(str(m), 0)),
+        }
+        for m in range(current_minute - MINUTES_KEPT + 1, current_minute + 1)
+    ]
+    last_minute = sum(int(v) for k, v in seconds.items() if now - 60 < int(k) <= now)
+    goal = meta.get("goal")
+    return AppealFigures(
+        slug=slug,
+        title=meta.get("title", ""),
+        person=meta.get("person", ""),
+        campaign=meta.get("campaign", ""),
+        status=meta.get("status", ""),
+        goal=int(goal) if goal else None,
+        signatures=int(tally.get("total", 0)),
+        last_minute=last_minute,
+        channels=channels,
+        countries=[{"country": code, "name": country_name(code), "signatures": n} for code, n in ranked],
+        per_minute=per_minute,
+        recent=[json.loads(entry) for entry in recent],
+        updated_at=tally.get("updated_at"),
+    )

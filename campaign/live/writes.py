@@ -1,0 +1,161 @@
+"""Writing the live figures to Redis: a commit's changes, campaign tallies, appeals' fields.
+
+Tallies only grow, so Redis keeps each one as a *max-register*: a write sets a field only
+when the new value is larger.  Writes from several processes can then arrive in any order,
+be repeated, or follow a Redis restart, and still converge on the database's figures
+without locks.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+from campaign.live.changes import LiveChanges, Signed
+from campaign.live.keys import (
+    APPEALS,
+    MINUTES_KEPT,
+    NETWORK_TALLY,
+    RECENT_LENGTH,
+    SECONDS_KEPT,
+    appeal_key,
+    campaign_key,
+    updates_channel,
+)
+
+# Set each field only if the new value is larger; report whether the total moved.
+MAX_SET = """
+local changed = 0
+for i = 1, #ARGV - 1, 2 do
+  local current = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '-1')
+  if tonumber(ARGV[i + 1]) > current then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+    if ARGV[i] == 'total' then changed = 1 end
+  end
+end
+if changed == 1 then redis.call('HSET', KEYS[1], 'updated_at', ARGV[#ARGV]) end
+return changed
+"""
+
+
+class LiveWrites:
+    """Copies what the database committed to Redis, as max-registers, and announces moved totals."""
+
+    def __init__(self, client: redis.Redis):
+        self.redis = client
+        self._max_set = client.register_script(MAX_SET)
+        self.updates_channel = updates_channel(client)
+
+    def apply(self, changes: LiveChanges, *, now: float | None = None) -> None:
+        """Copy tally values after a commit to Redis and announce moved totals."""
+        if not changes:
+            return
+        stamp = iso_stamp(now)
+        oldest_minute = int(time.time() if now is None else now) // 60 - MINUTES_KEPT
+        pipe = self.redis.pipeline(transaction=False)
+        for scope, values in changes.tallies.items():
+            self._queue_tally(pipe, scope, values, stamp, oldest_minute)
+            if scope != "*" and "total" in values:
+                pipe.publish(self.updates_channel, json.dumps({"appeal": scope, "total": values["total"]}))
+        seconds: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        latest: dict[str, list[str]] = defaultdict(list)
+        for signed in changes.signed:
+            seconds[signed.appeal_slug][int(signed.received_at.timestamp())] += 1
+            latest[signed.appeal_slug].append(ticker_entry(signed))
+        for slug, entries in latest.items():  # one push per appeal, however big the batch
+            pipe.lpush(appeal_key(slug, "recent"), *entries[-RECENT_LENGTH:])
+            pipe.ltrim(appeal_key(slug, "recent"), 0, RECENT_LENGTH - 1)
+        for slug, counts in seconds.items():
+            key = appeal_key(slug, "seconds")
+            for second, count in counts.items():
+                pipe.hincrby(key, str(second), count)
+            pipe.expire(key, SECONDS_KEPT)
+        pipe.execute()
+
+    def _queue_tally(
+        self, pipe: Any, scope: str, values: Mapping[str, int], stamp: str, oldest_minute: int
+    ) -> None:
+        """Queue max-register writes; minutes older than the live hour stay in the database only."""
+
+        # EVAL rather than EVALSHA: one round trip, and nothing to reload after a Redis restart.
+        def max_set(key: str, fields: Mapping[str, int]) -> None:
+            args = [a for item in fields.items() for a in item]
+            pipe.eval(MAX_SET, 1, key, *args, stamp)
+
+        if scope == "*":
+            max_set(NETWORK_TALLY, values)
+            return
+        plain = {k: v for k, v in values.items() if not k.startswith("minute:")}
+        minutes = {
+            k[7:]: v for k, v in values.items() if k.startswith("minute:") and int(k[7:]) >= oldest_minute
+        }
+        if plain:
+            max_set(appeal_key(scope, "tally"), plain)
+        if minutes:
+            max_set(appeal_key(scope, "minutes"), minutes)
+
+    def apply_campaigns(self, tallies: Mapping[str, Mapping[str, int]], *, now: float | None = None) -> None:
+        """Copy campaign tallies (social activity, visits) after a commit, as max-registers."""
+        if not tallies:
+            return
+        stamp = iso_stamp(now)
+        pipe = self.redis.pipeline(transaction=False)
+        for slug, values in tallies.items():
+            args = [a for item in values.items() for a in item]
+            pipe.eval(MAX_SET, 1, campaign_key(slug, "tally"), *args, stamp)
+            pipe.publish(self.updates_channel, json.dumps({"campaign": slug}))
+        pipe.execute()
+
+    def publish_appeal(self, info: Mapping[str, Any]) -> None:
+        """Store an appeal's descriptive fields (title, goal, ...) for the screens."""
+        slug = info["slug"]
+        meta = {k: "" if v is None else str(v) for k, v in info.items() if k != "slug"}
+        pipe = self.redis.pipeline(transaction=True)  # readers never see the meta half-written
+        pipe.delete(appeal_key(slug, "meta"))
+        mapping: dict[Any, Any] = {"slug": slug, **meta}
+        pipe.hset(appeal_key(slug, "meta"), mapping=mapping)
+        pipe.execute()
+        self.redis.sadd(APPEALS, slug)
+
+    def forget_recent(self, entries: Mapping[str, Iterable[tuple[str, datetime]]]) -> int:
+        """Remove ticker entries of erased supporters: (masked number, time) per appeal slug."""
+        removed = 0
+        for slug, shown in entries.items():
+            wanted = {(masked, at.astimezone(UTC).isoformat(timespec="seconds")) for masked, at in shown}
+            key = appeal_key(slug, "recent")
+            if self.redis.type(key) != "list":
+                continue
+            for raw in set(self.redis.lrange(key, 0, -1)):
+                try:
+                    entry = json.loads(raw)
+                except ValueError:
+                    continue
+                if (entry.get("number"), entry.get("at")) in wanted:
+                    removed += int(self.redis.lrem(key, 0, raw))  # type: ignore[arg-type]
+        return removed
+
+    def _announce_total(self, slug: str, total: int) -> None:
+        self.redis.publish(self.updates_channel, json.dumps({"appeal": slug, "total": total}))
+
+
+def ticker_entry(signed: Signed) -> str:
+    return json.dumps(
+        {
+            "number": signed.masked,
+            "country": signed.country,
+            "channel": signed.channel,
+            "at": signed.received_at.astimezone(UTC).isoformat(timespec="seconds"),
+        },
+        ensure_ascii=False,
+    )
+
+
+def iso_stamp(now: float | None) -> str:
+    moment = datetime.fromtimestamp(time.time() if now is None else now, UTC)
+    return moment.isoformat(timespec="seconds")
