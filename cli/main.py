@@ -17,17 +17,17 @@ from typing import Annotated
 import redis
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from campaign import __version__, files, logs
 from campaign.access import users
 from campaign.appeals import registry as appeal_service
 from campaign.errors import CampaignError
-from campaign.runtime import Runtime, redis_url
+from campaign.runtime import redis_url
 from campaign.settings import Settings, get_settings
 from campaign.storage import db, embedded_redis
 from cli import access as cli_access
 from cli import activity as cli_activity
+from cli import appeals as cli_appeals
 from cli import delivery as cli_delivery
 from cli import history as cli_history
 from cli import messaging as cli_messaging
@@ -41,13 +41,12 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold phone numbers
 )
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
-appeal_app = typer.Typer(help="Urgent Action appeals.", no_args_is_help=True)
 import_app = typer.Typer(help="Import historical records.", no_args_is_help=True)
 redis_app = typer.Typer(help="The embedded Redis server.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(appeal_app, name="appeal")
 app.add_typer(import_app, name="import")
 app.add_typer(redis_app, name="redis")
+cli_appeals.add_to(app)  # appeal
 cli_activity.add_to(app)  # token, social, poll, demonstration, outcome
 cli_scale.add_to(app)  # worker
 cli_privacy.add_to(app)  # supporter, retention, keys
@@ -318,145 +317,6 @@ def db_upgrade() -> None:
 
 
 # -- appeals ----------------------------------------------------------------------------------
-@appeal_app.command("add")
-def appeal_add(
-    slug: Annotated[str, typer.Option(help="Short name in URLs, e.g. hassan.")],
-    title: Annotated[str, typer.Option(help="Title, e.g. 'Stop the torture of Hassan'.")],
-    campaign: Annotated[str, typer.Option(help="Campaign slug; created if new.")],
-    person: Annotated[str, typer.Option(help="The person or case, as thank-yous name it.")] = "",
-    sms_text: Annotated[str, typer.Option(help="The alert text, at most 160 characters.")] = "",
-    keyword: Annotated[list[str] | None, typer.Option(help="A keyword that signs this appeal.")] = None,
-    language: Annotated[str, typer.Option(help="Language of the replies (en, nl, fr, ...).")] = "en",
-    thank_you: Annotated[
-        str | None, typer.Option(help="Thank-you template: {others}, {count}, {person}, {title}.")
-    ] = None,
-    target_authority: Annotated[str, typer.Option(help="Who the signatures go to.")] = "",
-    target_email: Annotated[str, typer.Option(help="The authority's email address.")] = "",
-    target_fax: Annotated[str, typer.Option(help="The authority's email-to-fax gateway address.")] = "",
-    country: Annotated[str, typer.Option(help="Country of concern, ISO code.")] = "",
-    goal: Annotated[int | None, typer.Option(help="Signatures aimed for.")] = None,
-    feature: Annotated[str | None, typer.Option(help="Short code on which a bare JA signs it.")] = None,
-) -> None:
-    """Add an appeal (and its campaign, if new)."""
-    rt = open_runtime()
-    summary = appeal_service.add_appeal(
-        rt.engine,
-        slug=slug,
-        title=title,
-        campaign=campaign,
-        person=person,
-        sms_text=sms_text,
-        keywords=keyword or [],
-        language=language,
-        thank_you=thank_you,
-        target_authority=target_authority,
-        target_email=target_email,
-        target_fax=target_fax,
-        country=country,
-        goal=goal,
-        feature_on=feature,
-    )
-    _publish(rt, summary)
-    console.print(f"added appeal [bold]{summary.slug}[/] to campaign {summary.campaign}")
-
-
-@appeal_app.command("edit")
-def appeal_edit(
-    slug: str,
-    title: Annotated[str | None, typer.Option(help="New title.")] = None,
-    person: Annotated[str | None, typer.Option(help="The person or case.")] = None,
-    sms_text: Annotated[str | None, typer.Option(help="The alert text, at most 160 characters.")] = None,
-    goal: Annotated[int | None, typer.Option(help="Signatures aimed for; 0 removes the goal.")] = None,
-    country: Annotated[str | None, typer.Option(help="Country of concern, ISO code.")] = None,
-    target_name: Annotated[str | None, typer.Option(help="The authority the signatures go to.")] = None,
-    target_email: Annotated[
-        str | None, typer.Option(help="The authority's email address; '' removes it.")
-    ] = None,
-    target_fax: Annotated[
-        str | None, typer.Option(help="Its email-to-fax gateway address, e.g. 0031701234567@fax.example.org.")
-    ] = None,
-) -> None:
-    """Change an appeal's title, text, goal or target authority (only what is given)."""
-    rt = open_runtime()
-    changed = appeal_service.edit_appeal(
-        rt.engine,
-        slug,
-        title=title,
-        person=person,
-        sms_text=sms_text,
-        goal=goal,
-        country=country,
-        target_name=target_name,
-        target_email=target_email,
-        target_fax=target_fax,
-    )
-    if not changed:
-        console.print(f"appeal [bold]{slug}[/] unchanged")
-        return
-    _publish(rt, appeal_service.get_appeal(rt.engine, slug))
-    labels = {"target_authority": "target name"}
-    for name, (_, after) in changed.items():
-        shown = after if after not in (None, "") else "(none)"
-        console.print(f"{labels.get(name, name.replace('_', ' '))}: {shown}", highlight=False)
-    console.print(f"updated appeal [bold]{slug}[/]")
-
-
-@appeal_app.command("list")
-def appeal_list() -> None:
-    """List the appeals with their signatures."""
-    from campaign.appeals.deliveries import latest_by_appeal
-
-    rt = open_runtime()
-    delivered = latest_by_appeal(rt.engine)
-    table = Table(
-        "slug", "campaign", "title", "keywords", "featured on", "status", "signatures", "goal", "delivered"
-    )
-    for a in appeal_service.list_appeals(rt.engine):
-        last = delivered.get(a.slug)
-        table.add_row(
-            a.slug,
-            a.campaign,
-            a.title,
-            " ".join(a.keywords),
-            " ".join(a.featured_on),
-            a.status,
-            f"{a.signatures:,}",
-            f"{a.goal:,}" if a.goal else "",
-            f"{last.signatures:,} on {last.created_at.astimezone(rt.settings.tz):%Y-%m-%d}" if last else "",
-        )
-    console.print(table)
-
-
-@appeal_app.command("feature")
-def appeal_feature(
-    slug: str,
-    short_code: Annotated[str | None, typer.Option(help="Short code; default CAMPAIGN_SHORT_CODE.")] = None,
-) -> None:
-    """Make a bare JA on a short code sign this appeal."""
-    rt = open_runtime()
-    code = short_code or rt.settings.short_code
-    summary = appeal_service.feature_appeal(rt.engine, slug, code)
-    _publish(rt, summary)
-    console.print(f"a bare JA to {code} now signs [bold]{slug}[/]")
-
-
-@appeal_app.command("close")
-def appeal_close(slug: str) -> None:
-    """Close an appeal: signatures stay, new ones are no longer counted."""
-    rt = open_runtime()
-    summary = appeal_service.close_appeal(rt.engine, slug)
-    _publish(rt, summary)
-    console.print(f"closed appeal [bold]{slug}[/] at {summary.signatures:,} signatures")
-
-
-def _publish(rt: Runtime, summary: appeal_service.AppealSummary) -> None:
-    try:
-        rt.live.publish_appeal(summary.public())
-    except (redis.RedisError, OSError):
-        errors.print("[yellow]Redis not reachable; the screens will pick this up when it is[/]")
-
-
-# -- figures ----------------------------------------------------------------------------------
 @app.command()
 def reconcile() -> None:
     """Rebuild every live figure from the database and report what was wrong."""
