@@ -47,7 +47,7 @@ def test_a_wrong_import_breaks_the_contract_it_crosses(tmp_path: Path) -> None:
 
 def test_migrations_import_only_the_column_types() -> None:
     """An old migration must run the same way years later: no application code but the types."""
-    allowed = {"__future__", "alembic", "sqlalchemy", "campaign.storage.types"}
+    ours = ("campaign", "cli", "ingest", "dashboard")
     for migration in sorted(MIGRATIONS.glob("*.py")):
         for node in ast.walk(ast.parse(migration.read_text())):
             names = []
@@ -56,6 +56,5 @@ def test_migrations_import_only_the_column_types() -> None:
             elif isinstance(node, ast.ImportFrom):
                 names = [node.module or ""]
             for name in names:
-                assert any(name == a or name.startswith(a + ".") for a in allowed), (
-                    f"{migration.name} imports {name}"
-                )
+                application = name.split(".")[0] in ours
+                assert not application or name == "campaign.storage.types", f"{migration.name} imports {name}"

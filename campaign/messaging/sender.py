@@ -37,6 +37,7 @@ from sqlalchemy import Engine, case, func, select, update
 
 from campaign.inbound import replies
 from campaign.inbound.directory import Directory, current_version, load
+from campaign.logs import mask_phones
 from campaign.messaging.outbox import DESPITE_OPT_OUT, mark_opted_out
 from campaign.messaging.providers.base import SendResult, SmsProvider
 from campaign.storage.models import OutboxMessage, Supporter, Tally, utcnow
@@ -121,6 +122,16 @@ class SendTotals:
             f"{self.sent:,} sent, {self.retried:,} to retry, {self.failed:,} failed, "
             f"{self.cancelled:,} cancelled (opted out), {self.interrupted:,} interrupted"
         )
+
+
+def masked_error(error: str) -> str:
+    """A provider's error as kept and shown: ``provider status code: message``, numbers masked.
+
+    Providers quote the number in their messages ("The 'To' number +31612345678 is not a
+    valid phone number"); only its masked form is kept.  The leading status and code stay.
+    """
+    head, colon, message = error.partition(": ")
+    return head + colon + mask_phones(message) if colon else mask_phones(error)
 
 
 def backoff(attempts: int, base: float, asked: float | None = None) -> float:
@@ -342,7 +353,7 @@ class OutboxSender:
                         )
                     self.totals.sent += 1
                     continue
-                error = result.error or result.outcome
+                error = masked_error(result.error or result.outcome)
                 tries = int(attempts.get(item.id, 1))
                 if result.outcome == "temporary" and tries < self.max_attempts:
                     later = now + timedelta(seconds=backoff(tries, self.backoff_base, result.retry_after))

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
@@ -52,10 +52,33 @@ def test_server_errors_are_retried_and_permanent_errors_fail_with_the_reason(
     assert by_number == {NUMBERS[0], NUMBERS[3], NUMBERS[4]}
     failed = sorted(r.error or "" for r in outbox_rows(rt) if r.status == "failed")
     assert failed[0].startswith("twilio 400 21211")
+    # Twilio quotes the number in this error; only its masked form is stored (and shown).
+    assert NUMBERS[2] not in failed[0] and NUMBERS[2][-9:] not in failed[0]
+    assert f"+•••{NUMBERS[2][-2:]}" in failed[0]
     assert failed[1] == "twilio 400 21610: Attempt to send to unsubscribed recipient"
     # 21610: the person texted STOP to Twilio; they are opted out here too.
     with rt.engine.connect() as connection:
         assert connection.scalar(select(func.count()).where(Supporter.opted_out.is_(True))) == 1
+
+
+def test_numbers_in_errors_kept_before_are_masked_by_the_migration(
+    rt: Runtime, messaging: Settings, hassan: object
+) -> None:
+    from alembic import command
+
+    from campaign.storage import db
+    from campaign.storage.models import OutboxMessage
+
+    subscribe(rt, NUMBERS[:2])
+    queue_alert(rt)
+    raw = f"twilio 400 21211: The 'To' number {NUMBERS[0]} is not a valid phone number."
+    with rt.engine.begin() as connection:
+        connection.execute(update(OutboxMessage).values(status="failed", error=raw))
+    config = db.alembic_config(rt.engine)
+    command.downgrade(config, "0009")
+    command.upgrade(config, "head")
+    errors = {row.error for row in outbox_rows(rt)}
+    assert errors == {f"twilio 400 21211: The 'To' number +•••{NUMBERS[0][-2:]} is not a valid phone number."}
 
 
 def test_temporary_errors_give_up_after_the_last_attempt(
