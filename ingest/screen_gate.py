@@ -53,6 +53,11 @@ class ScreenGate:
         screen = await self._screen(token)
         if screen is None:
             raise Unauthorized("screen token unknown or revoked")
+        if screen.page != "on-air":  # a wall screen's link must not open the broadcast feed
+            raise Forbidden(
+                f"screen {screen.name!r} is a {screen.page} wall screen; the broadcast feed takes"
+                " on-air screen tokens (campaign screen add NAME --page on-air)"
+            )
         if not screen.covers(slug, await self._campaign(slug) if screen.campaign else None):
             raise Forbidden(f"screen {screen.name!r} shows {screen.scope}, not appeal {slug!r}")
 

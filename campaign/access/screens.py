@@ -142,7 +142,7 @@ def urls(screen: Screen, token: str, dashboard_url: str, ingest_url: str) -> dic
     """The addresses to paste into a browser source, by what they are."""
     t = quote(token)
     found = {"dashboard": f"{dashboard_url}/{screen.page}?token={t}"}
-    if screen.appeal:
+    if screen.appeal and screen.page == "on-air":  # only on-air tokens open the broadcast feed
         found["overlay"] = f"{ingest_url}/overlay/{screen.appeal}?token={t}"
         found["total.txt"] = f"{ingest_url}/api/v1/appeals/{screen.appeal}/total.txt?token={t}"
     return found

@@ -68,6 +68,12 @@ def test_the_printed_links(runtime: Runtime) -> None:
         "overlay": f"http://ingest:8000/overlay/hassan?token={token}",
         "total.txt": f"http://ingest:8000/api/v1/appeals/hassan/total.txt?token={token}",
     }
+    wall = screens.create(runtime.engine, "wall", appeal="hassan", page="live", actor="test")
+    wall_screen = screens.verify(runtime.engine, wall)
+    assert wall_screen is not None
+    assert screens.urls(wall_screen, wall, "http://dash:8501", "http://ingest:8000") == {
+        "dashboard": f"http://dash:8501/live?token={wall}"
+    }
 
 
 def test_the_feed_needs_a_token(client: TestClient, runtime: Runtime) -> None:
@@ -107,9 +113,18 @@ def test_a_token_reads_its_appeal_only_until_revoked(
 
 
 def test_a_campaign_token_covers_its_appeals(client: TestClient, runtime: Runtime) -> None:
-    token = screens.create(runtime.engine, "torture wall", campaign="torture", page="live", actor="test")
+    token = screens.create(runtime.engine, "torture gallery", campaign="torture", actor="test")
     assert client.get("/api/v1/appeals/hassan/total.txt", params={"token": token}).status_code == 200
     assert client.get("/api/v1/appeals/kenya/total.txt", params={"token": token}).status_code == 403
+
+
+def test_a_wall_screen_token_opens_no_broadcast_feed(client: TestClient, runtime: Runtime) -> None:
+    """The attack that found it: a `--page live` link also opened the overlay, its stream and total.txt."""
+    token = screens.create(runtime.engine, "torture wall", campaign="torture", page="live", actor="test")
+    for path in FEED:
+        refused = client.get(path, params={"token": token})
+        assert refused.status_code == 403, path
+        assert "wall screen" in refused.json()["error"]["message"]
 
 
 def test_the_feed_can_be_made_public(settings: Settings, runtime: Runtime) -> None:
