@@ -104,6 +104,8 @@ class Supporter(Base):
     phone_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     phone_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     country: Mapped[str] = mapped_column(String(2), default="ZZ")
+    # ISO 639-1; texts to the supporter use this language's version when there is one.
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     subscribed: Mapped[bool] = mapped_column(Boolean, default=False)
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -486,6 +488,8 @@ class OutboxMessage(Base):
     template: Mapped[str | None] = mapped_column(String(24), nullable=True)
     language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     body: Mapped[str] = mapped_column(Text, default="")
+    # SMS segments this text costs as the network counts them (GSM 03.38 or UCS-2).
+    segments: Mapped[int | None] = mapped_column(Integer, nullable=True)
     scheduled_at: Mapped[datetime] = mapped_column(UtcDateTime())
     status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
