@@ -151,19 +151,20 @@ def run(stack: Stack, viewers: int, rounds: int, burst: Burst | None = None) -> 
             burst.run(server.url, pools[0], 1.0)  # warm-up
             without = burst.run(server.url, pools[1], burst.seconds)
             time.sleep(1.0)  # the last batches commit before the viewers connect
-        result = asyncio.run(_measure(server, viewers, rounds))
+        token = stack.screen_token
+        result = asyncio.run(_measure(server, token, viewers, rounds))
         if burst is not None and without is not None and not result.error:
-            result.burst = asyncio.run(_burst_with(server, viewers, burst, pools[2], without))
+            result.burst = asyncio.run(_burst_with(server, token, viewers, burst, pools[2], without))
         time.sleep(1.0)  # whatever the viewers' leaving makes the ingest log
         result.ingest_log = server.log_problems()
         return result
 
 
 async def _burst_with(
-    server: servers.Server, count: int, burst: Burst, pool: webhooks.Pool, without: LoadResult
+    server: servers.Server, token: str, count: int, burst: Burst, pool: webhooks.Pool, without: LoadResult
 ) -> BurstResult:
     """Connect the viewers again, run the burst, and check every viewer got the final total."""
-    viewers = await asyncio.wait_for(_connect_all(server.url, count), CONNECT_TIMEOUT)
+    viewers = await asyncio.wait_for(_connect_all(server.url, token, count), CONNECT_TIMEOUT)
     tasks = [asyncio.create_task(v.follow()) for v in viewers]
     try:
         await asyncio.wait_for(asyncio.gather(*(v.wait_above(-1) for v in viewers)), CONNECT_TIMEOUT)
@@ -174,7 +175,7 @@ async def _burst_with(
         events = sum(len(v.totals) - b for v, b in zip(viewers, before, strict=True)) / count
         await asyncio.sleep(2.0)  # the last commits and their events
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
-            answer = await client.get(f"/api/v1/appeals/{WEBHOOK_APPEAL}/total.txt")
+            answer = await client.get(f"/api/v1/appeals/{WEBHOOK_APPEAL}/total.txt", params={"token": token})
         final = int(answer.text) if answer.status_code == 200 else -1
         behind = sum(v.totals[-1][0] != final for v in viewers)
         check = "ok" if behind == 0 else f"{behind} viewers not on the final total {final}"
@@ -192,7 +193,7 @@ async def _burst_with(
     )
 
 
-async def _measure(server: servers.Server, count: int, rounds: int) -> FanoutResult:
+async def _measure(server: servers.Server, token: str, count: int, rounds: int) -> FanoutResult:
     pid = server.process.pid
     rss_before = (proc.rss_bytes(pid) or 0) / 2**20
     viewers: list[Viewer] = []
@@ -201,7 +202,7 @@ async def _measure(server: servers.Server, count: int, rounds: int) -> FanoutRes
     began = time.perf_counter()
     try:
         try:
-            viewers = await asyncio.wait_for(_connect_all(server.url, count), CONNECT_TIMEOUT)
+            viewers = await asyncio.wait_for(_connect_all(server.url, token, count), CONNECT_TIMEOUT)
         except (TimeoutError, OSError) as error:
             result.error = f"connecting {count} viewers: {type(error).__name__} {error}"
             return result
@@ -227,12 +228,12 @@ async def _measure(server: servers.Server, count: int, rounds: int) -> FanoutRes
     return result
 
 
-async def _connect_all(url: str, count: int) -> list[Viewer]:
+async def _connect_all(url: str, token: str, count: int) -> list[Viewer]:
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
 
     async def one() -> Viewer:
         async with gate:
-            return await Viewer.open(url)
+            return await Viewer.open(url, token)
 
     return list(await asyncio.gather(*(one() for _ in range(count))))
 

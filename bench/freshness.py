@@ -72,14 +72,14 @@ def percentile(values: list[float], share: float) -> float:
 def run(stack: Stack, count: int, seed: int = 4777) -> FreshnessResult:
     """Start a fresh ingest, connect one viewer, send ``count`` webhooks; measure."""
     with servers.ingest(stack) as server:
-        result = asyncio.run(_measure(server.url, count, random.Random(seed)))
+        result = asyncio.run(_measure(server.url, stack.screen_token, count, random.Random(seed)))
         time.sleep(0.5)  # whatever the viewer's leaving makes the ingest log
         result.ingest_log = server.log_problems()
         return result
 
 
-async def _measure(url: str, count: int, rng: random.Random) -> FreshnessResult:
-    viewer = await Viewer.open(url)
+async def _measure(url: str, token: str, count: int, rng: random.Random) -> FreshnessResult:
+    viewer = await Viewer.open(url, token)
     signer = Signer(NUMBER_PREFIX)
     fresh: list[float] = []
     from_send: list[float] = []
@@ -107,7 +107,7 @@ async def _measure(url: str, count: int, rng: random.Random) -> FreshnessResult:
                 early += arrived < sent.answered_at
                 fresh.append(max(0.0, arrived - sent.answered_at) * 1000)
                 from_send.append((arrived - sent.sent_at) * 1000)
-            check = await _endpoints(client, last)
+            check = await _endpoints(client, token, last)
     finally:
         reading.cancel()
         await viewer.close()
@@ -128,10 +128,10 @@ async def _measure(url: str, count: int, rng: random.Random) -> FreshnessResult:
     )
 
 
-async def _endpoints(client: httpx.AsyncClient, streamed: int) -> str:
+async def _endpoints(client: httpx.AsyncClient, token: str, streamed: int) -> str:
     """ "ok" when the overlay page is served and total.txt shows the last streamed total."""
-    page = await client.get(f"/overlay/{WEBHOOK_APPEAL}")
-    text = await client.get(f"/api/v1/appeals/{WEBHOOK_APPEAL}/total.txt")
+    page = await client.get(f"/overlay/{WEBHOOK_APPEAL}", params={"token": token})
+    text = await client.get(f"/api/v1/appeals/{WEBHOOK_APPEAL}/total.txt", params={"token": token})
     problems = []
     if page.status_code != 200 or STREAM_PATH not in page.text:
         problems.append(f"overlay page answered {page.status_code} without the stream's address")

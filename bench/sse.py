@@ -42,8 +42,10 @@ class Viewer:
     _news: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
-    async def open(cls, base_url: str, path: str = STREAM_PATH, timeout: float = 10.0) -> Viewer:
-        """Connect and read the response head; the first event (the current total) follows."""
+    async def open(cls, base_url: str, token: str, path: str = STREAM_PATH, timeout: float = 10.0) -> Viewer:
+        """Connect with an on-air screen token and read the response head; the first event
+        (the current total) follows."""
+        path = f"{path}?{urlencode({'token': token})}"
         url = urlsplit(base_url)
         host, port = url.hostname or "127.0.0.1", url.port or 80
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from campaign.access import screens
 from campaign.appeals import registry as appeals
 from campaign.runtime import Runtime
 from campaign.settings import Settings
@@ -38,6 +39,7 @@ class Stack:
     settings: Settings
     runtime: Runtime
     database: str  # for people: "SQLite ..." or "PostgreSQL ..."
+    screen_token: str  # an on-air screen token for WEBHOOK_APPEAL: the overlay's feeds need one
 
     @property
     def dialect(self) -> str:
@@ -82,7 +84,8 @@ def open_stack(postgres: str | None = None) -> Iterator[Stack]:
             runtime = Runtime.open(settings, migrate=False)
             try:
                 _add_appeals(runtime)
-                yield Stack(root, settings, runtime, description)
+                token = screens.create(runtime.engine, "bench overlay", appeal=WEBHOOK_APPEAL, actor="bench")
+                yield Stack(root, settings, runtime, description, token)
             finally:
                 runtime.close()
     finally:
