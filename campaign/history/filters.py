@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -110,6 +110,16 @@ class Scope:
     @property
     def empty(self) -> bool:
         return self.appeal_ids == ()
+
+    def within_days(self, first_day: int, last_day: int) -> Scope:
+        """This scope narrowed to UTC days ``first_day``..``last_day`` (epoch days), where all
+        its data lies: the same figures, drawn per hour when the days are few."""
+        start, end = first_day * 24, (last_day + 1) * 24
+        return replace(
+            self,
+            start_hour=start if self.start_hour is None else max(self.start_hour, start),
+            end_hour=end if self.end_hour is None else min(self.end_hour, end),
+        )
 
     @property
     def hourly(self) -> bool:

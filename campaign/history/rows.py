@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, select
 
 from campaign.history import rollups
-from campaign.history.filters import Filters, Scope, scope
+from campaign.history.filters import HOURLY_UP_TO, Filters, Scope, scope
 from campaign.history.plan import attribute_conditions, part_conditions, parts, time_bounds
 from campaign.history.queries import (
     Headline,
@@ -152,11 +152,19 @@ def view(engine: Engine, filters: Filters, tz: ZoneInfo) -> View:
         appeal_totals = by_appeal(connection, where)
         countries = by_country(connection, where)
         counts = over_time_counts(connection, where)
+        joined = members(connection, where)
+        activity = social(connection, where)
+        short = _short_span(where, counts, joined, activity)
+        if short is not None:
+            # A few days of data (a new installation, a new appeal) read per hour, not as one
+            # or two bars the width of the chart.
+            where = short
+            counts = over_time_counts(connection, where)
+            joined = members(connection, where)
+            activity = social(connection, where)
         top = peaks(connection, where, series=counts)
         series = series_times(where, counts)
         channels = by_channel(connection, where)
-        joined = members(connection, where)
-        activity = social(connection, where)
         table = appeal_table(connection, where, totals=appeal_totals)
         head = Headline(
             signatures=sum(n for _, n in appeal_totals),
@@ -188,6 +196,25 @@ def view(engine: Engine, filters: Filters, tz: ZoneInfo) -> View:
         ).astype({"events": "int64"}),
         appeals=pd.DataFrame(table, columns=list(APPEAL_COLUMNS)),
     )
+
+
+def _short_span(
+    where: Scope,
+    days: Mapping[int, int],
+    joined: Sequence[tuple[datetime, int]],
+    activity: Sequence[tuple[datetime, str, str, int]],
+) -> Scope | None:
+    """The scope narrowed to its data's days when they are few enough to draw per hour."""
+    if where.hourly:
+        return None
+    found = set(days) | {_epoch_day(t) for t, _ in joined} | {_epoch_day(t) for t, *_ in activity}
+    if not found or (max(found) - min(found) + 1) * 24 * rollups.HOUR > HOURLY_UP_TO.total_seconds():
+        return None
+    return where.within_days(min(found), max(found))
+
+
+def _epoch_day(moment: datetime) -> int:
+    return int((moment - rollups.EPOCH).total_seconds()) // rollups.DAY
 
 
 APPEAL_COLUMNS = (

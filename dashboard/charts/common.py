@@ -9,6 +9,9 @@ up on a laptop: they keep hover labels and smaller type.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.frames import CHANNEL_NAMES
@@ -88,3 +91,20 @@ def staff_layout(figure: go.Figure, p: Palette, title: str, height: int) -> None
     )
     figure.update_xaxes(tickfont={"size": 13})
     figure.update_yaxes(tickfont={"size": 14})
+
+
+def span_time_axis(figure: go.Figure, times: pd.Series, *, bucket: timedelta, least: timedelta) -> None:
+    """Let a time axis span at least ``least`` around its data, bars one ``bucket`` wide.
+
+    Left to itself, Plotly stretches a single bar (one day of data, one hour) across the
+    whole width and labels the axis in fractions of a second.
+    """
+    stamps = pd.to_datetime(pd.Series(times))
+    if not len(stamps):
+        return
+    first, last = stamps.min() - bucket / 2, stamps.max() + bucket / 2
+    missing = least - (last - first)
+    if missing > timedelta(0):
+        first, last = first - missing / 2, last + missing / 2
+    figure.update_xaxes(range=[first, last])
+    figure.update_traces(width=bucket.total_seconds() * 1000 * 0.9, selector={"type": "bar"})

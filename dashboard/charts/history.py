@@ -7,18 +7,22 @@ time zone (``campaign.history.rows.view``).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard import tables
-from dashboard.charts.common import MIN_ROWS, channel_color, mark_empty, staff_layout
+from dashboard.charts.common import MIN_ROWS, channel_color, mark_empty, span_time_axis, staff_layout
 from dashboard.charts.staff import demonstration_map
 from dashboard.frames import channel_label
 from dashboard.style import Palette
 
 PEAK_LABELS = 3  # TV moments written on the chart; the rest are marked only
+# The least a time chart spans, so that a first hour or a first day reads as such.
+LEAST_HOURS = timedelta(hours=12)
+LEAST_DAYS = timedelta(days=7)
 _UTC = ZoneInfo("UTC")  # the map's (empty) demonstrations need a zone
 
 
@@ -48,6 +52,7 @@ def signatures_over_time(
         figure.update_yaxes(visible=False)
         mark_empty(figure, p, "No signatures in this view")
         return figure
+    _span(figure, series["at"], hourly)
     heights = dict(zip(_bucket(series["at"], hourly), series["signatures"], strict=True))
     for rank, row in enumerate(peaks.itertuples(index=False)):
         bucket = _bucket(pd.Series([row.at]), hourly)[0]
@@ -165,6 +170,8 @@ def members_chart(members: pd.DataFrame, p: Palette, *, hourly: bool, height: in
         figure.update_xaxes(visible=False)
         figure.update_yaxes(visible=False)
         mark_empty(figure, p, "No one joined in this view")
+    else:
+        _span(figure, frame["at"], hourly)
     return figure
 
 
@@ -223,7 +230,16 @@ def social_against_signatures(
         figure.update_xaxes(visible=False)
         figure.update_yaxes(visible=False)
         mark_empty(figure, p, "No activity in this view")
+    else:
+        _span(figure, pd.concat([per["at"], series["at"]]) if len(series) else per["at"], hourly)
     return figure
+
+
+def _span(figure: go.Figure, times: pd.Series, hourly: bool) -> None:
+    if hourly:
+        span_time_axis(figure, times, bucket=timedelta(hours=1), least=LEAST_HOURS)
+    else:
+        span_time_axis(figure, times, bucket=timedelta(days=1), least=LEAST_DAYS)
 
 
 def _per(frame: pd.DataFrame, value: str, hourly: bool, by: str | None = None) -> pd.DataFrame:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts.common import FONT, MIN_ROWS, SEPARATORS, mark_empty, staff_layout
+from dashboard.charts.common import FONT, MIN_ROWS, SEPARATORS, mark_empty, span_time_axis, staff_layout
 from dashboard.frames import grouped
 from dashboard.style import Palette
 from dashboard.tables import by_country, world
@@ -375,4 +375,7 @@ def outcome_timeline_chart(frame: pd.DataFrame, p: Palette, *, height: int = 300
         figure.update_xaxes(visible=False)
         figure.update_yaxes(visible=False)
         mark_empty(figure, p, "No outcomes yet")
+    else:
+        # One outcome, or a few in a week, still read on a scale of months.
+        span_time_axis(figure, frame["at"], bucket=timedelta(days=1), least=timedelta(days=90))
     return figure

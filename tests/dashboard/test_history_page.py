@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -112,6 +112,39 @@ def test_charts_of_an_empty_view_say_so() -> None:
     assert texts == ["No signatures in this view"]
     channels = pd.DataFrame(columns=["channel", "provider", "signatures"])
     assert history_charts.channel_bars(channels, p).layout.annotations[0].text == "No signatures in this view"
+
+
+@pytest.mark.parametrize(
+    ("times", "hourly", "least"),
+    [
+        (["2026-12-01 14:00"], True, timedelta(hours=12)),  # the first hour of a new installation
+        (["2026-12-01 00:00"], False, timedelta(days=7)),  # its first day, drawn per day
+        (["2026-11-30 23:00", "2026-12-01 01:00"], True, timedelta(hours=12)),
+        (pd.date_range("2023-01-01", "2026-12-01", freq="D").strftime("%Y-%m-%d").tolist(), False, None),
+    ],
+    ids=["one hour", "one day", "three hours", "years"],
+)
+def test_time_charts_read_well_from_the_first_hour_to_years(
+    times: list[str], hourly: bool, least: timedelta | None
+) -> None:
+    """One bar never fills the chart (Plotly would, with ticks in fractions of a second)."""
+    p = style.DARK
+    # As the page gets them: hours or UTC days, shown in the organisation's zone.
+    at = pd.to_datetime(pd.Series(times)).dt.tz_localize("UTC").dt.tz_convert("Europe/Amsterdam")
+    series = pd.DataFrame({"at": at, "signatures": range(1, len(at) + 1)})
+    members = series.rename(columns={"signatures": "members"})
+    social = series.assign(platform="facebook", kind="join").rename(columns={"signatures": "events"})
+    bucket = timedelta(hours=1) if hourly else timedelta(days=1)
+    for figure in (
+        history_charts.signatures_over_time(series, series.iloc[0:0], p, hourly=hourly),
+        history_charts.members_chart(members, p, hourly=hourly),
+        history_charts.social_against_signatures(social, series, p, hourly=hourly),
+    ):
+        start, end = (pd.Timestamp(x) for x in figure.layout.xaxis.range)
+        assert start <= at.min() and at.max() <= end
+        assert end - start >= (least or (at.max() - at.min()))
+        bars = [trace for trace in figure.data if trace.type == "bar"]
+        assert bars and all(bar.width == bucket.total_seconds() * 1000 * 0.9 for bar in bars)
 
 
 def test_a_view_survives_the_round_trip_through_its_url() -> None:

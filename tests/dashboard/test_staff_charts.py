@@ -171,6 +171,10 @@ def test_outcome_charts() -> None:
     assert sorted(x for trace in days.data for x in trace.x) == [10.0, 20.0, 31.0, 59.0]
     timeline = charts.outcome_timeline_chart(tables.timeline(OUTCOMES, TZ), P)
     assert sum(len(trace.x) for trace in timeline.data) == 4
+    # One outcome still reads on a scale of months, not of fractions of a second.
+    single = charts.outcome_timeline_chart(tables.timeline(OUTCOMES.iloc[0:1], TZ), P)
+    start, end = (pd.Timestamp(x) for x in single.layout.xaxis.range)
+    assert end - start >= timedelta(days=90)
     nothing = OUTCOMES.iloc[0:0]
     for figure in (
         charts.outcome_kind_chart(tables.outcome_kinds(nothing), P),

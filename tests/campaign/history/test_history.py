@@ -24,7 +24,7 @@ from campaign.appeals import registry as appeals
 from campaign.appeals.registry import AppealSummary
 from campaign.errors import BadRequest
 from campaign.history import queries as history
-from campaign.history import rollups
+from campaign.history import rollups, rows
 from campaign.history.filters import Filters, _appeals, scope
 from campaign.inbound.message import InboundSms
 from campaign.inbound.recorder import SignatureInput
@@ -255,6 +255,29 @@ def test_short_ranges_are_per_hour_long_ones_per_day(connection: Connection) -> 
     days = dict(history.over_time(connection, long))
     assert days[datetime(2008, 2, 27, tzinfo=UTC)] == 5
     assert days[datetime(2008, 3, 10, tzinfo=UTC)] == 2
+
+
+def test_a_view_of_few_days_is_drawn_per_hour_and_many_days_per_day(seeded: Runtime) -> None:
+    # All the data lies within 27 February - 10 March: twelve days, drawn per hour even
+    # though no range was asked for (a new installation is not one wide bar).
+    few = rows.view(seeded.engine, Filters(), TZ)
+    assert few.hourly
+    per_hour = {at.astimezone(UTC): n for at, n in few.over_time.itertuples(index=False)}
+    assert per_hour[utc(27, 20)] == 4 and sum(per_hour.values()) == ALL.signatures
+    assert few.headline.signatures == ALL.signatures and few.headline.members == ALL.members
+    assert few.members["members"].sum() == ALL.members and few.social["events"].sum() == ALL.social
+    # One more signature months later: per day again.
+    seeded.recorder.record_signatures(
+        [
+            SignatureInput(
+                "kenya", seeded.vault.sender("+254712345699"), "web", "web", "import:late", utc(1, 9, month=6)
+            )
+        ]
+    )
+    many = rows.view(seeded.engine, Filters(), TZ)
+    assert not many.hourly
+    per_day = {at.astimezone(UTC): n for at, n in many.over_time.itertuples(index=False)}
+    assert per_day[datetime(2008, 2, 27, tzinfo=UTC)] == 5 and sum(per_day.values()) == ALL.signatures + 1
 
 
 def test_members_and_social_activity_over_time(connection: Connection) -> None:

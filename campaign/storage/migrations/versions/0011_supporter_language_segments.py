@@ -20,14 +20,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("supporters", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("language", sa.String(length=8), nullable=True))
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("segments", sa.Integer(), nullable=True))
+    # Plain ALTER TABLE, not a batch: recreating these tables would trip the foreign keys that
+    # point at them (SQLite adds and drops columns in place since 3.35).
+    op.add_column("supporters", sa.Column("language", sa.String(length=8), nullable=True))
+    op.add_column("outbox", sa.Column("segments", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_column("segments")
-    with op.batch_alter_table("supporters", schema=None) as batch_op:
-        batch_op.drop_column("language")
+    op.drop_column("outbox", "segments")
+    op.drop_column("supporters", "language")
