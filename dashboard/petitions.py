@@ -54,8 +54,9 @@ def overview(
                 "email": target.email,
                 "fax": target.fax,
                 "signatures": a.signatures,
-                "delivered": last.signatures if last else None,
-                "last_delivery": last.created_at.astimezone(tz).replace(tzinfo=None) if last else None,
+                # Text, empty when there is none: the table writes "None" in an empty number cell.
+                "delivered": f"{last.signatures:,}".replace(",", "\u202f") if last else "",
+                "last_delivery": f"{last.created_at.astimezone(tz):%Y-%m-%d %H:%M}" if last else "",
                 "deliveries": len(reached),
             }
         )
