@@ -170,11 +170,14 @@ async def appeals(request: Request) -> Response:
 
 
 async def appeal(request: Request) -> Response:
+    """One appeal's figures; its latest signers only with a wall-screen token for it."""
     slug = request.path_params["slug"]
+    signers = await request.state.gate.signers(request, slug)
     figures = await asyncio.to_thread(request.state.runtime.live.figures, slug)
     if figures is None:
         raise NotFound(f"no appeal {slug!r}")
-    return JSONResponse(figures.as_json())
+    headers = {"Cache-Control": "private, no-store"} if signers else {}
+    return JSONResponse(figures.as_json(signers=signers), headers=headers)
 
 
 async def healthz(request: Request) -> Response:

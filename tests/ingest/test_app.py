@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from campaign.access import screens
 from campaign.live.view import LiveView, connect
 from campaign.runtime import Runtime
 from campaign.settings import Settings
@@ -200,7 +202,64 @@ def test_the_appeals_list_shows_each_appeal_with_its_figures(
     assert detail["signatures"] == 2
     assert len(detail["per_minute"]) == 60
     assert sum(minute["signatures"] for minute in detail["per_minute"]) == 2
-    assert {entry["country"] for entry in detail["recent"]} == {"NL", "DE"}
+    assert {c["country"] for c in detail["top_countries"]} == {"NL", "DE"}
+
+
+# The attack of issue 14, finding 4: anyone could read the last signers of an appeal (masked
+# number, country, channel, time to the second), enough to check whether a known number signed.
+@pytest.fixture
+def signed_hassan(client: TestClient, runtime: Runtime, hassan: object, kenya: object) -> None:
+    for sid, sender in [("SMa", "+31612345678"), ("SMb", "+4915112345678")]:
+        assert post_twilio(client, twilio_form(sid, sender, "JA")).status_code == 200
+    runtime.live.refresh(runtime.engine, runtime.vault)
+
+
+@pytest.mark.usefixtures("signed_hassan")
+def test_the_public_appeal_answer_has_figures_and_no_signer(client: TestClient) -> None:
+    response = client.get("/api/v1/appeals/hassan")
+    assert response.status_code == 200
+    public = response.json()
+    assert public["signatures"] == 2 and public["channels"] == {"sms": 2}
+    assert {c["country"] for c in public["top_countries"]} == {"NL", "DE"}
+    assert sum(minute["signatures"] for minute in public["per_minute"]) == 2
+    assert "recent" not in public
+    assert "•••" not in response.text, "no masked number, nor anything else about one signer"
+
+
+@pytest.mark.usefixtures("signed_hassan")
+def test_a_wall_screen_token_for_the_appeal_reads_its_signers_to_the_minute(
+    client: TestClient, screen_token: Callable[..., str]
+) -> None:
+    for token in [screen_token("live", appeal="hassan"), screen_token("live", campaign="torture")]:
+        response = client.get("/api/v1/appeals/hassan", params={"token": token})
+        assert response.status_code == 200, response.text
+        assert response.headers["cache-control"] == "private, no-store"
+        recent = response.json()["recent"]
+        assert len(recent) == 2 and all("•••" in entry["number"] for entry in recent)
+        assert {entry["country"] for entry in recent} == {"NL", "DE"}
+        for entry in recent:  # "2026-12-03T06:20+00:00": no seconds
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d\+00:00", entry["at"]), entry["at"]
+    header = {"Authorization": f"Bearer {screen_token('live', appeal='hassan')}"}
+    assert "recent" in client.get("/api/v1/appeals/hassan", headers=header).json()
+
+
+@pytest.mark.usefixtures("signed_hassan")
+def test_other_tokens_get_a_4xx_not_the_signers(
+    client: TestClient, runtime: Runtime, screen_token: Callable[..., str]
+) -> None:
+    cases = [
+        (screen_token("live", appeal="kenya"), 403),  # another appeal
+        (screen_token("live", campaign="kenya"), 403),  # another campaign
+        (screen_token("on-air", appeal="hassan"), 403),  # the broadcast feed's token: one number
+        ("scr_guessed", 401),
+    ]
+    revoked = screens.create(runtime.engine, "old wall", page="live", appeal="hassan", actor="test")
+    screens.revoke(runtime.engine, "old wall", actor="test")
+    cases.append((revoked, 401))
+    for token, status in cases:
+        response = client.get("/api/v1/appeals/hassan", params={"token": token})
+        body = assert_error(response, status, "unauthorized" if status == 401 else "forbidden")
+        assert "recent" not in body and "•••" not in response.text
 
 
 # -- health --------------------------------------------------------------------------------------------
