@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         description="Require a screen token (?token=) on the overlay, its stream and total.txt; "
         "false makes the broadcast feed public.",
     )
+    metrics_token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token that /metrics and the details of /healthz ask for (at least 24 "
+        "characters, e.g. `openssl rand -hex 32`). Empty: only this machine, connecting directly "
+        "(loopback, no proxy), reads them.",
+    )
 
     # -- robustness: logs and rate limits -----------------------------------------------------
     log_format: Literal["text", "json"] = Field(
@@ -136,6 +142,14 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        token = value.get_secret_value()
+        if token and (len(token) < 24 or not token.isascii() or not token.isprintable() or " " in token):
+            raise ValueError("at least 24 printable ASCII characters, no spaces; e.g. `openssl rand -hex 32`")
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import re
 from collections.abc import Callable, Iterator
@@ -263,31 +264,55 @@ def test_other_tokens_get_a_4xx_not_the_signers(
 
 
 # -- health --------------------------------------------------------------------------------------------
-def test_healthz_reports_each_check(client: TestClient) -> None:
-    response = client.get("/healthz")
+# Issue 14, finding 9: /healthz told anyone which backend was down. A load balancer still
+# reads the status without a token; the checks are for the operators (see test_operator_gate).
+LOOPBACK = ("127.0.0.1", 50123)
+
+
+def test_healthz_says_only_ok_to_anyone_and_each_check_to_this_machine(
+    settings: Settings, runtime: Runtime
+) -> None:
+    with TestClient(create_app(settings, runtime), base_url=PUBLIC_URL, client=("203.0.113.9", 5000)) as http:
+        response = http.get("/healthz")
     assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    with TestClient(create_app(settings, runtime), base_url=PUBLIC_URL, client=LOOPBACK) as http:
+        response = http.get("/healthz")
     assert response.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
 
 
 @pytest.fixture
-def redis_down(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
+def redis_down(settings: Settings, runtime: Runtime) -> Iterator[Callable[..., TestClient]]:
     """The app with a Redis client that points at a closed port; the database is fine."""
     unreachable = connect("redis://127.0.0.1:1", socket_timeout=0.5, socket_connect_timeout=0.5)
     broken = dataclasses.replace(runtime, redis=unreachable, live=LiveView(unreachable))
-    with TestClient(create_app(settings, broken), base_url=PUBLIC_URL) as http:
-        yield http
+    with contextlib.ExitStack() as stack:
+
+        def client_from(peer: tuple[str, int] = LOOPBACK) -> TestClient:
+            app = create_app(settings, broken)
+            return stack.enter_context(TestClient(app, base_url=PUBLIC_URL, client=peer))
+
+        yield client_from
     unreachable.close()
 
 
-def test_healthz_answers_503_naming_redis_when_it_is_down(redis_down: TestClient) -> None:
-    body = assert_error(redis_down.get("/healthz"), 503, "unavailable")
+def test_healthz_answers_503_naming_redis_when_it_is_down(redis_down: Callable[..., TestClient]) -> None:
+    body = assert_error(redis_down().get("/healthz"), 503, "unavailable")
     assert "redis" in body["error"]["message"]
+    assert body["status"] == "degraded"
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["redis"].startswith("down")
+    public = assert_error(redis_down(("203.0.113.9", 5000)).get("/healthz"), 503, "unavailable")
+    assert public == {
+        "error": {"status": 503, "code": "unavailable", "message": "not ready"},
+        "status": "degraded",
+    }
 
 
-def test_a_signed_text_is_stored_while_redis_is_down(redis_down: TestClient, runtime: Runtime) -> None:
-    response = post_twilio(redis_down, twilio_form("SMnoredis", "+31612345678", "JA"))
+def test_a_signed_text_is_stored_while_redis_is_down(
+    redis_down: Callable[..., TestClient], runtime: Runtime
+) -> None:
+    response = post_twilio(redis_down(), twilio_form("SMnoredis", "+31612345678", "JA"))
     assert response.status_code == 200
     assert "Jij bent de eerste" in response.text
     assert stored(runtime, Signature) == 1
@@ -295,5 +320,7 @@ def test_a_signed_text_is_stored_while_redis_is_down(redis_down: TestClient, run
 
 
 @pytest.mark.parametrize("path", ["/api/v1/appeals", "/api/v1/appeals/hassan"])
-def test_the_api_answers_503_not_500_while_redis_is_down(redis_down: TestClient, path: str) -> None:
-    assert_error(redis_down.get(path), 503, "unavailable")
+def test_the_api_answers_503_not_500_while_redis_is_down(
+    redis_down: Callable[..., TestClient], path: str
+) -> None:
+    assert_error(redis_down().get(path), 503, "unavailable")
