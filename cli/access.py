@@ -94,7 +94,7 @@ def user_passwd(
     name: str,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help=STDIN_HELP)] = False,
 ) -> None:
-    """Set a user's password (and lift a lockout of their name)."""
+    """Set a user's password (and lift a lockout of their name); their open sessions end."""
     engine = open_engine()
     users.get(engine, name)  # say "no user" before asking for a password
     users.set_password(engine, name, _password(password_stdin, "New password"), actor=audit.cli_actor())
@@ -105,7 +105,7 @@ def user_passwd(
 def user_role(
     name: str, role: Annotated[str, typer.Argument(help=f"One of {', '.join(access.ROLES)}.")]
 ) -> None:
-    """Give a user another role."""
+    """Give a user another role; their open sessions end (they log in again to get it)."""
     users.set_role(open_engine(), name, role, actor=audit.cli_actor())
     console.print(f"[bold]{name}[/] is now {access.check_role(role)}")
 

@@ -4,6 +4,10 @@ Passwords are hashed with argon2id (argon2-cffi's ``PasswordHasher``); a hash ma
 older parameters is replaced at the next successful login.  Logging in is slowed by
 ``campaign.access.throttle`` and every attempt, good or bad, is written to the audit log (never
 the password).  A user may instead carry an e-mail address, which single sign-on maps to.
+
+A dashboard session holds the user's ``session_stamp`` from when it began; resetting the
+password, changing the role or removing the user changes it (or the user is gone), and the
+dashboard's guard ends every session whose stamp no longer matches at its next run.
 """
 
 from __future__ import annotations
@@ -57,6 +61,19 @@ class UserInfo:
     created_at: datetime
     last_login_at: datetime | None
     has_password: bool
+    id: int = 0
+    session_epoch: int = 0
+    sso_bound: bool = False  # single sign-on has bound this user to an identity (issuer + subject)
+
+    @property
+    def session_stamp(self) -> str:
+        """What a dashboard session keeps of this user: it changes when their access does.
+
+        The id and the moment of creation are in it so that a user removed and added again
+        under the same name (SQLite may even give the same id again) does not inherit the old
+        sessions.
+        """
+        return f"{self.id}.{self.created_at.isoformat()}.{self.session_epoch}"
 
 
 class LoginRefused(Unauthorized):
@@ -154,16 +171,40 @@ def count(engine: Engine) -> int:
         return int(connection.scalar(select(func.count()).select_from(User)) or 0)
 
 
-def _columns() -> Select[str, str, str | None, datetime, datetime | None, str | None]:
-    return select(User.name, User.role, User.email, User.created_at, User.last_login_at, User.password_hash)
+_Columns = tuple[str, str, str | None, datetime, datetime | None, str | None, int, int, str | None]
 
 
-def _info(row: Row[str, str, str | None, datetime, datetime | None, str | None]) -> UserInfo:
-    name, role, email, created_at, last_login_at, password_hash = row
-    return UserInfo(name, role, email, created_at, last_login_at, has_password=password_hash is not None)
+def _columns() -> Select[*_Columns]:
+    return select(
+        User.name,
+        User.role,
+        User.email,
+        User.created_at,
+        User.last_login_at,
+        User.password_hash,
+        User.id,
+        User.session_epoch,
+        User.sso_subject,
+    )
+
+
+def _info(row: Row[*_Columns]) -> UserInfo:
+    name, role, email, created_at, last_login_at, password_hash, user_id, epoch, subject = row
+    return UserInfo(
+        name,
+        role,
+        email,
+        created_at,
+        last_login_at,
+        has_password=password_hash is not None,
+        id=user_id,
+        session_epoch=epoch,
+        sso_bound=subject is not None,
+    )
 
 
 def remove(engine: Engine, name: str, *, actor: str) -> None:
+    """Remove a user; their open dashboard sessions end at their next run."""
     name = name.strip().lower()
     with engine.begin() as connection:
         user = connection.execute(select(User.role).where(User.name == name)).first()
@@ -183,19 +224,29 @@ def set_role(engine: Engine, name: str, role: str, *, actor: str) -> None:
             raise NotFound(f"no user named {name!r}")
         if user.role == "admin" and role != "admin" and _admins(connection) <= 1:
             raise BadRequest(f"{name!r} is the last admin; make another admin first")
-        connection.execute(update(User).where(User.name == name).values(role=role))
-    audit.record(engine, actor, "user.role", name, {"from": user.role, "to": role})
+        if role != user.role:  # a session opened under the old role ends
+            connection.execute(
+                update(User).where(User.name == name).values(role=role, session_epoch=User.session_epoch + 1)
+            )
+    audit.record(
+        engine, actor, "user.role", name, {"from": user.role, "to": role, "sessions_ended": role != user.role}
+    )
 
 
 def set_password(engine: Engine, name: str, password: str, *, actor: str) -> None:
+    """Set a new password; every open dashboard session of the user ends at its next run."""
     name = name.strip().lower()
     hashed = HASHER.hash(check_password(password))
     with engine.begin() as connection:
-        done = connection.execute(update(User).where(User.name == name).values(password_hash=hashed)).rowcount
+        done = connection.execute(
+            update(User)
+            .where(User.name == name)
+            .values(password_hash=hashed, session_epoch=User.session_epoch + 1)
+        ).rowcount
     if not done:
         raise NotFound(f"no user named {name!r}")
     throttle.cleared(engine, [throttle.user_key(name)])
-    audit.record(engine, actor, "user.passwd", name)
+    audit.record(engine, actor, "user.passwd", name, {"sessions_ended": True})
 
 
 def _admins(connection: Connection) -> int:

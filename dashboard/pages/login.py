@@ -56,7 +56,7 @@ with middle:
             else:
                 st.error("Wrong user name or password.")
         else:
-            guard.log_in(user.name)
+            guard.log_in(user)
             data.forget_access()
             st.rerun()
 
@@ -71,7 +71,7 @@ with middle:
                 st.session_state[guard.SSO_CHECKED] = email
                 found = users.single_sign_on(engine, email, guard.client())
                 if found is not None:
-                    guard.log_in(found.name)
+                    guard.log_in(found)
                     st.rerun()
             st.error(f"{email or 'This account'} has no access here: ask an admin to add you.")
             if st.button("Log out of single sign-on"):

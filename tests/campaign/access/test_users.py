@@ -170,6 +170,26 @@ def test_roles_names_and_the_last_admin(runtime: Runtime) -> None:
     assert changes[:3] == [("user.remove", "root"), ("user.role", "bram"), ("user.add", "bram")]
 
 
+def test_the_session_stamp_changes_with_the_password_and_the_role_only(runtime: Runtime) -> None:
+    users.add(runtime.engine, "amina", "staff", PASSWORD, actor="test")
+    users.add(runtime.engine, "bram", "admin", PASSWORD, actor="test")
+    stamp = users.get(runtime.engine, "amina").session_stamp
+    users.authenticate(runtime.engine, "amina", PASSWORD, "10.0.0.1")
+    users.set_role(runtime.engine, "amina", "staff", actor="test")  # no change
+    users.set_password(runtime.engine, "bram", "another long one", actor="test")  # someone else
+    assert users.get(runtime.engine, "amina").session_stamp == stamp
+    users.set_password(runtime.engine, "amina", "another long one", actor="test")
+    after_reset = users.get(runtime.engine, "amina").session_stamp
+    users.set_role(runtime.engine, "amina", "lead", actor="test")
+    after_role = users.get(runtime.engine, "amina").session_stamp
+    users.remove(runtime.engine, "amina", actor="test")
+    users.add(runtime.engine, "amina", "lead", "another long one", actor="test")
+    again = users.get(runtime.engine, "amina").session_stamp
+    assert len({stamp, after_reset, after_role, again}) == 4
+    role = audit.search(runtime.engine, actions=["user.role"])
+    assert [e.detail["sessions_ended"] for e in role] == [True, False]
+
+
 def test_single_sign_on_maps_an_email_to_a_user(runtime: Runtime) -> None:
     users.add(runtime.engine, "amina", "lead", None, email="Amina@Example.org", actor="test")
     user = users.single_sign_on(runtime.engine, "amina@example.org", "10.0.0.1")
