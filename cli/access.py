@@ -74,7 +74,7 @@ def user_list() -> None:
         table.add_row(
             info.name,
             info.role,
-            info.email or "",
+            (info.email or "") + (" (bound)" if info.sso_bound else ""),
             "set" if info.has_password else "none",
             f"{info.created_at:%Y-%m-%d %H:%M}",
             f"{info.last_login_at:%Y-%m-%d %H:%M}" if info.last_login_at else "never",
@@ -108,6 +108,13 @@ def user_role(
     """Give a user another role; their open sessions end (they log in again to get it)."""
     users.set_role(open_engine(), name, role, actor=audit.cli_actor())
     console.print(f"[bold]{name}[/] is now {access.check_role(role)}")
+
+
+@user_app.command("sso-reset")
+def user_sso_reset(name: str) -> None:
+    """Unbind a user's single sign-on identity (a replaced account); the next verified login binds."""
+    users.forget_sso_identity(open_engine(), name, actor=audit.cli_actor())
+    console.print(f"single sign-on identity of [bold]{name}[/] forgotten; their sessions end")
 
 
 # -- screens ----------------------------------------------------------------------------------

@@ -285,6 +285,57 @@ def test_a_user_removed_and_added_again_does_not_inherit_the_old_session(
     assert_logged_out(at, runtime, "password, role or identity changed")
 
 
+def test_changing_ones_own_password_ends_the_other_sessions_only(
+    dashboard_env: Settings, runtime: Runtime
+) -> None:
+    elsewhere = app()
+    admin = sign_in(elsewhere, "admin")
+    open_path(elsewhere, "admin")
+    here = app()
+    sign_in(here, "admin")
+    open_path(here, "admin")
+    here.selectbox(key="user-change-name").select(admin)
+    here.text_input(key="user-change-password").input("a new long one")
+    here.button(key="FormSubmitter:user-change-Apply").click()
+    here.run()
+    assert not here.exception, here.exception
+    here.run()
+    assert "admin" in navigation(here), "the session that changed it goes on"
+    elsewhere.run()
+    assert guard.USER not in elsewhere.session_state, "the other session ends"
+    assert users.authenticate(runtime.engine, admin, "a new long one", "10.0.0.1").name == admin
+
+
+# Issue 14, finding 6, through the login page: st.user holds the ID token's claims.
+SSO = {"redirect_uri": "https://screens.example.org/oauth2callback", "cookie_secret": "x" * 32}
+
+
+def sso_visit(claims: dict[str, object]) -> AppTest:
+    at = app()
+    at.secrets["auth"] = SSO
+    at.user = {"is_logged_in": True, **claims}
+    return open_path(at, "map")
+
+
+def test_single_sign_on_binds_on_the_first_login_and_refuses_another_subject(
+    dashboard_env: Settings, runtime: Runtime
+) -> None:
+    users.add(runtime.engine, "amina", "staff", None, email="amina@example.org", actor="test")
+    first = {"iss": "https://login.example.org", "sub": "1001", "email": "amina@example.org"}
+    unverified = sso_visit(first | {"email_verified": False})
+    assert guard.USER not in unverified.session_state
+    assert "not verified" in unverified.error[0].value
+
+    verified = sso_visit(first | {"email_verified": True})
+    assert verified.session_state[guard.USER] == "amina" and "map" in navigation(verified)
+    assert users.get(runtime.engine, "amina").sso_bound
+
+    other = sso_visit(first | {"sub": "2002", "email_verified": True})  # the same address, another account
+    assert guard.USER not in other.session_state
+    assert "no access here" in other.error[0].value
+    assert audit.search(runtime.engine, actions=["login.failed"])[0].detail["reason"] == "another identity"
+
+
 def test_admin_page_adds_users_and_screens_and_shows_the_audit_log(
     dashboard_env: Settings, runtime: Runtime
 ) -> None:
