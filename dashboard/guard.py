@@ -26,7 +26,7 @@ from dashboard import data
 USER = "access:user"  # the logged-in user's name
 ROLE = "access:role"  # their role when last checked
 STAMP = "access:stamp"  # the user's session stamp when this session logged in
-SSO_CHECKED = "access:sso"  # the identity provider's e-mail already mapped (or refused) this session
+SSO_CHECKED = "access:sso"  # the identity (issuer, subject) already matched or refused this session
 
 
 @dataclass(frozen=True)
