@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Annotated, Literal
@@ -21,6 +22,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from campaign import files
 from campaign.errors import ConfigurationError
 
+DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}")
 DEFAULT_YES_WORDS = ("JA", "YES", "OUI", "SI", "SÍ", "NDIO", "NAAM", "نعم", "ДА")
 
 
@@ -98,6 +100,17 @@ class Settings(BaseSettings):
         description="Require a screen token (?token=) on the overlay, its stream and total.txt; "
         "false makes the broadcast feed public.",
     )
+    sso_domains: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Comma-separated e-mail domains whose addresses single sign-on may bind to a "
+        "user at their first login (e.g. amnesty.org); empty: any verified address of a user.",
+    )
+    metrics_token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token that /metrics and the details of /healthz ask for (at least 24 "
+        "characters, e.g. `openssl rand -hex 32`). Empty: only this machine, connecting directly "
+        "(loopback, no proxy), reads them.",
+    )
 
     # -- robustness: logs and rate limits -----------------------------------------------------
     log_format: Literal["text", "json"] = Field(
@@ -136,6 +149,25 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("sso_domains", mode="before")
+    @classmethod
+    def _split_domains(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(part.strip().lower().lstrip("@") for part in value.split(",") if part.strip())
+        if isinstance(value, tuple | list):
+            for part in value:
+                if not DOMAIN.fullmatch(str(part)):
+                    raise ValueError(f"{part!r} is not an e-mail domain such as amnesty.org")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        token = value.get_secret_value()
+        if token and (len(token) < 24 or not token.isascii() or not token.isprintable() or " " in token):
+            raise ValueError("at least 24 printable ASCII characters, no spaces; e.g. `openssl rand -hex 32`")
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -74,7 +74,7 @@ def user_list() -> None:
         table.add_row(
             info.name,
             info.role,
-            info.email or "",
+            (info.email or "") + (" (bound)" if info.sso_bound else ""),
             "set" if info.has_password else "none",
             f"{info.created_at:%Y-%m-%d %H:%M}",
             f"{info.last_login_at:%Y-%m-%d %H:%M}" if info.last_login_at else "never",
@@ -94,7 +94,7 @@ def user_passwd(
     name: str,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help=STDIN_HELP)] = False,
 ) -> None:
-    """Set a user's password (and lift a lockout of their name)."""
+    """Set a user's password (and lift a lockout of their name); their open sessions end."""
     engine = open_engine()
     users.get(engine, name)  # say "no user" before asking for a password
     users.set_password(engine, name, _password(password_stdin, "New password"), actor=audit.cli_actor())
@@ -105,9 +105,16 @@ def user_passwd(
 def user_role(
     name: str, role: Annotated[str, typer.Argument(help=f"One of {', '.join(access.ROLES)}.")]
 ) -> None:
-    """Give a user another role."""
+    """Give a user another role; their open sessions end (they log in again to get it)."""
     users.set_role(open_engine(), name, role, actor=audit.cli_actor())
     console.print(f"[bold]{name}[/] is now {access.check_role(role)}")
+
+
+@user_app.command("sso-reset")
+def user_sso_reset(name: str) -> None:
+    """Unbind a user's single sign-on identity (a replaced account); the next verified login binds."""
+    users.forget_sso_identity(open_engine(), name, actor=audit.cli_actor())
+    console.print(f"single sign-on identity of [bold]{name}[/] forgotten; their sessions end")
 
 
 # -- screens ----------------------------------------------------------------------------------

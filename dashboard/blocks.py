@@ -22,7 +22,6 @@ from dashboard.frames import goal, grouped, name_of, total
 from dashboard.tables import StripRow
 
 MAX_APPEAL_CARDS = 5
-FRESH_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -83,19 +82,21 @@ def cards(appeals: Sequence[AppealFigures], members: Members, *, label: str) -> 
 
 
 def ticker(frame: pd.DataFrame, now: datetime, *, show_appeal: bool) -> str:
-    """The latest actions, newest first; those of the last seconds stand out.
+    """The latest actions, newest first; those of the current minute stand out.
 
-    ``frame``: as ``frames.ticker`` (local, naive times); ``now`` in the same zone.
+    ``frame``: as ``frames.ticker`` (local, naive times, to the minute); ``now`` in the same
+    zone.  Times are shown to the minute, as they are read: a second would single out a text.
     """
+    this_minute = now.replace(second=0, microsecond=0)
     if not len(frame):
         rows = '<div class="cr-empty">Waiting for the first signature…</div>'
     else:
         lines = []
         for row in frame.itertuples(index=False):
-            fresh = ' class="fresh"' if (now - row.at).total_seconds() <= FRESH_SECONDS else ""
+            fresh = ' class="fresh"' if row.at >= this_minute else ""
             appeal = f'<td class="a">{escape(str(row.appeal))}</td>' if show_appeal else ""
             lines.append(
-                f"<tr{fresh}><td class='t'>{row.at:%H:%M:%S}</td>"
+                f"<tr{fresh}><td class='t'>{row.at:%H:%M}</td>"
                 f"<td class='n'>{escape(str(row.number))}</td>"
                 f"<td class='c'>{escape(str(row.country))}</td>"
                 f"<td class='ch'>{escape(str(row.channel))}</td>{appeal}</tr>"

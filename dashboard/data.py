@@ -360,8 +360,14 @@ def _screen(url: str, token: str) -> Screen | None:
     return screens.verify(_engine(url), token)
 
 
-def user(name: str) -> UserInfo | None:
-    """A logged-in user as the database has them now (role changed, removed), at most 3 s old."""
+def user(name: str, *, fresh: bool = False) -> UserInfo | None:
+    """A logged-in user as the database has them (role changed, removed), at most 3 s old.
+
+    ``fresh``: read now, for the check at the start of every full run, so that a session
+    ended by a password reset or a role change does not run even once more.
+    """
+    if fresh:
+        return users.find(engine(), name)
     return _user(get_settings().resolved_database_url, name)
 
 

@@ -2,9 +2,13 @@
 
 A visitor is a logged-in user (session state, set by the login page), a screen (a
 ``?token=`` link, no login), or nobody, who sees the login form and nothing else.  The
-role-to-page table is ``campaign.access.roles.PAGES``; this module only applies it.  Each full
-run re-reads the user or screen (cached 3 s), and the screens' once-a-second fragments
-call ``recheck()``, so a removed user or a revoked screen loses the page within seconds.
+role-to-page table is ``campaign.access.roles.PAGES``; this module only applies it.
+
+A session keeps the user's session stamp from when it logged in (``campaign.access.users``);
+each full run reads the user afresh and ends the session (audited) when the user is gone or
+the stamp changed: a password reset, a role change, a new single sign-on identity.  The
+screens' once-a-second fragments call ``recheck()`` (cached 3 s), so a removed user or a
+revoked screen loses even an untouched wall screen within seconds.
 """
 
 from __future__ import annotations
@@ -13,13 +17,16 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from campaign import audit
 from campaign.access import roles as access
 from campaign.access.screens import Screen
+from campaign.access.users import UserInfo
 from dashboard import data
 
 USER = "access:user"  # the logged-in user's name
 ROLE = "access:role"  # their role when last checked
-SSO_CHECKED = "access:sso"  # the identity provider's e-mail already mapped (or refused) this session
+STAMP = "access:stamp"  # the user's session stamp when this session logged in
+SSO_CHECKED = "access:sso"  # the identity (issuer, subject) already matched or refused this session
 
 
 @dataclass(frozen=True)
@@ -43,12 +50,18 @@ def visitor() -> Visitor | None:
     name = st.session_state.get(USER)
     if name is None:
         return None
-    user = data.user(name)
-    if user is None:  # removed since logging in
-        st.session_state.pop(USER, None)
+    user = data.user(name, fresh=True)
+    if user is None or user.session_stamp != st.session_state.get(STAMP):
+        _end_session(name, "user removed" if user is None else "password, role or identity changed")
         return None
     st.session_state[ROLE] = user.role
     return Visitor(user.name, user.role)
+
+
+def _end_session(name: str, reason: str) -> None:
+    """Back to the login form: this session's user lost it since logging in."""
+    log_out()
+    audit.record(data.engine(), "system", "session.ended", name, {"reason": reason})
 
 
 def actor() -> str:
@@ -56,13 +69,14 @@ def actor() -> str:
     return str(st.session_state.get(USER) or "dashboard")
 
 
-def log_in(name: str) -> None:
-    st.session_state[USER] = name
+def log_in(user: UserInfo) -> None:
+    st.session_state[USER] = user.name
+    st.session_state[STAMP] = user.session_stamp
 
 
 def log_out() -> None:
-    st.session_state.pop(USER, None)
-    st.session_state.pop(SSO_CHECKED, None)
+    for key in (USER, STAMP, ROLE, SSO_CHECKED):
+        st.session_state.pop(key, None)
 
 
 def pinned(query: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -83,8 +97,8 @@ def recheck() -> None:
             st.rerun(scope="app")
     elif USER in st.session_state:
         user = data.user(st.session_state[USER])
-        if user is None or user.role != st.session_state.get(ROLE):
-            st.rerun(scope="app")
+        if user is None or user.session_stamp != st.session_state.get(STAMP):
+            st.rerun(scope="app")  # the full run ends the session
 
 
 def client() -> str:

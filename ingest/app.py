@@ -29,7 +29,7 @@ from campaign.inbound.spool import Spool
 from campaign.messaging import outbox
 from campaign.runtime import Runtime
 from campaign.settings import Settings
-from ingest import overlay
+from ingest import operator_gate, overlay
 from ingest.committer import GroupCommitter
 from ingest.errors import EXCEPTION_HANDLERS, MAX_BODY, BodyLimit
 from ingest.metrics import Instrument, Metrics, Recent
@@ -49,7 +49,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         Route("/api/v1/appeals", appeals),
         Route("/api/v1/appeals/{slug}", appeal),
         Route("/healthz", healthz),
-        Route("/metrics", metrics.endpoint),
+        Route("/metrics", functools.partial(metrics_endpoint, metrics=metrics)),
         *overlay.ROUTES,
         *meta.ROUTES,
         *events.ROUTES,
@@ -170,21 +170,39 @@ async def appeals(request: Request) -> Response:
 
 
 async def appeal(request: Request) -> Response:
+    """One appeal's figures; its latest signers only with a wall-screen token for it."""
     slug = request.path_params["slug"]
+    signers = await request.state.gate.signers(request, slug)
     figures = await asyncio.to_thread(request.state.runtime.live.figures, slug)
     if figures is None:
         raise NotFound(f"no appeal {slug!r}")
-    return JSONResponse(figures.as_json())
+    headers = {"Cache-Control": "private, no-store"} if signers else {}
+    return JSONResponse(figures.as_json(signers=signers), headers=headers)
 
 
 async def healthz(request: Request) -> Response:
+    """200 ``ok`` or 503 ``degraded`` for anyone (a load balancer); what is down only for operators."""
     checks = await asyncio.to_thread(_health, request.state.runtime)
     down = [name for name, status in checks.items() if status != "ok"]
+    detail = operator_gate.operator(request, _metrics_token(request))
+    headers = {"Cache-Control": "no-store"}
     if down:
-        body = error_body(503, "unavailable", f"{' and '.join(down)} down")
-        body["checks"] = checks
-        return JSONResponse(body, status_code=503)
-    return JSONResponse({"status": "ok", "checks": checks})
+        message = f"{' and '.join(down)} down" if detail else "not ready"
+        body = {**error_body(503, "unavailable", message), "status": "degraded"}
+        if detail:
+            body["checks"] = checks
+        return JSONResponse(body, status_code=503, headers=headers)
+    return JSONResponse({"status": "ok", **({"checks": checks} if detail else {})}, headers=headers)
+
+
+async def metrics_endpoint(request: Request, metrics: Metrics) -> Response:
+    operator_gate.require(request, _metrics_token(request))
+    return await metrics.endpoint(request)
+
+
+def _metrics_token(request: Request) -> str:
+    settings: Settings = request.state.settings
+    return settings.metrics_token.get_secret_value()
 
 
 def _health(rt: Runtime) -> dict[str, str]:

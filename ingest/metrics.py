@@ -7,6 +7,8 @@ them, start them all with ``PROMETHEUS_MULTIPROC_DIR`` set to one empty director
 (prometheus_client's multiprocess mode); the gauges read on scrape (queue depth, spool,
 viewers, outbox lag) then describe the process that answered.
 
+Who may scrape is ``ingest.operator_gate``'s to say (a bearer token, or this machine itself).
+
 Labels are bounded: a route is its template (``/r/{campaign}``, never ``/r/kenya``), a
 method one of a few, a reason one of the error codes.  Nothing personal is a label.
 """

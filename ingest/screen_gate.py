@@ -1,7 +1,10 @@
-"""The screen-token check in front of the broadcast feed (overlay, its stream, total.txt).
+"""The screen-token check in front of the broadcast feed (overlay, its stream, total.txt)
+and in front of an appeal's latest signers.
 
 Broadcast software cannot log in, so the feed's address carries a screen token
-(``?token=scr_...``, or ``Authorization: Bearer scr_...``).  Checks are cached for
+(``?token=scr_...``, or ``Authorization: Bearer scr_...``).  The latest signers (masked
+numbers, countries, channels, minutes) are per-signer data: only a wall-screen (live) token
+for the appeal gets them, whether or not the feed itself is public.  Checks are cached for
 ``TTL`` seconds, so a graphics machine polling total.txt every frame costs one database
 read per few seconds, and a revoked token stops working within that time; open streams
 re-check at the same pace and end when their token is revoked.
@@ -60,6 +63,26 @@ class ScreenGate:
             )
         if not screen.covers(slug, await self._campaign(slug) if screen.campaign else None):
             raise Forbidden(f"screen {screen.name!r} shows {screen.scope}, not appeal {slug!r}")
+
+    async def signers(self, request: Request, slug: str) -> bool:
+        """Whether this request may read ``slug``'s latest signers; a token that may not is a 401 or 403.
+
+        Without a token the answer is False: the public figures, without the signers.
+        """
+        token = self.token(request)
+        if not token:
+            return False
+        screen = await self._screen(token)
+        if screen is None:
+            raise Unauthorized("screen token unknown or revoked")
+        if screen.page != "live":
+            raise Forbidden(
+                f"screen {screen.name!r} is an {screen.page} screen; the latest signers go to wall-screen"
+                " tokens only (campaign screen add NAME --page live)"
+            )
+        if not screen.covers(slug, await self._campaign(slug) if screen.campaign else None):
+            raise Forbidden(f"screen {screen.name!r} shows {screen.scope}, not appeal {slug!r}")
+        return True
 
     async def still_allowed(self, token: str, slug: str) -> bool:
         if not self.required:

@@ -3,7 +3,12 @@
 Passwords are hashed with argon2id (argon2-cffi's ``PasswordHasher``); a hash made with
 older parameters is replaced at the next successful login.  Logging in is slowed by
 ``campaign.access.throttle`` and every attempt, good or bad, is written to the audit log (never
-the password).  A user may instead carry an e-mail address, which single sign-on maps to.
+the password).  A user may instead carry an e-mail address, which the first single sign-on
+with that address verified binds to the identity provider's issuer and subject.
+
+A dashboard session holds the user's ``session_stamp`` from when it began; resetting the
+password, changing the role or removing the user changes it (or the user is gone), and the
+dashboard's guard ends every session whose stamp no longer matches at its next run.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -57,6 +62,19 @@ class UserInfo:
     created_at: datetime
     last_login_at: datetime | None
     has_password: bool
+    id: int = 0
+    session_epoch: int = 0
+    sso_bound: bool = False  # single sign-on has bound this user to an identity (issuer + subject)
+
+    @property
+    def session_stamp(self) -> str:
+        """What a dashboard session keeps of this user: it changes when their access does.
+
+        The id and the moment of creation are in it so that a user removed and added again
+        under the same name (SQLite may even give the same id again) does not inherit the old
+        sessions.
+        """
+        return f"{self.id}.{self.created_at.isoformat()}.{self.session_epoch}"
 
 
 class LoginRefused(Unauthorized):
@@ -154,16 +172,40 @@ def count(engine: Engine) -> int:
         return int(connection.scalar(select(func.count()).select_from(User)) or 0)
 
 
-def _columns() -> Select[str, str, str | None, datetime, datetime | None, str | None]:
-    return select(User.name, User.role, User.email, User.created_at, User.last_login_at, User.password_hash)
+_Columns = tuple[str, str, str | None, datetime, datetime | None, str | None, int, int, str | None]
 
 
-def _info(row: Row[str, str, str | None, datetime, datetime | None, str | None]) -> UserInfo:
-    name, role, email, created_at, last_login_at, password_hash = row
-    return UserInfo(name, role, email, created_at, last_login_at, has_password=password_hash is not None)
+def _columns() -> Select[*_Columns]:
+    return select(
+        User.name,
+        User.role,
+        User.email,
+        User.created_at,
+        User.last_login_at,
+        User.password_hash,
+        User.id,
+        User.session_epoch,
+        User.sso_subject,
+    )
+
+
+def _info(row: Row[*_Columns]) -> UserInfo:
+    name, role, email, created_at, last_login_at, password_hash, user_id, epoch, subject = row
+    return UserInfo(
+        name,
+        role,
+        email,
+        created_at,
+        last_login_at,
+        has_password=password_hash is not None,
+        id=user_id,
+        session_epoch=epoch,
+        sso_bound=subject is not None,
+    )
 
 
 def remove(engine: Engine, name: str, *, actor: str) -> None:
+    """Remove a user; their open dashboard sessions end at their next run."""
     name = name.strip().lower()
     with engine.begin() as connection:
         user = connection.execute(select(User.role).where(User.name == name)).first()
@@ -183,19 +225,29 @@ def set_role(engine: Engine, name: str, role: str, *, actor: str) -> None:
             raise NotFound(f"no user named {name!r}")
         if user.role == "admin" and role != "admin" and _admins(connection) <= 1:
             raise BadRequest(f"{name!r} is the last admin; make another admin first")
-        connection.execute(update(User).where(User.name == name).values(role=role))
-    audit.record(engine, actor, "user.role", name, {"from": user.role, "to": role})
+        if role != user.role:  # a session opened under the old role ends
+            connection.execute(
+                update(User).where(User.name == name).values(role=role, session_epoch=User.session_epoch + 1)
+            )
+    audit.record(
+        engine, actor, "user.role", name, {"from": user.role, "to": role, "sessions_ended": role != user.role}
+    )
 
 
 def set_password(engine: Engine, name: str, password: str, *, actor: str) -> None:
+    """Set a new password; every open dashboard session of the user ends at its next run."""
     name = name.strip().lower()
     hashed = HASHER.hash(check_password(password))
     with engine.begin() as connection:
-        done = connection.execute(update(User).where(User.name == name).values(password_hash=hashed)).rowcount
+        done = connection.execute(
+            update(User)
+            .where(User.name == name)
+            .values(password_hash=hashed, session_epoch=User.session_epoch + 1)
+        ).rowcount
     if not done:
         raise NotFound(f"no user named {name!r}")
     throttle.cleared(engine, [throttle.user_key(name)])
-    audit.record(engine, actor, "user.passwd", name)
+    audit.record(engine, actor, "user.passwd", name, {"sessions_ended": True})
 
 
 def _admins(connection: Connection) -> int:
@@ -267,18 +319,109 @@ def _alert_admins(engine: Engine, name: str, client: str) -> None:
     )
 
 
-def single_sign_on(engine: Engine, email: str, client: str) -> UserInfo | None:
-    """The user an identity provider's e-mail belongs to; None (and an audit entry) if nobody."""
-    user = by_email(engine, email) if email else None
+def single_sign_on(
+    engine: Engine,
+    claims: Mapping[str, object],
+    client: str,
+    *,
+    domains: Sequence[str] = (),
+    now: datetime | None = None,
+) -> UserInfo:
+    """The user an identity provider's ID-token claims belong to, or ``LoginRefused`` saying why.
+
+    A user is bound to the provider's issuer and subject (``iss``, ``sub``), which the provider
+    never reassigns, unlike an e-mail address.  Only the first login binds, matching the
+    ``email`` claim to a user's address, and only when the provider says the address is
+    verified (``email_verified``) and it is in one of ``domains`` (when any are given).  Every
+    later login matches on issuer and subject alone: the same e-mail from another subject or
+    another provider is refused.  Each refusal and each binding is audited.
+    """
+    now = now or utcnow()
+    issuer, subject = _claim(claims, "iss"), _claim(claims, "sub")
+    email = _claim(claims, "email").lower()
+    detail: dict[str, object] = {"client": client, "method": "sso", "issuer": issuer[:255]}
+
+    def refuse(reason: str, message: str, name: str = "") -> LoginRefused:
+        """Audit a refusal (by whoever claims the e-mail; of the user it names, if any)."""
+        audit.record(engine, email or "?", "login.failed", name or email, {**detail, "reason": reason})
+        return LoginRefused(message)
+
+    if not issuer or not subject:
+        raise refuse("no issuer or subject", "the identity provider did not say who this is (no iss or sub)")
+    if len(issuer) > 255 or len(subject) > 255:
+        raise refuse("identity too long", "the identity provider's issuer or subject is too long")
+    with engine.connect() as connection:
+        row = connection.execute(
+            _columns().where(User.sso_issuer == issuer, User.sso_subject == subject)
+        ).first()
+    user = _info(row) if row else None
     if user is None:
-        audit.record(
-            engine, email or "?", "login.failed", email, {"client": client, "reason": "no such sso user"}
-        )
-        return None
+        user = _bind(engine, issuer, subject, email, claims.get("email_verified"), domains, refuse)
     with engine.begin() as connection:
-        connection.execute(update(User).where(User.name == user.name).values(last_login_at=utcnow()))
-    audit.record(engine, user.name, "login", user.name, {"client": client, "method": "sso"})
+        connection.execute(update(User).where(User.id == user.id).values(last_login_at=now))
+    audit.record(engine, user.name, "login", user.name, detail)
     return user
+
+
+def _bind(
+    engine: Engine,
+    issuer: str,
+    subject: str,
+    email: str,
+    verified: object,
+    domains: Sequence[str],
+    refuse: Callable[..., LoginRefused],
+) -> UserInfo:
+    """The first single sign-on of a user: bind the user with this verified e-mail to this identity."""
+    nobody = "this account has no access here: ask an admin to add you"
+    if not email:
+        raise refuse("no e-mail claim", "the identity provider sent no e-mail address")
+    if not (verified is True or (isinstance(verified, str) and verified.strip().lower() == "true")):
+        raise refuse("e-mail not verified", f"{email}: the identity provider has not verified this address")
+    domain = email.rpartition("@")[2]
+    if domains and domain not in domains:
+        raise refuse("e-mail domain not allowed", f"{email}: addresses at {domain} have no access here")
+    user = by_email(engine, email)
+    if user is None:
+        raise refuse("no such sso user", nobody)
+    if user.sso_bound:  # the address moved to another account, or someone claims it: never rebind
+        log.warning("single sign-on for user %r from another identity refused (issuer %s)", user.name, issuer)
+        raise refuse("another identity", nobody, user.name)
+    try:
+        with engine.begin() as connection:
+            bound = connection.execute(
+                update(User)
+                .where(User.id == user.id, User.sso_subject.is_(None))
+                .values(sso_issuer=issuer, sso_subject=subject)
+            ).rowcount
+    except IntegrityError:  # this identity was bound to another user a moment ago
+        bound = 0
+    if not bound:
+        raise refuse("another identity", nobody, user.name)
+    audit.record(engine, user.name, "user.sso_bind", user.name, {"issuer": issuer, "subject": subject})
+    return get(engine, user.name)
+
+
+def _claim(claims: Mapping[str, object], name: str) -> str:
+    value = claims.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def forget_sso_identity(engine: Engine, name: str, *, actor: str) -> None:
+    """Unbind a user's single sign-on identity; the next verified login binds again.
+
+    For a user whose account at the identity provider was replaced.  Their open sessions end.
+    """
+    name = name.strip().lower()
+    with engine.begin() as connection:
+        done = connection.execute(
+            update(User)
+            .where(User.name == name)
+            .values(sso_issuer=None, sso_subject=None, session_epoch=User.session_epoch + 1)
+        ).rowcount
+    if not done:
+        raise NotFound(f"no user named {name!r}")
+    audit.record(engine, actor, "user.sso_reset", name, {"sessions_ended": True})
 
 
 def _verified(stored: str | None, password: str) -> bool:

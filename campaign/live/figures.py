@@ -66,10 +66,13 @@ class AppealFigures:
     channels: dict[str, int] = field(default_factory=dict)
     countries: list[dict[str, Any]] = field(default_factory=list)
     per_minute: list[dict[str, Any]] = field(default_factory=list)
+    # The latest signers (masked number, country, channel, minute): per-signer data, for
+    # logged-in users and wall-screen tokens only, never in a public answer.
     recent: list[dict[str, Any]] = field(default_factory=list)
     updated_at: str | None = None
 
-    def as_json(self, *, detail: bool = True) -> dict[str, Any]:
+    def as_json(self, *, detail: bool = True, signers: bool = False) -> dict[str, Any]:
+        """The figures as the API answers them; ``signers`` adds the latest signers (never public)."""
         data: dict[str, Any] = {
             "slug": self.slug,
             "title": self.title,
@@ -85,6 +88,7 @@ class AppealFigures:
         }
         if detail:
             data["per_minute"] = self.per_minute
+        if signers:
             data["recent"] = self.recent
         return data
 
@@ -203,6 +207,18 @@ def _appeal_figures(
         channels=channels,
         countries=[{"country": code, "name": country_name(code), "signatures": n} for code, n in ranked],
         per_minute=per_minute,
-        recent=[json.loads(entry) for entry in recent],
+        recent=[_to_the_minute(json.loads(entry)) for entry in recent],
         updated_at=tally.get("updated_at"),
     )
+
+
+def _to_the_minute(entry: dict[str, Any]) -> dict[str, Any]:
+    """A ticker entry with its time cut to the minute: the second would single out one text."""
+    at = entry.get("at")
+    if isinstance(at, str):
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            return {**entry, "at": None}
+        entry = {**entry, "at": moment.replace(second=0, microsecond=0).isoformat(timespec="minutes")}
+    return entry

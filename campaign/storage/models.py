@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.expression import false as sa_false
@@ -421,9 +422,16 @@ class Delivery(Base):
 
 
 class User(Base):
-    """A dashboard user: a role, and an argon2 password hash or an e-mail for single sign-on."""
+    """A dashboard user: a role, and an argon2 password hash or an e-mail for single sign-on.
+
+    Single sign-on binds the user to the identity provider's issuer and subject at the first
+    login with a verified e-mail; later logins match on those, never on the e-mail alone.
+    ``session_epoch`` grows whenever the user's access changes (password, role, identity):
+    a dashboard session opened under an older epoch ends at its next run.
+    """
 
     __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("sso_issuer", "sso_subject", name="uq_users_sso_identity"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
@@ -432,6 +440,9 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(254), unique=True, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    sso_issuer: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    sso_subject: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class LoginThrottle(Base):

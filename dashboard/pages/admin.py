@@ -52,6 +52,7 @@ with users_tab:
                     "name": u.name,
                     "role": u.role,
                     "e-mail (SSO)": u.email or "",
+                    "SSO identity": "bound" if u.sso_bound else "",
                     "password": "set" if u.has_password else "none",
                     "created": when(u.created_at),
                     "last login": when(u.last_login_at) or "never",
@@ -95,6 +96,8 @@ with users_tab:
                         users.set_role(engine, who, new_role, actor=me)
                     if new_password:
                         users.set_password(engine, who, new_password, actor=me)
+                    if who == me:  # the user's other sessions end; this one, which did it, goes on
+                        guard.log_in(users.get(engine, who))
                     done(f"Changed {who}.")
             except CampaignError as error:
                 st.error(error.message)

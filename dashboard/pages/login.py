@@ -11,7 +11,10 @@ import streamlit as st
 
 from campaign.access import users
 from campaign.access.users import LoginRefused
+from campaign.settings import get_settings
 from dashboard import data, guard, style
+
+SSO_REFUSED = "access:sso-refused"  # why the identity provider's account was refused
 
 st.html(style.staff_css(style.DARK))
 engine = data.engine()
@@ -56,7 +59,7 @@ with middle:
             else:
                 st.error("Wrong user name or password.")
         else:
-            guard.log_in(user.name)
+            guard.log_in(user)
             data.forget_access()
             st.rerun()
 
@@ -66,13 +69,22 @@ with middle:
             if st.button("Log in with single sign-on"):
                 st.login()
         else:
-            email = str(st.user.get("email") or "")
-            if st.session_state.get(guard.SSO_CHECKED) != email:
-                st.session_state[guard.SSO_CHECKED] = email
-                found = users.single_sign_on(engine, email, guard.client())
-                if found is not None:
-                    guard.log_in(found.name)
+            # The ID token's claims; the user is matched on issuer + subject, not the e-mail.
+            claims = st.user.to_dict()
+            identity = f"{claims.get('iss')}\n{claims.get('sub')}"
+            if st.session_state.get(guard.SSO_CHECKED) != identity:
+                st.session_state[guard.SSO_CHECKED] = identity
+                try:
+                    found = users.single_sign_on(
+                        engine, claims, guard.client(), domains=get_settings().sso_domains
+                    )
+                except LoginRefused as refused:
+                    st.session_state[SSO_REFUSED] = refused.message
+                else:
+                    st.session_state.pop(SSO_REFUSED, None)
+                    guard.log_in(found)
                     st.rerun()
-            st.error(f"{email or 'This account'} has no access here: ask an admin to add you.")
+            reason = st.session_state.get(SSO_REFUSED, "this account has no access here")
+            st.error(f"Single sign-on refused: {reason}.")
             if st.button("Log out of single sign-on"):
                 st.logout()

@@ -66,6 +66,19 @@ def test_user_add_list_passwd_role_remove(settings: Settings, runtime: Runtime) 
     assert actions == ["user.remove", "user.add", "user.role", "user.passwd", "user.add"]
 
 
+def test_user_sso_reset_forgets_the_bound_identity(settings: Settings, runtime: Runtime) -> None:
+    users.add(runtime.engine, "amina", "staff", None, email="amina@example.org", actor="test")
+    claims = {"iss": "https://login.example.org", "sub": "1001", "email": "amina@example.org"}
+    users.single_sign_on(runtime.engine, claims | {"email_verified": True}, "10.0.0.1")
+    assert "amina@example.org (bound)" in campaign(settings, "user", "list").stdout
+    reset = campaign(settings, "user", "sso-reset", "amina")
+    assert reset.returncode == 0, reset.stderr
+    assert not users.get(runtime.engine, "amina").sso_bound
+    assert audit.search(runtime.engine, actions=["user.sso_reset"])[0].actor.startswith("cli")
+    missing = campaign(settings, "user", "sso-reset", "nobody")
+    assert missing.returncode != 0 and "no user named 'nobody'" in missing.stderr
+
+
 def test_user_add_prompts_twice(settings: Settings, runtime: Runtime) -> None:
     typed = f"{PASSWORD}\n{PASSWORD}\n"
     added = campaign(settings, "user", "add", "amina", input=typed)

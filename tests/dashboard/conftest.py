@@ -54,8 +54,8 @@ def sign_in(at: AppTest, role: str) -> str:
     """Log this AppTest session in as a user of ``role`` (made on first use), as the login form does."""
     engine = create_db_engine(get_settings().resolved_database_url)
     name = f"test-{role}"
-    if users.find(engine, name) is None:
-        users.add(engine, name, role, "correct horse battery", actor="test")
+    user = users.find(engine, name) or users.add(engine, name, role, "correct horse battery", actor="test")
     engine.dispose()
     at.session_state[guard.USER] = name
+    at.session_state[guard.STAMP] = user.session_stamp
     return name

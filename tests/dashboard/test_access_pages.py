@@ -23,6 +23,7 @@ from campaign.access import screens, throttle, users
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from dashboard import guard
+from tests.cli.test_cli_access import campaign
 from tests.conftest import ROOT, post_twilio, twilio_form
 from tests.dashboard.conftest import sign_in
 
@@ -213,6 +214,126 @@ def test_a_removed_user_is_logged_out(dashboard_env: Settings, runtime: Runtime)
     at.run()
     assert navigation(at) == {"", *access.PAGES}
     assert guard.USER not in at.session_state
+
+
+# Issue 14, finding 11: a password reset, a role change or a removal left the user's open
+# sessions running. Each now ends at the session's next run, without waiting for a cache.
+def logged_in_staff(runtime: Runtime) -> AppTest:
+    at = app()
+    sign_in(at, "staff")
+    open_path(at, "map")
+    assert "map" in navigation(at)
+    return at
+
+
+def assert_logged_out(at: AppTest, runtime: Runtime, reason: str) -> None:
+    at.run()
+    assert not at.exception, at.exception
+    assert navigation(at) == {"", *access.PAGES}, "the login form, at every address"
+    assert guard.USER not in at.session_state and guard.STAMP not in at.session_state
+    (ended,) = audit.search(runtime.engine, actions=["session.ended"])
+    assert ended.subject == "test-staff" and ended.detail == {"reason": reason}
+
+
+def test_a_password_reset_on_the_command_line_ends_the_open_session(
+    dashboard_env: Settings, runtime: Runtime
+) -> None:
+    at = logged_in_staff(runtime)
+    reset = campaign(
+        dashboard_env, "user", "passwd", "test-staff", "--password-stdin", input="a new long one\n"
+    )
+    assert reset.returncode == 0, reset.stderr
+    assert_logged_out(at, runtime, "password, role or identity changed")
+    assert audit.search(runtime.engine, actions=["user.passwd"])[0].detail == {"sessions_ended": True}
+    # The new password opens a new session, which lasts.
+    again = log_in_form(open_path(app(), "map"), "test-staff", "a new long one")
+    assert "map" in navigation(again)
+    again.run()
+    assert again.session_state[guard.USER] == "test-staff"
+
+
+def test_a_role_change_ends_the_open_session(dashboard_env: Settings, runtime: Runtime) -> None:
+    at = logged_in_staff(runtime)
+    users.set_role(runtime.engine, "test-staff", "viewer", actor="test")
+    assert_logged_out(at, runtime, "password, role or identity changed")
+
+
+def test_the_same_role_again_or_another_users_reset_ends_nothing(
+    dashboard_env: Settings, runtime: Runtime
+) -> None:
+    at = logged_in_staff(runtime)
+    users.set_role(runtime.engine, "test-staff", "staff", actor="test")
+    users.add(runtime.engine, "bram", "staff", PASSWORD, actor="test")
+    users.set_password(runtime.engine, "bram", "another long one", actor="test")
+    at.run()
+    assert not audit.search(runtime.engine, actions=["session.ended"])
+    assert "map" in navigation(at) and at.session_state[guard.USER] == "test-staff"
+
+
+def test_a_removal_ends_the_open_session_at_once(dashboard_env: Settings, runtime: Runtime) -> None:
+    at = logged_in_staff(runtime)
+    users.remove(runtime.engine, "test-staff", actor="test")
+    assert_logged_out(at, runtime, "user removed")
+
+
+def test_a_user_removed_and_added_again_does_not_inherit_the_old_session(
+    dashboard_env: Settings, runtime: Runtime
+) -> None:
+    at = logged_in_staff(runtime)
+    users.remove(runtime.engine, "test-staff", actor="test")
+    users.add(runtime.engine, "test-staff", "admin", PASSWORD, actor="test")
+    assert_logged_out(at, runtime, "password, role or identity changed")
+
+
+def test_changing_ones_own_password_ends_the_other_sessions_only(
+    dashboard_env: Settings, runtime: Runtime
+) -> None:
+    elsewhere = app()
+    admin = sign_in(elsewhere, "admin")
+    open_path(elsewhere, "admin")
+    here = app()
+    sign_in(here, "admin")
+    open_path(here, "admin")
+    here.selectbox(key="user-change-name").select(admin)
+    here.text_input(key="user-change-password").input("a new long one")
+    here.button(key="FormSubmitter:user-change-Apply").click()
+    here.run()
+    assert not here.exception, here.exception
+    here.run()
+    assert "admin" in navigation(here), "the session that changed it goes on"
+    elsewhere.run()
+    assert guard.USER not in elsewhere.session_state, "the other session ends"
+    assert users.authenticate(runtime.engine, admin, "a new long one", "10.0.0.1").name == admin
+
+
+# Issue 14, finding 6, through the login page: st.user holds the ID token's claims.
+SSO = {"redirect_uri": "https://screens.example.org/oauth2callback", "cookie_secret": "x" * 32}
+
+
+def sso_visit(claims: dict[str, object]) -> AppTest:
+    at = app()
+    at.secrets["auth"] = SSO
+    at.user = {"is_logged_in": True, **claims}
+    return open_path(at, "map")
+
+
+def test_single_sign_on_binds_on_the_first_login_and_refuses_another_subject(
+    dashboard_env: Settings, runtime: Runtime
+) -> None:
+    users.add(runtime.engine, "amina", "staff", None, email="amina@example.org", actor="test")
+    first = {"iss": "https://login.example.org", "sub": "1001", "email": "amina@example.org"}
+    unverified = sso_visit(first | {"email_verified": False})
+    assert guard.USER not in unverified.session_state
+    assert "not verified" in unverified.error[0].value
+
+    verified = sso_visit(first | {"email_verified": True})
+    assert verified.session_state[guard.USER] == "amina" and "map" in navigation(verified)
+    assert users.get(runtime.engine, "amina").sso_bound
+
+    other = sso_visit(first | {"sub": "2002", "email_verified": True})  # the same address, another account
+    assert guard.USER not in other.session_state
+    assert "no access here" in other.error[0].value
+    assert audit.search(runtime.engine, actions=["login.failed"])[0].detail["reason"] == "another identity"
 
 
 def test_admin_page_adds_users_and_screens_and_shows_the_audit_log(

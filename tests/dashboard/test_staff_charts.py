@@ -260,3 +260,28 @@ def test_form_values_become_core_inputs() -> None:
         latitude=-1.3, longitude=36.9,
     ))  # fmt: skip
     assert (kept["latitude"], kept["longitude"]) == (-1.3, 36.9)
+
+
+def test_the_ticker_shows_minutes_and_marks_the_current_one() -> None:
+    frame = pd.DataFrame(
+        [
+            {
+                "at": datetime(2026, 12, 3, 22, 4),
+                "number": "+31 6 ••• ••• 78",
+                "country": "Netherlands",
+                "channel": "SMS",
+                "appeal": "Hassan",
+            },
+            {
+                "at": datetime(2026, 12, 3, 22, 3),
+                "number": "+49 1 ••• ••• 21",
+                "country": "Germany",
+                "channel": "SMS",
+                "appeal": "Hassan",
+            },
+        ]
+    )
+    html = blocks.ticker(frame, datetime(2026, 12, 3, 22, 4, 50), show_appeal=False)
+    assert "<td class='t'>22:04</td>" in html and "<td class='t'>22:03</td>" in html
+    assert html.count('class="fresh"') == 1  # this minute's, not the one before
+    assert ":00<" not in html, "no seconds"

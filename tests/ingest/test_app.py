@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -12,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from campaign.access import screens
 from campaign.live.view import LiveView, connect
 from campaign.runtime import Runtime
 from campaign.settings import Settings
@@ -200,35 +203,116 @@ def test_the_appeals_list_shows_each_appeal_with_its_figures(
     assert detail["signatures"] == 2
     assert len(detail["per_minute"]) == 60
     assert sum(minute["signatures"] for minute in detail["per_minute"]) == 2
-    assert {entry["country"] for entry in detail["recent"]} == {"NL", "DE"}
+    assert {c["country"] for c in detail["top_countries"]} == {"NL", "DE"}
+
+
+# The attack of issue 14, finding 4: anyone could read the last signers of an appeal (masked
+# number, country, channel, time to the second), enough to check whether a known number signed.
+@pytest.fixture
+def signed_hassan(client: TestClient, runtime: Runtime, hassan: object, kenya: object) -> None:
+    for sid, sender in [("SMa", "+31612345678"), ("SMb", "+4915112345678")]:
+        assert post_twilio(client, twilio_form(sid, sender, "JA")).status_code == 200
+    runtime.live.refresh(runtime.engine, runtime.vault)
+
+
+@pytest.mark.usefixtures("signed_hassan")
+def test_the_public_appeal_answer_has_figures_and_no_signer(client: TestClient) -> None:
+    response = client.get("/api/v1/appeals/hassan")
+    assert response.status_code == 200
+    public = response.json()
+    assert public["signatures"] == 2 and public["channels"] == {"sms": 2}
+    assert {c["country"] for c in public["top_countries"]} == {"NL", "DE"}
+    assert sum(minute["signatures"] for minute in public["per_minute"]) == 2
+    assert "recent" not in public
+    assert "•••" not in response.text, "no masked number, nor anything else about one signer"
+
+
+@pytest.mark.usefixtures("signed_hassan")
+def test_a_wall_screen_token_for_the_appeal_reads_its_signers_to_the_minute(
+    client: TestClient, screen_token: Callable[..., str]
+) -> None:
+    for token in [screen_token("live", appeal="hassan"), screen_token("live", campaign="torture")]:
+        response = client.get("/api/v1/appeals/hassan", params={"token": token})
+        assert response.status_code == 200, response.text
+        assert response.headers["cache-control"] == "private, no-store"
+        recent = response.json()["recent"]
+        assert len(recent) == 2 and all("•••" in entry["number"] for entry in recent)
+        assert {entry["country"] for entry in recent} == {"NL", "DE"}
+        for entry in recent:  # "2026-12-03T06:20+00:00": no seconds
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d\+00:00", entry["at"]), entry["at"]
+    header = {"Authorization": f"Bearer {screen_token('live', appeal='hassan')}"}
+    assert "recent" in client.get("/api/v1/appeals/hassan", headers=header).json()
+
+
+@pytest.mark.usefixtures("signed_hassan")
+def test_other_tokens_get_a_4xx_not_the_signers(
+    client: TestClient, runtime: Runtime, screen_token: Callable[..., str]
+) -> None:
+    cases = [
+        (screen_token("live", appeal="kenya"), 403),  # another appeal
+        (screen_token("live", campaign="kenya"), 403),  # another campaign
+        (screen_token("on-air", appeal="hassan"), 403),  # the broadcast feed's token: one number
+        ("scr_guessed", 401),
+    ]
+    revoked = screens.create(runtime.engine, "old wall", page="live", appeal="hassan", actor="test")
+    screens.revoke(runtime.engine, "old wall", actor="test")
+    cases.append((revoked, 401))
+    for token, status in cases:
+        response = client.get("/api/v1/appeals/hassan", params={"token": token})
+        body = assert_error(response, status, "unauthorized" if status == 401 else "forbidden")
+        assert "recent" not in body and "•••" not in response.text
 
 
 # -- health --------------------------------------------------------------------------------------------
-def test_healthz_reports_each_check(client: TestClient) -> None:
-    response = client.get("/healthz")
+# Issue 14, finding 9: /healthz told anyone which backend was down. A load balancer still
+# reads the status without a token; the checks are for the operators (see test_operator_gate).
+LOOPBACK = ("127.0.0.1", 50123)
+
+
+def test_healthz_says_only_ok_to_anyone_and_each_check_to_this_machine(
+    settings: Settings, runtime: Runtime
+) -> None:
+    with TestClient(create_app(settings, runtime), base_url=PUBLIC_URL, client=("203.0.113.9", 5000)) as http:
+        response = http.get("/healthz")
     assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    with TestClient(create_app(settings, runtime), base_url=PUBLIC_URL, client=LOOPBACK) as http:
+        response = http.get("/healthz")
     assert response.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
 
 
 @pytest.fixture
-def redis_down(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
+def redis_down(settings: Settings, runtime: Runtime) -> Iterator[Callable[..., TestClient]]:
     """The app with a Redis client that points at a closed port; the database is fine."""
     unreachable = connect("redis://127.0.0.1:1", socket_timeout=0.5, socket_connect_timeout=0.5)
     broken = dataclasses.replace(runtime, redis=unreachable, live=LiveView(unreachable))
-    with TestClient(create_app(settings, broken), base_url=PUBLIC_URL) as http:
-        yield http
+    with contextlib.ExitStack() as stack:
+
+        def client_from(peer: tuple[str, int] = LOOPBACK) -> TestClient:
+            app = create_app(settings, broken)
+            return stack.enter_context(TestClient(app, base_url=PUBLIC_URL, client=peer))
+
+        yield client_from
     unreachable.close()
 
 
-def test_healthz_answers_503_naming_redis_when_it_is_down(redis_down: TestClient) -> None:
-    body = assert_error(redis_down.get("/healthz"), 503, "unavailable")
+def test_healthz_answers_503_naming_redis_when_it_is_down(redis_down: Callable[..., TestClient]) -> None:
+    body = assert_error(redis_down().get("/healthz"), 503, "unavailable")
     assert "redis" in body["error"]["message"]
+    assert body["status"] == "degraded"
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["redis"].startswith("down")
+    public = assert_error(redis_down(("203.0.113.9", 5000)).get("/healthz"), 503, "unavailable")
+    assert public == {
+        "error": {"status": 503, "code": "unavailable", "message": "not ready"},
+        "status": "degraded",
+    }
 
 
-def test_a_signed_text_is_stored_while_redis_is_down(redis_down: TestClient, runtime: Runtime) -> None:
-    response = post_twilio(redis_down, twilio_form("SMnoredis", "+31612345678", "JA"))
+def test_a_signed_text_is_stored_while_redis_is_down(
+    redis_down: Callable[..., TestClient], runtime: Runtime
+) -> None:
+    response = post_twilio(redis_down(), twilio_form("SMnoredis", "+31612345678", "JA"))
     assert response.status_code == 200
     assert "Jij bent de eerste" in response.text
     assert stored(runtime, Signature) == 1
@@ -236,5 +320,7 @@ def test_a_signed_text_is_stored_while_redis_is_down(redis_down: TestClient, run
 
 
 @pytest.mark.parametrize("path", ["/api/v1/appeals", "/api/v1/appeals/hassan"])
-def test_the_api_answers_503_not_500_while_redis_is_down(redis_down: TestClient, path: str) -> None:
-    assert_error(redis_down.get(path), 503, "unavailable")
+def test_the_api_answers_503_not_500_while_redis_is_down(
+    redis_down: Callable[..., TestClient], path: str
+) -> None:
+    assert_error(redis_down().get(path), 503, "unavailable")

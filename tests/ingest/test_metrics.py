@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
@@ -19,9 +20,17 @@ from campaign.settings import Settings
 from campaign.storage.models import Supporter
 from tests.conftest import post_twilio, start_ingest, twilio_form, twilio_signature
 
+METRICS_TOKEN = "test-metrics-token-" + "0" * 16
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The test's settings with a metrics token: the test client is not this machine itself."""
+    return settings.model_copy(update={"metrics_token": SecretStr(METRICS_TOKEN)})
+
 
 def scrape(client: TestClient) -> tuple[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]]:
-    response = client.get("/metrics")
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     samples = {
@@ -135,6 +144,7 @@ def test_several_processes_answer_the_sum_in_multiprocess_mode(
         for server in servers:
             samples = {
                 (s.name, tuple(sorted(s.labels.items()))): s.value
+                # The servers run without a token: this machine, connecting directly, reads them.
                 for family in text_string_to_metric_families(httpx.get(server.url + "/metrics").text)
                 for s in family.samples
             }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from campaign.runtime import Runtime
@@ -12,6 +13,7 @@ from campaign.settings import Settings
 from ingest.app import create_app
 from ingest.ratelimit import Buckets, Limit, client_of, group_of, parse_networks
 from tests.conftest import PUBLIC_URL, post_twilio, twilio_form
+from tests.ingest.test_metrics import METRICS_TOKEN
 
 
 class Clock:
@@ -73,7 +75,12 @@ def test_the_client_behind_trusted_proxies(peer: str, forwarded: str | None, cli
 def limited(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
     # A public feed (CAMPAIGN_OVERLAY_TOKENS=false): these tests are about limits, not links.
     tight = settings.model_copy(
-        update={"rate_limit_feeds": 1.0, "rate_limit_burst": 2.0, "overlay_tokens": False}
+        update={
+            "rate_limit_feeds": 1.0,
+            "rate_limit_burst": 2.0,
+            "overlay_tokens": False,
+            "metrics_token": SecretStr(METRICS_TOKEN),
+        }
     )
     with TestClient(create_app(tight, runtime), base_url=PUBLIC_URL, client=("203.0.113.9", 5000)) as client:
         yield client
@@ -92,7 +99,7 @@ def test_over_the_limit_is_a_429_with_retry_after(limited: TestClient, hassan: o
     assert limited.get("/overlay/hassan").status_code == 429  # the same group
     assert limited.get("/healthz").status_code == 200  # never limited
     assert post_twilio(limited, twilio_form("SM" + "c" * 32, "+31612345678", "JA")).status_code == 200
-    metrics = limited.get("/metrics").text
+    metrics = limited.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
     assert 'campaign_http_rejects_total{reason="rate_limited",route="/overlay/{slug}"} 1.0' in metrics
 
 

@@ -170,13 +170,135 @@ def test_roles_names_and_the_last_admin(runtime: Runtime) -> None:
     assert changes[:3] == [("user.remove", "root"), ("user.role", "bram"), ("user.add", "bram")]
 
 
-def test_single_sign_on_maps_an_email_to_a_user(runtime: Runtime) -> None:
+def test_the_session_stamp_changes_with_the_password_and_the_role_only(runtime: Runtime) -> None:
+    users.add(runtime.engine, "amina", "staff", PASSWORD, actor="test")
+    users.add(runtime.engine, "bram", "admin", PASSWORD, actor="test")
+    stamp = users.get(runtime.engine, "amina").session_stamp
+    users.authenticate(runtime.engine, "amina", PASSWORD, "10.0.0.1")
+    users.set_role(runtime.engine, "amina", "staff", actor="test")  # no change
+    users.set_password(runtime.engine, "bram", "another long one", actor="test")  # someone else
+    assert users.get(runtime.engine, "amina").session_stamp == stamp
+    users.set_password(runtime.engine, "amina", "another long one", actor="test")
+    after_reset = users.get(runtime.engine, "amina").session_stamp
+    users.set_role(runtime.engine, "amina", "lead", actor="test")
+    after_role = users.get(runtime.engine, "amina").session_stamp
+    users.remove(runtime.engine, "amina", actor="test")
+    users.add(runtime.engine, "amina", "lead", "another long one", actor="test")
+    again = users.get(runtime.engine, "amina").session_stamp
+    assert len({stamp, after_reset, after_role, again}) == 4
+    role = audit.search(runtime.engine, actions=["user.role"])
+    assert [e.detail["sessions_ended"] for e in role] == [True, False]
+
+
+# Issue 14, finding 6: single sign-on matched users on the e-mail claim alone, so any account
+# at the provider that could claim (or later be given) a user's address got in as that user.
+ISSUER = "https://login.example.org"
+
+
+def claims(sub: str = "1001", email: str | None = "amina@example.org", **more: object) -> dict[str, object]:
+    """An ID token's claims as Streamlit's st.user holds them."""
+    found: dict[str, object] = {"is_logged_in": True, "iss": ISSUER, "sub": sub, "email_verified": True}
+    if email is not None:
+        found["email"] = email
+    return found | more
+
+
+def refusal(runtime: Runtime, given: dict[str, object], **options: object) -> tuple[str, str]:
+    with pytest.raises(LoginRefused) as refused:
+        users.single_sign_on(runtime.engine, given, "10.0.0.1", **options)  # type: ignore[arg-type]
+    entry = audit.search(runtime.engine, actions=["login.failed"])[0]
+    return str(entry.detail["reason"]), refused.value.message
+
+
+def test_the_first_single_sign_on_binds_the_user_to_issuer_and_subject(runtime: Runtime) -> None:
     users.add(runtime.engine, "amina", "lead", None, email="Amina@Example.org", actor="test")
-    user = users.single_sign_on(runtime.engine, "amina@example.org", "10.0.0.1")
-    assert user is not None and (user.name, user.role, user.has_password) == ("amina", "lead", False)
-    assert users.single_sign_on(runtime.engine, "stranger@example.org", "10.0.0.1") is None
+    user = users.single_sign_on(runtime.engine, claims(email="AMINA@example.org"), "10.0.0.1")
+    assert (user.name, user.role, user.has_password, user.sso_bound) == ("amina", "lead", False, True)
+    bound = audit.search(runtime.engine, actions=["user.sso_bind"])
+    assert [e.detail for e in bound] == [{"issuer": ISSUER, "subject": "1001"}]
+    # Later logins match on issuer + subject, whatever the e-mail claim says now.
+    assert users.single_sign_on(runtime.engine, claims(email="amina.new@example.org"), "x").name == "amina"
+    assert users.single_sign_on(runtime.engine, claims(email=None), "x").name == "amina"
+    logins = audit.search(runtime.engine, actions=["login"])
+    assert [e.detail["method"] for e in logins] == ["sso"] * 3
     with pytest.raises(LoginRefused):  # no password: single sign-on only
         users.authenticate(runtime.engine, "amina", "", "10.0.0.1")
+
+
+@pytest.mark.parametrize(
+    ("given", "reason"),
+    [
+        (claims(sub="2002"), "another identity"),  # the same address from another account
+        (claims(iss="https://other.example.net"), "another identity"),  # ... or another provider
+        (
+            {"is_logged_in": True, "email": "amina@example.org", "email_verified": True},
+            "no issuer or subject",
+        ),
+        (claims(sub=""), "no issuer or subject"),
+    ],
+)
+def test_after_binding_the_e_mail_alone_or_another_subject_is_refused_and_audited(
+    runtime: Runtime, given: dict[str, object], reason: str
+) -> None:
+    users.add(runtime.engine, "amina", "lead", None, email="amina@example.org", actor="test")
+    users.single_sign_on(runtime.engine, claims(), "10.0.0.1")
+    assert refusal(runtime, given)[0] == reason
+    assert users.get(runtime.engine, "amina").sso_bound  # the binding stays as it was
+    assert users.single_sign_on(runtime.engine, claims(), "10.0.0.1").name == "amina"
+
+
+@pytest.mark.parametrize(
+    ("given", "reason", "says"),
+    [
+        (claims(email_verified=False), "e-mail not verified", "not verified"),
+        (claims(email_verified="false"), "e-mail not verified", "not verified"),
+        ({k: v for k, v in claims().items() if k != "email_verified"}, "e-mail not verified", "not verified"),
+        (claims(email=None), "no e-mail claim", "no e-mail"),
+        (claims(email="stranger@example.org"), "no such sso user", "no access here"),
+    ],
+)
+def test_the_first_login_needs_a_verified_address_of_a_user(
+    runtime: Runtime, given: dict[str, object], reason: str, says: str
+) -> None:
+    users.add(runtime.engine, "amina", "lead", None, email="amina@example.org", actor="test")
+    refused, message = refusal(runtime, given)
+    assert refused == reason and says in message
+    assert not users.get(runtime.engine, "amina").sso_bound
+
+
+def test_a_verified_true_string_counts_as_verified(runtime: Runtime) -> None:
+    users.add(runtime.engine, "amina", "lead", None, email="amina@example.org", actor="test")
+    assert users.single_sign_on(runtime.engine, claims(email_verified="true"), "x").sso_bound
+
+
+def test_configured_domains_restrict_the_first_login(runtime: Runtime) -> None:
+    users.add(runtime.engine, "amina", "lead", None, email="amina@example.org", actor="test")
+    users.add(runtime.engine, "bram", "staff", None, email="bram@amnesty.org", actor="test")
+    domains = ("amnesty.org",)
+    assert refusal(runtime, claims(), domains=domains)[0] == "e-mail domain not allowed"
+    bram = claims(sub="3003", email="bram@amnesty.org")
+    assert users.single_sign_on(runtime.engine, bram, "x", domains=domains).name == "bram"
+
+
+def test_an_identity_bound_to_one_user_never_logs_in_as_another(runtime: Runtime) -> None:
+    users.add(runtime.engine, "amina", "lead", None, email="amina@example.org", actor="test")
+    users.add(runtime.engine, "bram", "admin", None, email="bram@example.org", actor="test")
+    users.single_sign_on(runtime.engine, claims(), "x")
+    # Amina's account now claims Bram's address: it is still Amina, and Bram stays unbound.
+    assert users.single_sign_on(runtime.engine, claims(email="bram@example.org"), "x").name == "amina"
+    assert not users.get(runtime.engine, "bram").sso_bound
+
+
+def test_an_admin_can_unbind_an_identity_for_a_replaced_account(runtime: Runtime) -> None:
+    users.add(runtime.engine, "amina", "lead", None, email="amina@example.org", actor="test")
+    stamp = users.single_sign_on(runtime.engine, claims(), "x").session_stamp
+    users.forget_sso_identity(runtime.engine, "amina", actor="cli:ops")
+    after = users.single_sign_on(runtime.engine, claims(sub="4004"), "x")
+    assert after.sso_bound and after.session_stamp != stamp
+    assert refusal(runtime, claims())[0] == "another identity"  # the old account is out
+    assert audit.search(runtime.engine, actions=["user.sso_reset"])[0].actor == "cli:ops"
+    with pytest.raises(NotFound):
+        users.forget_sso_identity(runtime.engine, "nobody", actor="test")
 
 
 def test_first_run_makes_one_admin_with_a_password_file(runtime: Runtime, tmp_path: object) -> None:
