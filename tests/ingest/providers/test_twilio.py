@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from campaign.access import screens
 from campaign.runtime import Runtime
 from campaign.storage.models import InboundMessage, Signature, Supporter
 from tests.conftest import TESTDATA, post_twilio, twilio_form, twilio_signature
@@ -134,4 +135,7 @@ def test_no_clear_number_reaches_the_database_or_redis(client: TestClient, runti
         for key in runtime.redis.scan_iter("*")  # type: ignore[union-attr]
     )
     assert "612345678" not in dump
-    assert "+31 6 ••• ••• 78" in client.get("/api/v1/appeals/hassan").text
+    # The public answer names no signer; a wall screen's token sees the masked number only.
+    assert "78" not in client.get("/api/v1/appeals/hassan").json().get("recent", "")
+    wall = screens.create(runtime.engine, "wall", page="live", appeal="hassan", actor="test")
+    assert "+31 6 ••• ••• 78" in client.get("/api/v1/appeals/hassan", params={"token": wall}).text
