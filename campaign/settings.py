@@ -57,7 +57,15 @@ class Settings(BaseSettings):
     )
     twilio_auth_token: str = Field("", description="Twilio auth token, checks X-Twilio-Signature.")
     vonage_signature_secret: str = Field(
-        "", description="Vonage signature secret; when set, the `sig` parameter is checked."
+        "",
+        description="Vonage signature secret; checks the `sig` parameter. Empty: every Vonage "
+        "request is refused (403) unless CAMPAIGN_VONAGE_ALLOW_UNSIGNED is true.",
+    )
+    vonage_allow_unsigned: bool = Field(
+        False,
+        description="Accept unsigned Vonage requests when no signature secret is set (an account "
+        "that cannot sign); anyone who finds the URL can then send texts and receipts. Logged at "
+        "start and shown on /healthz.",
     )
     vonage_signature_method: str = Field(
         "sha256",

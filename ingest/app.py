@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +40,8 @@ from ingest.ratelimit import RateLimit
 from ingest.screen_gate import ScreenGate
 from ingest.social import beacon, events, meta
 
+log = logging.getLogger("campaign.ingest")
+
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     """The app; it opens its own runtime at startup unless given one (tests share theirs)."""
@@ -57,7 +60,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        lifespan=functools.partial(lifespan, settings=settings, runtime=runtime, metrics=metrics, hub=hub),
+        lifespan=functools.partial(
+            lifespan, settings=settings, runtime=runtime, metrics=metrics, hub=hub, providers=providers
+        ),
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.add_middleware(BodyLimit, limit=MAX_BODY)
@@ -71,9 +76,23 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
 
 @contextlib.asynccontextmanager
 async def lifespan(
-    app: Starlette, *, settings: Settings, runtime: Runtime | None, metrics: Metrics, hub: TotalsHub
+    app: Starlette,
+    *,
+    settings: Settings,
+    runtime: Runtime | None,
+    metrics: Metrics,
+    hub: TotalsHub,
+    providers: list[Provider],
 ) -> AsyncIterator[dict[str, Any]]:
     """Open the stores (unless given a runtime) and start the writer; every request sees them."""
+    unsigned = tuple(provider.name for provider in providers if provider.accepts_unsigned)
+    for name in unsigned:
+        log.warning(
+            "%s webhooks accept UNSIGNED requests (CAMPAIGN_%s_ALLOW_UNSIGNED=true): anyone who finds"
+            " the URL can send texts and receipts that count; set the signature secret instead",
+            name,
+            name.upper(),
+        )
     rt = runtime if runtime is not None else await asyncio.to_thread(Runtime.open, settings, migrate=False)
     backlog = Recent(lambda: outbox.backlog(rt.engine))  # one query per scrape
     metrics.probes.add(
@@ -95,6 +114,7 @@ async def lifespan(
             "committer": committer,
             "hub": hub,
             "gate": ScreenGate(settings.overlay_tokens, rt.engine),
+            "unsigned": unsigned,
         }
     finally:
         await hub.stop()
@@ -179,12 +199,15 @@ async def appeal(request: Request) -> Response:
 
 async def healthz(request: Request) -> Response:
     checks = await asyncio.to_thread(_health, request.state.runtime)
+    # Providers taken without a signature (an explicit setting): visible wherever health is watched.
+    unsigned = list(request.state.unsigned)
     down = [name for name, status in checks.items() if status != "ok"]
     if down:
         body = error_body(503, "unavailable", f"{' and '.join(down)} down")
         body["checks"] = checks
+        body["unsigned_providers"] = unsigned
         return JSONResponse(body, status_code=503)
-    return JSONResponse({"status": "ok", "checks": checks})
+    return JSONResponse({"status": "ok", "checks": checks, "unsigned_providers": unsigned})
 
 
 def _health(rt: Runtime) -> dict[str, str]:

@@ -207,7 +207,11 @@ def test_the_appeals_list_shows_each_appeal_with_its_figures(
 def test_healthz_reports_each_check(client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "redis": "ok"},
+        "unsigned_providers": [],
+    }
 
 
 @pytest.fixture
