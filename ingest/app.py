@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from campaign.access.clients import TrustedProxies
 from campaign.errors import NotFound, error_body
 from campaign.inbound.message import InboundSms
 from campaign.inbound.spool import Spool
@@ -46,7 +47,7 @@ log = logging.getLogger("campaign.ingest")
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     """The app; it opens its own runtime at startup unless given one (tests share theirs)."""
     metrics = Metrics()
-    hub = TotalsHub()
+    hub = TotalsHub(settings.streams_per_client)
     providers = [cls(settings) for cls in REGISTRY.values()]
     routes = [route for provider in providers for route in provider_routes(provider)] + [
         Route("/api/v1/appeals", appeals),
@@ -115,6 +116,7 @@ async def lifespan(
             "hub": hub,
             "gate": ScreenGate(settings.overlay_tokens, rt.engine),
             "unsigned": unsigned,
+            "proxies": TrustedProxies(settings.trusted_proxies),
         }
     finally:
         await hub.stop()
