@@ -21,11 +21,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+import streamlit as st
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
-from campaign.settings import Settings
+from campaign import audit
+from campaign.access import throttle, users
+from campaign.runtime import Runtime
+from campaign.settings import Settings, get_settings
+from dashboard import guard
 from tests.conftest import ROOT, backend_env, free_port
+from tests.dashboard.test_access_pages import PASSWORD, app, log_in_form, open_path
 
 PAGE = """
 from pathlib import Path
@@ -122,3 +128,19 @@ def test_behind_a_trusted_proxy_its_header_names_the_client(settings: Settings, 
         assert client_seen(port, out, "198.51.100.4") == "198.51.100.4"
         assert client_seen(port, out, "6.6.6.6, 198.51.100.4") == "198.51.100.4"
         assert client_seen(port, out, None) == "(unknown)"  # refused at login, not "loopback" for all
+
+
+def test_a_login_whose_address_is_unknown_is_refused_and_says_so(
+    dashboard_env: Settings, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind a trusted proxy that names nobody, no login is checked or counted in a shared bucket."""
+    monkeypatch.setenv("CAMPAIGN_TRUSTED_PROXIES", "127.0.0.1")  # AppTest's peer is this machine
+    get_settings.cache_clear()
+    st.cache_resource.clear()
+    users.add(runtime.engine, "amina", "staff", PASSWORD, actor="test")
+    at = log_in_form(open_path(app(), "map"), "amina", PASSWORD)
+    assert guard.USER not in at.session_state
+    (message,) = [e.value for e in at.error]
+    assert "address is unknown" in message
+    assert throttle.failures(runtime.engine, throttle.client_key("")) == 0
+    assert audit.search(runtime.engine, actions=["login", "login.failed"]) == []
