@@ -2,9 +2,10 @@
 
 ``create_app(settings)`` builds the ASGI app; ``campaign ingest`` serves it with uvicorn.
 The lifespan opens the stores and hands them to every request as Starlette's lifespan
-state (``request.state.runtime``, ``.committer``, ``.settings``, and the overlay's ``.hub``
-and ``.gate``); the endpoints are plain functions that read it.  Every error answers in
-the one JSON shape of ``campaign.errors`` (see ``ingest.errors``).
+state (``request.state.runtime``, ``.committer``, ``.settings``, the overlay's ``.hub``
+and ``.gate``, the trusted ``.proxies`` that tell a request's client, and ``.unsigned``,
+the providers taken without a signature); the endpoints are plain functions that read it.
+Every error answers in the one JSON shape of ``campaign.errors`` (see ``ingest.errors``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ A viewer that connects (or reconnects) gets the current figure at once; figures 
 viewer never go down.
 
 The endpoints read the hub and the screen gate from the app's lifespan state
-(``request.state.hub`` and ``request.state.gate``, see ``ingest.app``).
+(``request.state.hub`` and ``request.state.gate``, see ``ingest.app``).  One client (its
+address by ``campaign.access.clients``) holds at most ``CAMPAIGN_STREAMS_PER_CLIENT`` streams
+per process; the next is a 429.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ rebuild the socket from its descriptor, which reads the protocol back from the k
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -25,6 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from campaign import logs
+from campaign.errors import error_body
 from campaign.settings import Settings
 
 log = logging.getLogger("campaign.ingest")
@@ -74,6 +76,16 @@ def header_timeout_protocol(seconds: float) -> type[Any]:
 
         def on_headers_complete(self) -> None:
             self._stop_header_clock()
+            limit = self.limit_concurrency
+            if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
+                # uvicorn's own 503 is plain text; ours has the one JSON error shape.
+                self.limit_concurrency, app = None, self.app
+                self.app = over_the_limit
+                try:
+                    super().on_headers_complete()
+                finally:
+                    self.limit_concurrency, self.app = limit, app
+                return
             super().on_headers_complete()
 
         def connection_lost(self, exc: Exception | None) -> None:
@@ -96,6 +108,22 @@ def header_timeout_protocol(seconds: float) -> type[Any]:
                 self.transport.close()
 
     return HeaderTimeoutProtocol
+
+
+async def over_the_limit(scope: Any, receive: Any, send: Any) -> None:
+    """The answer beyond CAMPAIGN_INGEST_CONCURRENCY: a 503 in the one error shape, then close."""
+    log.warning("over the concurrency limit (CAMPAIGN_INGEST_CONCURRENCY): answered 503")
+    body = json.dumps(
+        error_body(503, "unavailable", "too many connections to this ingest process; retry shortly")
+    ).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+        (b"retry-after", b"1"),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def run(settings: Settings, host: str, port: int) -> None:

@@ -114,7 +114,10 @@ def test_connections_beyond_the_limit_get_a_503(settings: Settings, runtime: Run
         idle = [raw(port_of(server)) for _ in range(3)]
         time.sleep(0.2)
         with httpx.Client(base_url=f"http://127.0.0.1:{port_of(server)}") as http:
-            assert http.get("/healthz").status_code == 503
+            refused = http.get("/healthz")
+            assert refused.status_code == 503
+            assert refused.json()["error"]["code"] == "unavailable"  # the one error shape
+            assert "too many connections" in refused.json()["error"]["message"]
             for sock in idle:
                 sock.close()
             time.sleep(0.3)
