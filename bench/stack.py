@@ -56,6 +56,15 @@ class Stack:
             "CAMPAIGN_SECRET_KEY": self.settings.secret_key,
             "CAMPAIGN_PUBLIC_URL": self.settings.public_url,
             "CAMPAIGN_TWILIO_AUTH_TOKEN": self.settings.twilio_auth_token,
+            # The bench is one client (127.0.0.1) playing every provider and a thousand viewers:
+            # the per-client limits that protect a real deployment would measure themselves.
+            "CAMPAIGN_RATE_LIMIT_WEBHOOKS": "0",
+            "CAMPAIGN_RATE_LIMIT_FEEDS": "0",
+            "CAMPAIGN_STREAMS_PER_CLIENT": "0",
+            "CAMPAIGN_INGEST_CONCURRENCY": "0",
+            # The viewers are raw sockets without a screen token: the feed is open, as in the
+            # fault suite (the token check is cached per token, so it costs little either way).
+            "CAMPAIGN_OVERLAY_TOKENS": "false",
         }
 
 

@@ -59,7 +59,15 @@ class Settings(BaseSettings):
     )
     twilio_auth_token: str = Field("", description="Twilio auth token, checks X-Twilio-Signature.")
     vonage_signature_secret: str = Field(
-        "", description="Vonage signature secret; when set, the `sig` parameter is checked."
+        "",
+        description="Vonage signature secret; checks the `sig` parameter. Empty: every Vonage "
+        "request is refused (403) unless CAMPAIGN_VONAGE_ALLOW_UNSIGNED is true.",
+    )
+    vonage_allow_unsigned: bool = Field(
+        False,
+        description="Accept unsigned Vonage requests when no signature secret is set (an account "
+        "that cannot sign); anyone who finds the URL can then send texts and receipts. Logged at "
+        "start and shown on /healthz.",
     )
     vonage_signature_method: str = Field(
         "sha256",
@@ -140,9 +148,24 @@ class Settings(BaseSettings):
         10.0, gt=0, description="Seconds of its rate a client may send at once before it is limited."
     )
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
-        ("127.0.0.1", "::1"),
-        description="Comma-separated addresses or networks of reverse proxies whose "
-        "X-Forwarded-For names the client.",
+        (),
+        description="Comma-separated addresses or networks of the reverse proxies whose "
+        "X-Forwarded-For names the client (e.g. 127.0.0.1 for a proxy on this machine). "
+        "Empty: every client is its connecting address and X-Forwarded-For is ignored.",
+    )
+    streams_per_client: int = Field(
+        8, ge=0, description="Overlay event streams one client may hold open at once (0: no cap)."
+    )
+    header_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds the ingest waits for a request's headers before closing the connection.",
+    )
+    ingest_concurrency: int = Field(
+        2000,
+        ge=0,
+        description="Connections and tasks one ingest process serves at once; more get a 503 "
+        "(0: no limit). Open overlay streams count too.",
     )
 
     @field_validator("log_format", "log_level", mode="before")

@@ -32,6 +32,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from campaign.access import screens, users
+from campaign.access.clients import TrustedProxies
 from campaign.access.screens import Screen
 from campaign.access.users import UserInfo
 from campaign.activity.demonstrations import listing
@@ -184,6 +185,12 @@ def campaign_names() -> dict[str, str]:
 
 
 # -- history from SQL for the staff pages (and the Live page's "today") -------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def trusted_proxies() -> TrustedProxies:
+    """The proxies whose X-Forwarded-For names the client (CAMPAIGN_TRUSTED_PROXIES), parsed once."""
+    return TrustedProxies(get_settings().trusted_proxies)
 
 
 @st.cache_resource(show_spinner=False)

@@ -13,20 +13,25 @@ revoked screen loses even an untouched wall screen within seconds.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import streamlit as st
 
 from campaign import audit
 from campaign.access import roles as access
+from campaign.access.clients import UnknownClient
 from campaign.access.screens import Screen
 from campaign.access.users import UserInfo
 from dashboard import data
+
+log = logging.getLogger("campaign.dashboard")
 
 USER = "access:user"  # the logged-in user's name
 ROLE = "access:role"  # their role when last checked
 STAMP = "access:stamp"  # the user's session stamp when this session logged in
 SSO_CHECKED = "access:sso"  # the identity (issuer, subject) already matched or refused this session
+LOOPBACK, LOOPBACK_V6 = "127.0.0.1", "::1"
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,23 @@ def recheck() -> None:
 
 
 def client() -> str:
-    """The address failed logins are counted against (Streamlit's view of the browser)."""
-    address = st.context.ip_address
-    # Streamlit answers None for a browser on this machine (loopback), and under AppTest.
-    return address if isinstance(address, str) and address else "loopback"
+    """The address failed logins are counted against and the audit log records; "" if unknown.
+
+    The one rule of ``campaign.access.clients`` over Streamlit's view of the connection: its
+    uvicorn trusts no forwarded header (``dashboard.serve`` turns that off), so
+    ``st.context.ip_address`` is the connecting address, and ``X-Forwarded-For`` is read
+    here only from a trusted proxy.  An unknown address is "", which the login refuses
+    (``campaign.access.users.authenticate``) instead of counting it in a shared bucket.
+    """
+    proxies = data.trusted_proxies()
+    peer = st.context.ip_address
+    if not isinstance(peer, str) or not peer:
+        # Streamlit answers None for this machine (127.0.0.1 and ::1 alike); AppTest has no peer.
+        peer = LOOPBACK_V6 if proxies.trusts(LOOPBACK_V6) and not proxies.trusts(LOOPBACK) else LOOPBACK
+    given = st.context.headers.get_all("X-Forwarded-For")
+    forwarded = [value for value in given if isinstance(value, str)] if isinstance(given, list) else []
+    try:
+        return proxies.client(peer, forwarded)
+    except UnknownClient as unknown:
+        log.warning("a dashboard login from an unknown address: %s", unknown.message)
+        return ""

@@ -2,9 +2,10 @@
 
 ``create_app(settings)`` builds the ASGI app; ``campaign ingest`` serves it with uvicorn.
 The lifespan opens the stores and hands them to every request as Starlette's lifespan
-state (``request.state.runtime``, ``.committer``, ``.settings``, and the overlay's ``.hub``
-and ``.gate``); the endpoints are plain functions that read it.  Every error answers in
-the one JSON shape of ``campaign.errors`` (see ``ingest.errors``).
+state (``request.state.runtime``, ``.committer``, ``.settings``, the overlay's ``.hub``
+and ``.gate``, the trusted ``.proxies`` that tell a request's client, and ``.unsigned``,
+the providers taken without a signature); the endpoints are plain functions that read it.
+Every error answers in the one JSON shape of ``campaign.errors`` (see ``ingest.errors``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from campaign.access.clients import TrustedProxies
 from campaign.errors import NotFound, error_body
 from campaign.inbound.message import InboundSms
 from campaign.inbound.spool import Spool
@@ -39,11 +42,13 @@ from ingest.ratelimit import RateLimit
 from ingest.screen_gate import ScreenGate
 from ingest.social import beacon, events, meta
 
+log = logging.getLogger("campaign.ingest")
+
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     """The app; it opens its own runtime at startup unless given one (tests share theirs)."""
     metrics = Metrics()
-    hub = TotalsHub()
+    hub = TotalsHub(settings.streams_per_client)
     providers = [cls(settings) for cls in REGISTRY.values()]
     routes = [route for provider in providers for route in provider_routes(provider)] + [
         Route("/api/v1/appeals", appeals),
@@ -57,7 +62,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        lifespan=functools.partial(lifespan, settings=settings, runtime=runtime, metrics=metrics, hub=hub),
+        lifespan=functools.partial(
+            lifespan, settings=settings, runtime=runtime, metrics=metrics, hub=hub, providers=providers
+        ),
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.add_middleware(BodyLimit, limit=MAX_BODY)
@@ -71,9 +78,23 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
 
 @contextlib.asynccontextmanager
 async def lifespan(
-    app: Starlette, *, settings: Settings, runtime: Runtime | None, metrics: Metrics, hub: TotalsHub
+    app: Starlette,
+    *,
+    settings: Settings,
+    runtime: Runtime | None,
+    metrics: Metrics,
+    hub: TotalsHub,
+    providers: list[Provider],
 ) -> AsyncIterator[dict[str, Any]]:
     """Open the stores (unless given a runtime) and start the writer; every request sees them."""
+    unsigned = tuple(provider.name for provider in providers if provider.accepts_unsigned)
+    for name in unsigned:
+        log.warning(
+            "%s webhooks accept UNSIGNED requests (CAMPAIGN_%s_ALLOW_UNSIGNED=true): anyone who finds"
+            " the URL can send texts and receipts that count; set the signature secret instead",
+            name,
+            name.upper(),
+        )
     rt = runtime if runtime is not None else await asyncio.to_thread(Runtime.open, settings, migrate=False)
     backlog = Recent(lambda: outbox.backlog(rt.engine))  # one query per scrape
     metrics.probes.add(
@@ -95,6 +116,8 @@ async def lifespan(
             "committer": committer,
             "hub": hub,
             "gate": ScreenGate(settings.overlay_tokens, rt.engine),
+            "unsigned": unsigned,
+            "proxies": TrustedProxies(settings.trusted_proxies),
         }
     finally:
         await hub.stop()
@@ -183,6 +206,8 @@ async def appeal(request: Request) -> Response:
 async def healthz(request: Request) -> Response:
     """200 ``ok`` or 503 ``degraded`` for anyone (a load balancer); what is down only for operators."""
     checks = await asyncio.to_thread(_health, request.state.runtime)
+    # Providers taken without a signature (an explicit setting): visible wherever health is watched.
+    unsigned = list(request.state.unsigned)
     down = [name for name, status in checks.items() if status != "ok"]
     detail = operator_gate.operator(request, _metrics_token(request))
     headers = {"Cache-Control": "no-store"}
@@ -190,9 +215,10 @@ async def healthz(request: Request) -> Response:
         message = f"{' and '.join(down)} down" if detail else "not ready"
         body = {**error_body(503, "unavailable", message), "status": "degraded"}
         if detail:
-            body["checks"] = checks
+            body |= {"checks": checks, "unsigned_providers": unsigned}
         return JSONResponse(body, status_code=503, headers=headers)
-    return JSONResponse({"status": "ok", **({"checks": checks} if detail else {})}, headers=headers)
+    details = {"checks": checks, "unsigned_providers": unsigned} if detail else {}
+    return JSONResponse({"status": "ok", **details}, headers=headers)
 
 
 async def metrics_endpoint(request: Request, metrics: Metrics) -> Response:

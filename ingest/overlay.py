@@ -8,7 +8,9 @@ A viewer that connects (or reconnects) gets the current figure at once; figures 
 viewer never go down.
 
 The endpoints read the hub and the screen gate from the app's lifespan state
-(``request.state.hub`` and ``request.state.gate``, see ``ingest.app``).
+(``request.state.hub`` and ``request.state.gate``, see ``ingest.app``).  One client (its
+address by ``campaign.access.clients``) holds at most ``CAMPAIGN_STREAMS_PER_CLIENT`` streams
+per process; the next is a 429.
 """
 
 from __future__ import annotations
@@ -19,17 +21,20 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-from campaign.errors import NotFound
+from campaign.access.clients import TrustedProxies
+from campaign.errors import CampaignError, NotFound
 from campaign.live.figures import updates
 from campaign.live.view import LiveView
+from ingest.ratelimit import client_of
 from ingest.screen_gate import TTL, ScreenGate
 
 log = logging.getLogger("campaign.overlay")
@@ -43,11 +48,18 @@ Delivery = tuple[int, str]  # a total and its encoded event, shared by every vie
 KEEP_ALIVE: Delivery = (-1, ": keep-alive\n\n")
 
 
+class TooManyStreams(CampaignError):
+    status = 429
+    code = "too_many_streams"
+
+
 class TotalsHub:
     redis_url: str
     view: LiveView
 
-    def __init__(self) -> None:
+    def __init__(self, streams_per_client: int = 0) -> None:
+        self.streams_per_client = streams_per_client  # 0: no cap
+        self.streams: dict[str, int] = {}  # open event streams per client address
         self.latest: dict[str, int] = {}
         self._mailboxes: dict[str, set[asyncio.Queue[Delivery]]] = defaultdict(set)
         self._delivered_at: dict[str, float] = {}
@@ -111,6 +123,23 @@ class TotalsHub:
         self._mailboxes[slug].add(mailbox)
         return mailbox
 
+    def open_stream(self, client: str) -> None:
+        """Count one more open stream for ``client``, or refuse it (429) once it holds its cap."""
+        held = self.streams.get(client, 0)
+        if self.streams_per_client and held >= self.streams_per_client:
+            raise TooManyStreams(
+                f"{held} event streams already open from this address, the most one client may hold"
+                " (CAMPAIGN_STREAMS_PER_CLIENT); close one first"
+            )
+        self.streams[client] = held + 1
+
+    def close_stream(self, client: str) -> None:
+        held = self.streams.get(client, 0) - 1
+        if held > 0:
+            self.streams[client] = held
+        else:
+            self.streams.pop(client, None)
+
     def unsubscribe(self, slug: str, mailbox: asyncio.Queue[Delivery]) -> None:
         boxes = self._mailboxes.get(slug)
         if boxes is not None:
@@ -162,6 +191,9 @@ async def stream(request: Request) -> Response:
     first = await hub.current(slug)
     if first is None:
         raise NotFound(f"no appeal {slug!r}")
+    proxies: TrustedProxies = request.state.proxies
+    client = client_of(request.scope, proxies)
+    hub.open_stream(client)  # nothing below may raise before the response holds the slot
 
     async def events() -> AsyncIterator[str]:
         mailbox = hub.subscribe(slug)
@@ -185,7 +217,25 @@ async def stream(request: Request) -> Response:
             hub.unsubscribe(slug, mailbox)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+    return HeldStream(events(), release=lambda: hub.close_stream(client), headers=headers)
+
+
+class HeldStream(StreamingResponse):
+    """An event stream that gives its client's slot back however it ends (finished, cancelled, cut).
+
+    The release wraps the whole response, not the generator: a generator cancelled before its
+    first step never runs its ``finally``.
+    """
+
+    def __init__(self, content: AsyncIterator[str], release: Callable[[], None], headers: dict[str, str]):
+        super().__init__(content, media_type="text/event-stream", headers=headers)
+        self.release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.release()
 
 
 async def total_txt(request: Request) -> Response:

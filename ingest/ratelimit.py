@@ -6,10 +6,10 @@ of ``CAMPAIGN_RATE_LIMIT_BURST`` seconds of that rate; a client over it gets a 4
 addresses at high rates, so generous), the token API, the broadcast feeds and figures,
 and the referral link.  ``/healthz`` and ``/metrics`` are never limited.
 
-The client is the connecting address, or, when that address is a trusted proxy
-(``CAMPAIGN_TRUSTED_PROXIES``), the last address in ``X-Forwarded-For`` that is not one.
-A request from loopback that no proxy vouches for is the machine itself (the simulator,
-the dashboard, a health check) and is not limited.
+The client is told by the one rule of ``campaign.access.clients``: the connecting address,
+or, when that is a trusted proxy (``CAMPAIGN_TRUSTED_PROXIES``), the last address in its
+``X-Forwarded-For`` that is not one.  A request whose client cannot be told is a 400, never
+a bucket everybody shares; this machine (loopback) is a client like any other.
 
 The buckets live in the memory of each process: with N ingest processes behind one
 port a client may get up to N times the rate, which is what these limits are for (a
@@ -18,21 +18,19 @@ runaway script or a flood, not exact quotas).
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from campaign.access.clients import TrustedProxies, UnknownClient
 from campaign.errors import error_body
 from campaign.settings import Settings
 
 MAX_CLIENTS = 100_000  # buckets kept per process before idle ones are dropped
-
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -102,107 +100,48 @@ class Buckets:
             self._buckets.clear()
 
 
-def parse_networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
-    return tuple(ipaddress.ip_network(value, strict=False) for value in values)
-
-
-class Clients:
-    """Who a request is from (see the module's notes), with addresses parsed once each.
-
-    Parsing an address costs more than the rest of the limiter: providers call from a few
-    addresses, so each text seen is remembered (up to ``MAX_CLIENTS`` of them).
-    """
-
-    def __init__(self, trusted: tuple[IPNetwork, ...]):
-        self.trusted = trusted
-        self._known: dict[str, tuple[str | None, bool, bool]] = {}
-
-    def _read(self, text: str) -> tuple[str | None, bool, bool]:
-        """(the address as text or None when it is not one, is a trusted proxy, is loopback)."""
-        known = self._known.get(text)
-        if known is None:
-            address = _address(text)
-            if address is None:
-                known = (None, False, False)
-            else:
-                trusted = any(address in network for network in self.trusted)
-                known = (str(address), trusted, address.is_loopback)
-            if len(self._known) >= MAX_CLIENTS:
-                self._known.clear()
-            self._known[text] = known
-        return known
-
-    def __call__(self, scope: Scope) -> str | None:
-        """The client's address as a string; None for the machine itself (loopback, no proxy)."""
-        peer = (scope.get("client") or ("", 0))[0]
-        address, trusted, loopback = self._read(peer)
-        if address is None:
-            return peer or "unknown"
-        if trusted:
-            forwarded = _forwarded_for(scope)
-            for hop in reversed(forwarded):
-                hop_address, hop_trusted, _ = self._read(hop)
-                if hop_address is None:
-                    break  # a garbled hop: trust nothing further left of it
-                if not hop_trusted:
-                    return hop_address
-            else:
-                if forwarded:  # every hop is a proxy of ours: the leftmost is the client
-                    return forwarded[0][:64]
-        return None if loopback else address
-
-
-def client_of(scope: Scope, trusted: tuple[IPNetwork, ...]) -> str | None:
-    return Clients(trusted)(scope)
-
-
-def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        address = ipaddress.ip_address(text.strip())
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        return address.ipv4_mapped
-    return address
-
-
-def _forwarded_for(scope: Scope) -> list[str]:
-    hops: list[str] = []
-    for name, value in scope.get("headers", ()):
-        if name == b"x-forwarded-for":
-            hops += [hop.strip() for hop in value.decode("latin-1").split(",") if hop.strip()]
-    return hops[-32:]
+def client_of(scope: Scope, proxies: TrustedProxies) -> str:
+    """The request's client by the one rule of ``campaign.access.clients``; ``UnknownClient`` if none."""
+    peer = scope.get("client")
+    forwarded = [
+        value.decode("latin-1") for name, value in scope.get("headers", ()) if name == b"x-forwarded-for"
+    ]
+    return proxies.client(peer[0] if peer else None, forwarded)
 
 
 class RateLimit:
-    """ASGI middleware: 429 with ``Retry-After`` when a client's bucket for its group is empty."""
+    """ASGI middleware: 429 with ``Retry-After`` when a client's bucket for its group is empty,
+    400 when the client of a limited request cannot be told."""
 
     def __init__(self, app: ASGIApp, settings: Settings):
         self.app = app
         self.buckets = Buckets(limits_from(settings))
-        self.clients = Clients(parse_networks(settings.trusted_proxies))
+        self.proxies = TrustedProxies(settings.trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.buckets.limits:
             group = group_of(scope["path"])
             if group is not None:
-                client = self.clients(scope)
-                wait = self.buckets.take(group, client) if client is not None else 0.0
+                try:
+                    client = client_of(scope, self.proxies)
+                except UnknownClient as unknown:
+                    await _refuse(send, 400, unknown.as_json())
+                    return
+                wait = self.buckets.take(group, client)
                 if wait > 0:
-                    await _too_many(send, group, wait)
+                    seconds = max(1, math.ceil(wait))
+                    message = f"too many requests to the {group} endpoints; retry in {seconds} s"
+                    await _refuse(send, 429, error_body(429, "rate_limited", message), retry_after=seconds)
                     return
         await self.app(scope, receive, send)
 
 
-async def _too_many(send: Send, group: str, wait: float) -> None:
-    seconds = max(1, math.ceil(wait))
-    body = json.dumps(
-        error_body(429, "rate_limited", f"too many requests to the {group} endpoints; retry in {seconds} s")
-    ).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"retry-after", str(seconds).encode()),
-    ]
-    await send({"type": "http.response.start", "status": 429, "headers": headers})
+async def _refuse(
+    send: Send, status: int, content: dict[str, object], retry_after: int | None = None
+) -> None:
+    body = json.dumps(content).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

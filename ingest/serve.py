@@ -13,6 +13,8 @@ rebuild the socket from its descriptor, which reads the protocol back from the k
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import os
 import signal
@@ -21,8 +23,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from campaign import logs
+from campaign.errors import error_body
 from campaign.settings import Settings
 
 log = logging.getLogger("campaign.ingest")
@@ -30,7 +34,7 @@ log = logging.getLogger("campaign.ingest")
 RESTART_PAUSE = 0.5  # seconds between a child's death and its replacement, so a crash loop idles
 
 
-def uvicorn_options() -> dict[str, object]:
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """The options every ingest process runs with."""
     return {
         "access_log": False,  # Vonage puts the sender's number in the query string
@@ -38,7 +42,88 @@ def uvicorn_options() -> dict[str, object]:
         "log_level": "info",
         "log_config": None,  # keep the masked handler of campaign.logs.configure
         "server_header": False,
+        # The client's address is read by one rule (campaign.access.clients, from
+        # CAMPAIGN_TRUSTED_PROXIES); uvicorn's own X-Forwarded-For handling (on by default,
+        # trusting 127.0.0.1) would rewrite the peer before that rule sees it.
+        "proxy_headers": False,
+        "forwarded_allow_ips": "",
+        "http": header_timeout_protocol(settings.header_timeout),
+        "limit_concurrency": settings.ingest_concurrency or None,  # beyond it: 503
     }
+
+
+def header_timeout_protocol(seconds: float) -> type[Any]:
+    """uvicorn's httptools protocol, closing a connection whose request headers take too long.
+
+    uvicorn waits for headers for ever (its keep-alive timeout only runs between requests), so
+    a client sending half a header a byte at a time holds a connection open as long as it
+    likes (slowloris).  The clock starts when the connection opens, or when a kept-alive
+    connection's next request begins, and stops when the headers are complete.
+    """
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class HeaderTimeoutProtocol(HttpToolsProtocol):
+        header_timeout = seconds
+        header_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._start_header_clock()
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._start_header_clock()  # a kept-alive connection's next request
+
+        def on_headers_complete(self) -> None:
+            self._stop_header_clock()
+            limit = self.limit_concurrency
+            if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
+                # uvicorn's own 503 is plain text; ours has the one JSON error shape.
+                self.limit_concurrency, app = None, self.app
+                self.app = over_the_limit
+                try:
+                    super().on_headers_complete()
+                finally:
+                    self.limit_concurrency, self.app = limit, app
+                return
+            super().on_headers_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._stop_header_clock()
+            super().connection_lost(exc)
+
+        def _start_header_clock(self) -> None:
+            if self.header_timer is None:  # not again at the first byte: the clock keeps running
+                self.header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+        def _stop_header_clock(self) -> None:
+            if self.header_timer is not None:
+                self.header_timer.cancel()
+                self.header_timer = None
+
+        def _headers_too_slow(self) -> None:
+            self.header_timer = None
+            if not self.transport.is_closing():
+                log.info("closing a connection whose request headers took over %.0f s", self.header_timeout)
+                self.transport.close()
+
+    return HeaderTimeoutProtocol
+
+
+async def over_the_limit(scope: Any, receive: Any, send: Any) -> None:
+    """The answer beyond CAMPAIGN_INGEST_CONCURRENCY: a 503 in the one error shape, then close."""
+    log.warning("over the concurrency limit (CAMPAIGN_INGEST_CONCURRENCY): answered 503")
+    body = json.dumps(
+        error_body(503, "unavailable", "too many connections to this ingest process; retry shortly")
+    ).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+        (b"retry-after", b"1"),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def run(settings: Settings, host: str, port: int) -> None:
@@ -47,7 +132,7 @@ def run(settings: Settings, host: str, port: int) -> None:
 
     from ingest.app import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, **uvicorn_options())  # type: ignore[arg-type]
+    uvicorn.run(create_app(settings), host=host, port=port, **uvicorn_options(settings))
 
 
 def run_on_fd(settings: Settings, fd: int) -> None:
@@ -57,7 +142,7 @@ def run_on_fd(settings: Settings, fd: int) -> None:
     from ingest.app import create_app
 
     sock = socket.socket(fileno=fd)  # family, type and proto (TCP) read back from the kernel
-    config = uvicorn.Config(create_app(settings), **uvicorn_options())  # type: ignore[arg-type]
+    config = uvicorn.Config(create_app(settings), **uvicorn_options(settings))
     uvicorn.Server(config).run(sockets=[sock])  # the same event loop as uvicorn.run picks
 
 

@@ -302,6 +302,8 @@ def start_ingest(settings: Settings, log: Path, port: int | None = None) -> Serv
         "CAMPAIGN_TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
         "CAMPAIGN_VONAGE_SIGNATURE_SECRET": settings.vonage_signature_secret,
         "CAMPAIGN_THANK_YOU_DELAY": str(settings.thank_you_delay),
+        "CAMPAIGN_STREAMS_PER_CLIENT": str(settings.streams_per_client),
+        "CAMPAIGN_RATE_LIMIT_FEEDS": str(settings.rate_limit_feeds),
     }
     handle = open(log, "wb")  # noqa: SIM115 - the process owns it
     process = subprocess.Popen(

@@ -50,12 +50,15 @@ with middle:
 
     # Data: the attempt, counted and audited by the core.
     if sent:
+        client = guard.client()
         try:
-            user = users.authenticate(engine, name, password, guard.client())
+            user = users.authenticate(engine, name, password, client)
         except LoginRefused as refused:
             if refused.retry_at is not None:
                 local = refused.retry_at.astimezone(tz)
                 st.error(f"Too many failed attempts. Try again after {local:%H:%M:%S} ({tz}).", icon="⏳")
+            elif not client:  # no typing error: the proxy did not say who this is
+                st.error(refused.message, icon="⛔")
             else:
                 st.error("Wrong user name or password.")
         else:

@@ -64,9 +64,14 @@ class Provider(ABC):
     def __init__(self, settings: Settings):
         self.settings = settings
 
+    @property
+    def accepts_unsigned(self) -> bool:
+        """Whether this provider's requests are taken without a signature (an explicit setting)."""
+        return False
+
     @abstractmethod
     async def receive(self, request: Request, body: bytes) -> list[Received]:
-        """Check the signature (403 when wrong) and read the texts (400 when malformed)."""
+        """Check the signature (403 when wrong or no secret is set), read the texts (400 when malformed)."""
 
     @abstractmethod
     def answer(self, outcomes: list[TextResult]) -> Response:

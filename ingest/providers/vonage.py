@@ -1,7 +1,9 @@
 """Vonage (Nexmo): inbound SMS (``GET`` or ``POST /webhooks/vonage``) and delivery receipts.
 
 A sample request, as Vonage sends it (query string for GET; the same fields as a form or
-JSON for POST; ``timestamp``, ``nonce`` and ``sig`` only when signed messages are on)::
+JSON for POST; ``timestamp``, ``nonce`` and ``sig`` once signed messages are on in the
+Vonage account, which they must be: without ``CAMPAIGN_VONAGE_SIGNATURE_SECRET`` every
+request is a 403 unless ``CAMPAIGN_VONAGE_ALLOW_UNSIGNED=true`` says otherwise)::
 
     GET /webhooks/vonage?msisdn=31612345678&to=4777&messageId=0A0000001234567B
         &text=JA&type=text&keyword=JA&api-key=abcd1234
@@ -13,7 +15,7 @@ Long texts come in parts with ``concat=true``, ``concat-ref``, ``concat-total`` 
 anything but a 200 for a day, so the answer is always quick and empty.
 
 The delivery receipt of a text we sent comes to ``/webhooks/vonage/delivery`` the same
-ways (GET, or POST as form or JSON), signed when signed messages are on::
+ways (GET, or POST as form or JSON), signed the same way::
 
     GET /webhooks/vonage/delivery?msisdn=31612345678&to=4777&network-code=20416
         &messageId=0A0000000123ABCD1&status=delivered&err-code=0&client-ref=1234
@@ -97,10 +99,24 @@ class Vonage(Provider):
         error = f"vonage {given}" + (f" (err-code {code})" if code and code != "0" else "")
         return Receipt(message_id[:128], status, error if status == "failed" else None)
 
+    @property
+    def accepts_unsigned(self) -> bool:
+        return not self.settings.vonage_signature_secret and self.settings.vonage_allow_unsigned
+
     def _signed_fields(self, request: Request, body: bytes) -> dict[str, str]:
-        """The request's fields, once their signature is checked (when signed messages are on)."""
-        fields = self._fields(request, body)
+        """The request's fields, once their signature is checked (403 when wrong or impossible).
+
+        Without a secret nothing can be checked, so nothing is taken: a Twilio-only install must
+        not count texts or receipts from anyone who finds this URL.  Only an explicit
+        CAMPAIGN_VONAGE_ALLOW_UNSIGNED=true takes them unsigned.
+        """
         secret = self.settings.vonage_signature_secret
+        if not secret and not self.settings.vonage_allow_unsigned:
+            raise Forbidden(
+                "CAMPAIGN_VONAGE_SIGNATURE_SECRET is not set; unsigned requests are refused"
+                " (CAMPAIGN_VONAGE_ALLOW_UNSIGNED=true takes them, for an account that cannot sign)"
+            )
+        fields = self._fields(request, body)
         if secret:
             self._check_signature(fields, secret)
         return fields

@@ -142,7 +142,7 @@ def test_a_wrong_password_is_refused(dashboard_env: Settings, runtime: Runtime) 
     assert [e.value for e in at.error] == ["Wrong user name or password."]
     assert navigation(at) == {"", *access.PAGES}
     (entry,) = audit.search(runtime.engine, actions=["login.failed"])
-    assert entry.detail == {"client": "loopback", "reason": "wrong password"}
+    assert entry.detail == {"client": "127.0.0.1", "reason": "wrong password"}
     assert "wrong horse" not in str(entry.detail) + entry.subject, "never the password"
 
 
@@ -159,7 +159,7 @@ def test_repeated_failures_lock_this_browser_and_say_until_when(
     assert re.fullmatch(
         r"Too many failed attempts\. Try again after \d\d:\d\d:\d\d \(Europe/Amsterdam\)\.", message
     )
-    pair = throttle.pair_key("amina", "loopback")
+    pair = throttle.pair_key("amina", "127.0.0.1")
     assert throttle.failures(runtime.engine, pair) == throttle.FREE["pair"] + 1
     # This address is locked for this name: the right password from here waits too, beyond the
     # session (the name itself is never locked: from elsewhere it gets in).

@@ -278,7 +278,11 @@ def test_healthz_says_only_ok_to_anyone_and_each_check_to_this_machine(
     assert response.json() == {"status": "ok"}
     with TestClient(create_app(settings, runtime), base_url=PUBLIC_URL, client=LOOPBACK) as http:
         response = http.get("/healthz")
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "redis": "ok"},
+        "unsigned_providers": [],
+    }
 
 
 @pytest.fixture

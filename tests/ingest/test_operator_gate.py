@@ -88,7 +88,11 @@ def test_healthz_details_go_to_the_token_holder(settings: Settings, runtime: Run
     with TestClient(create_app(guarded, runtime), base_url=PUBLIC_URL, client=ELSEWHERE) as http:
         assert http.get("/healthz").json() == {"status": "ok"}
         detailed = http.get("/healthz", headers={"Authorization": f"Bearer {TOKEN}"})
-    assert detailed.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+    assert detailed.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "redis": "ok"},
+        "unsigned_providers": [],
+    }
 
 
 @pytest.mark.parametrize("token", ["short", "a" * 23, "a" * 20 + " spaced", "ä" * 30])

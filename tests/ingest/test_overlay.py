@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from campaign.access import screens
 from campaign.runtime import Runtime
-from tests.conftest import Server, post_twilio, twilio_form, twilio_signature
+from campaign.settings import Settings
+from tests.conftest import Server, post_twilio, start_ingest, twilio_form, twilio_signature
 
 pytestmark = pytest.mark.usefixtures("hassan")
 
@@ -61,8 +64,18 @@ def test_stream_starts_with_the_current_total_and_follows_signatures(
         assert http.get("/api/v1/appeals/hassan/total.txt", params={"token": token}).text == "3"
 
 
-def test_many_viewers_all_get_the_update(ingest_server: Server, token: str) -> None:
+@pytest.fixture
+def crowd_server(settings: Settings, tmp_path: Path) -> Iterator[Server]:
+    """An ingest that lets one address (this test) hold 200 streams: the per-client caps off."""
+    crowd = settings.model_copy(update={"streams_per_client": 0, "rate_limit_feeds": 0.0})
+    server = start_ingest(crowd, tmp_path / "ingest.log")
+    yield server
+    server.stop()
+
+
+def test_many_viewers_all_get_the_update(crowd_server: Server, token: str) -> None:
     viewers = 200
+    ingest_server = crowd_server
 
     async def scenario() -> list[list[int]]:
         connected = asyncio.Semaphore(0)

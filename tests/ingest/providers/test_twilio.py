@@ -10,8 +10,10 @@ from starlette.testclient import TestClient
 
 from campaign.access import screens
 from campaign.runtime import Runtime
+from campaign.settings import Settings
 from campaign.storage.models import InboundMessage, Signature, Supporter
-from tests.conftest import TESTDATA, post_twilio, twilio_form, twilio_signature
+from ingest.app import create_app
+from tests.conftest import PUBLIC_URL, TESTDATA, post_twilio, twilio_form, twilio_signature
 
 pytestmark = pytest.mark.usefixtures("hassan")
 
@@ -84,6 +86,21 @@ def test_refused_requests_store_nothing(
     assert body["error"]["status"] == status
     assert body["error"]["code"] == code
     assert body["error"]["message"]
+    with runtime.engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(InboundMessage)) == 0
+
+
+def test_without_an_auth_token_every_route_is_refused(settings: Settings, runtime: Runtime) -> None:
+    """No token: nothing can be checked, so nothing is taken, signed with any token or none."""
+    unset = settings.model_copy(update={"twilio_auth_token": ""})
+    form = twilio_form("SMnotoken", "+31612345678", "JA")
+    status = {"MessageSid": "SMnotoken", "MessageStatus": "failed"}
+    with TestClient(create_app(unset, runtime), base_url=PUBLIC_URL) as http:
+        for path, fields in (("/webhooks/twilio", form), ("/webhooks/twilio/status", status)):
+            for headers in ({}, {"X-Twilio-Signature": twilio_signature(fields, token="")}):
+                refused = http.post(path, data=fields, headers=headers)
+                assert refused.status_code == 403, path
+                assert "CAMPAIGN_TWILIO_AUTH_TOKEN is not set" in refused.json()["error"]["message"]
     with runtime.engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(InboundMessage)) == 0
 

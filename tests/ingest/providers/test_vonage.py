@@ -129,7 +129,8 @@ def app_with(settings: Settings, runtime: Runtime) -> Iterator[StartApp]:
 
     def start(**update: object) -> TestClient:
         changed = settings.model_copy(update=update)
-        http = TestClient(create_app(changed, runtime), base_url=PUBLIC_URL)
+        # From this machine: /healthz shows it the details (unsigned_providers) it shows operators.
+        http = TestClient(create_app(changed, runtime), base_url=PUBLIC_URL, client=("127.0.0.1", 50123))
         clients.append(http.__enter__())
         return http
 
@@ -375,15 +376,54 @@ def test_a_binary_message_is_not_read_but_still_needs_a_signature(
 
 
 # -- settings variants ------------------------------------------------------------------------------
-def test_without_a_signature_secret_unsigned_messages_are_accepted(
-    app_with: StartApp, runtime: Runtime
+@pytest.mark.parametrize("method", ["GET", "POST", "JSON"])
+def test_without_a_signature_secret_nothing_is_taken(
+    app_with: StartApp, runtime: Runtime, method: Method
 ) -> None:
+    """A Twilio-only install: unsigned (or signed-with-anything) Vonage texts are 403 and never count."""
     http = app_with(vonage_signature_secret="")
+    _, fields = captured("sign_ja.query")
+    for attempt in (fields, sign(fields), sign(fields, secret="someone-else")):
+        refused = deliver(http, method, attempt)
+        assert_error(refused, 403, "forbidden")
+        assert "CAMPAIGN_VONAGE_SIGNATURE_SECRET is not set" in refused.json()["error"]["message"]
+    assert count(runtime, InboundMessage) == 0
+    assert count(runtime, Signature) == 0
+    assert count(runtime, Supporter) == 0
+    assert api_signatures(http, 0, timeout=0) == 0
+
+
+def test_without_a_signature_secret_forged_receipts_are_refused(app_with: StartApp) -> None:
+    http = app_with(vonage_signature_secret="")
+    receipt = {"msisdn": "31612345678", "to": "4777", "messageId": "0A00000001", "status": "failed"}
+    assert_error(http.get("/webhooks/vonage/delivery", params=receipt), 403, "forbidden")
+    assert_error(http.post("/webhooks/vonage/delivery", data=receipt), 403, "forbidden")
+    assert_error(http.post("/webhooks/vonage/delivery", json=receipt), 403, "forbidden")
+    assert http.get("/healthz").json()["unsigned_providers"] == []
+
+
+def test_unsigned_only_with_the_explicit_setting_which_warns_and_shows_on_healthz(
+    app_with: StartApp, runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="campaign.ingest"):
+        http = app_with(vonage_signature_secret="", vonage_allow_unsigned=True)
+    assert any("UNSIGNED" in record.getMessage() for record in caplog.records)
+    assert http.get("/healthz").json()["unsigned_providers"] == ["vonage"]
     method, fields = captured("sign_ja.query")
     response = deliver(http, method, fields)
     assert response.status_code == 200
-    assert response.content == b""
     assert api_signatures(http, 1) == 1
+    assert count(runtime, Signature) == 1
+    receipt = {"messageId": "0A00000001", "status": "delivered"}
+    assert http.get("/webhooks/vonage/delivery", params=receipt).json() == {"known": False}
+
+
+def test_with_a_secret_allowing_unsigned_changes_nothing(app_with: StartApp, runtime: Runtime) -> None:
+    http = app_with(vonage_allow_unsigned=True)
+    _, fields = captured("sign_ja.query")
+    assert_error(deliver(http, "GET", prepare(fields, "unsigned")), 403, "forbidden")
+    assert http.get("/healthz").json()["unsigned_providers"] == []
+    assert deliver(http, "GET", sign(fields)).status_code == 200
     assert count(runtime, Signature) == 1
 
 
