@@ -22,7 +22,7 @@ from campaign.messaging import alerts, outbox, outcome_messages
 from dashboard import data, forms, guard
 
 # The dashboard has no sign-in of its own yet; audit entries name it until it does.
-SETTLED = ("sent", "delivered", "failed", "cancelled")
+SETTLED = ("sent", "delivered", "failed", "cancelled", "unknown")
 
 
 def alert_flow(appeals: Sequence[AppealSummary]) -> None:
@@ -158,7 +158,9 @@ def progress(batch: str, total: int, what: str) -> None:
     st.progress(
         min(done / total, 1.0) if total else 1.0,
         text=f"{what}: {sent:,} of {total:,} sent · {counts['failed']:,} failed · "
-        f"{counts['cancelled']:,} opted out · {counts['queued'] + counts['sending']:,} waiting",
+        f"{counts['cancelled']:,} opted out · "
+        + (f"{counts['unknown']:,} in doubt (below) · " if counts["unknown"] else "")
+        + f"{counts['queued'] + counts['sending']:,} waiting",
     )
 
 
