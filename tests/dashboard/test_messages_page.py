@@ -137,6 +137,25 @@ def test_messages_lists_texts_in_doubt_and_a_lead_resends_them_once(
     assert [(e.actor, len(e.detail["texts"])) for e in resends] == [("test-lead", 2)]
 
 
+def test_messages_resends_only_the_texts_a_lead_chose(
+    dashboard_env: Settings, runtime: Runtime, hassan: object
+) -> None:
+    signers(runtime)
+    alerts.queue(runtime.engine, alerts.plan(runtime.engine, "hassan"), "lead")
+    with runtime.engine.begin() as connection:
+        connection.execute(update(OutboxMessage).values(status="unknown", claimed_at=utcnow()))
+        first = connection.scalar(select(func.min(OutboxMessage.id)))
+    at = page("pages/messages.py", role="lead")
+    assert at.button(key="doubt-resend").disabled  # nothing chosen yet
+    at.multiselect(key="doubt-chosen").select(first).run()
+    at.button(key="doubt-resend").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["1 text queued again."]
+    with runtime.engine.connect() as connection:
+        statuses = dict(connection.execute(select(OutboxMessage.id, OutboxMessage.status)).all())
+    assert statuses[first] == "queued" and sorted(statuses.values()) == ["queued", "unknown"]
+
+
 def _rows(runtime: Runtime) -> list[tuple[str, str]]:
     with runtime.engine.connect() as connection:
         return [tuple(r) for r in connection.execute(select(OutboxMessage.kind, OutboxMessage.status)).all()]  # type: ignore[misc]
