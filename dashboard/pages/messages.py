@@ -102,7 +102,7 @@ if len(read.in_doubt):
         hide_index=True,
         width="stretch",
         column_config={
-            "id": st.column_config.NumberColumn("Text", format="#%d"),
+            "id": st.column_config.NumberColumn("No.", format="#%d"),
             "since": st.column_config.DatetimeColumn("Held since", format="YYYY-MM-DD HH:mm"),
             "kind": "Kind",
             "appeal": "Appeal",
