@@ -263,7 +263,8 @@ class Settings(BaseSettings):
     send_lease: float = Field(
         120.0,
         gt=0,
-        description="Seconds after which texts claimed by a sender that stopped are settled by another.",
+        description="Seconds after which texts claimed by a sender that stopped are marked unknown "
+        "(in doubt) by a running sender; never resent by themselves.",
     )
     twilio_account_sid: str = Field("", description="Twilio account SID (AC...) for sending.")
     twilio_api_url: str = Field("https://api.twilio.com", description="Base URL of Twilio's REST API.")

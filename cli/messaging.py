@@ -176,11 +176,13 @@ def follow(engine: db.Engine, batch: str, total: int, what: str) -> None:
         task = progress.add_task(what, total=total, detail="")
         while True:
             counts = outbox.batch_progress(engine, batch)
-            done = sum(counts[s] for s in ("sent", "delivered", "failed", "cancelled"))
+            done = sum(counts[s] for s in ("sent", "delivered", "failed", "cancelled", "unknown"))
             elapsed = max(time.monotonic() - started, 1e-6)
             detail = (
                 f"{counts['sent'] + counts['delivered']:,} sent · {counts['failed']:,} failed · "
-                f"{counts['cancelled']:,} opted out · {done / elapsed:,.0f}/s"
+                f"{counts['cancelled']:,} opted out · "
+                + (f"{counts['unknown']:,} in doubt · " if counts["unknown"] else "")
+                + f"{done / elapsed:,.0f}/s"
             )
             progress.update(task, completed=done, detail=detail)
             if done >= total:

@@ -401,6 +401,8 @@ class OutboxRead:
     failures: pd.DataFrame
     reasons: pd.DataFrame
     opt_outs: pd.DataFrame
+    lanes: pd.DataFrame
+    in_doubt: pd.DataFrame
 
 
 def outbox() -> OutboxRead:
@@ -409,7 +411,7 @@ def outbox() -> OutboxRead:
 
 
 def forget_outbox() -> None:
-    """After an alert or outcome message was queued: the next read is fresh."""
+    """After an alert or outcome message was queued, or texts resent: the next read is fresh."""
     _outbox.clear()
 
 
@@ -427,4 +429,6 @@ def _outbox(url: str) -> OutboxRead:
         failures=outbox_report.failures(engine, _vault(url)),
         reasons=outbox_report.failure_reasons(engine),
         opt_outs=outbox_report.opt_outs_per_day(engine),
+        lanes=outbox_report.lanes(engine),
+        in_doubt=outbox_report.in_doubt(engine, _vault(url)),
     )

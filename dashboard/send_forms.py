@@ -1,4 +1,4 @@
-"""The Messages page's sending flows: an alert, an outcome message.
+"""The Messages page's sending flows: an alert, an outcome message, resending texts in doubt.
 
 Each is preview -> confirm -> progress.  "Preview" asks the core what would be sent and to
 how many (``campaign.messaging.alerts.plan``, ``campaign.messaging.outcome_messages.plan``)
@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pandas as pd
 import streamlit as st
 
+from campaign.access import roles
 from campaign.appeals.registry import AppealSummary
 from campaign.errors import CampaignError
 from campaign.messaging import alerts, outbox, outcome_messages
 from dashboard import data, forms, guard
 
 # The dashboard has no sign-in of its own yet; audit entries name it until it does.
-SETTLED = ("sent", "delivered", "failed", "cancelled")
+SETTLED = ("sent", "delivered", "failed", "cancelled", "unknown")
 
 
 def alert_flow(appeals: Sequence[AppealSummary]) -> None:
@@ -156,5 +158,47 @@ def progress(batch: str, total: int, what: str) -> None:
     st.progress(
         min(done / total, 1.0) if total else 1.0,
         text=f"{what}: {sent:,} of {total:,} sent · {counts['failed']:,} failed · "
-        f"{counts['cancelled']:,} opted out · {counts['queued'] + counts['sending']:,} waiting",
+        f"{counts['cancelled']:,} opted out · "
+        + (f"{counts['unknown']:,} in doubt (below) · " if counts["unknown"] else "")
+        + f"{counts['queued'] + counts['sending']:,} waiting",
     )
+
+
+def in_doubt_flow(in_doubt: pd.DataFrame) -> None:
+    """Texts in doubt (held by a sender that stopped): a lead resends the chosen ones, or all.
+
+    Resending queues again only texts still ``unknown``, so a second click, or a second lead,
+    sends nothing twice.
+    """
+    visitor = guard.visitor()
+    if visitor is None or not roles.includes(visitor.role, "lead"):
+        st.info("Only leads may resend texts.")
+        return
+    ids = [int(i) for i in in_doubt["id"]]
+    described = {
+        int(row.id): f"#{row.id} · {row.kind} · {row.appeal or '-'} · {row.to}"
+        for row in in_doubt.itertuples()
+    }
+    chosen = st.multiselect(
+        "Texts to resend",
+        ids,
+        format_func=lambda i: described.get(i, f"#{i}"),
+        placeholder="Choose texts, or resend them all",
+        key="doubt-chosen",
+    )
+    left, right = st.columns(2)
+    picked: list[int] | None = None
+    if left.button(
+        f"Resend {len(chosen):,} chosen", key="doubt-resend", icon=":material/replay:", disabled=not chosen
+    ):
+        picked = list(chosen)
+    if right.button(f"Resend all {len(ids):,}", key="doubt-resend-all", icon=":material/replay:"):
+        picked = ids
+    if picked is not None:
+        resent = outbox.resend(data.engine(), picked, guard.actor())
+        data.forget_outbox()
+        st.session_state.pop("doubt-chosen", None)
+        if resent:
+            st.success(f"{resent:,} text{'s' if resent != 1 else ''} queued again.")
+        else:
+            st.info("Nothing to resend: these texts were resent already.")

@@ -318,3 +318,20 @@ def strip_rows(
         summary = social_summary(social) if social is not None and has_social(social) else None
         rows.append(StripRow(slug, names.get(slug) or slug.replace("-", " ").title(), summary, mine))
     return rows[:limit]
+
+
+LANE_LABELS = {
+    "reply": "Replies (thank-yous, confirmations, help)",
+    "bulk": "Bulk (alerts, outcome messages)",
+}
+
+
+def lanes(frame: pd.DataFrame) -> pd.DataFrame:
+    """The outbox's lanes as the Messages page lists them.  ``frame``: lane, due, lag_seconds."""
+    return pd.DataFrame(
+        {
+            "lane": [LANE_LABELS.get(lane, lane) for lane in frame["lane"]],
+            "due": frame["due"].astype(int),
+            "late": frame["lag_seconds"].round(0).astype(int),
+        }
+    )

@@ -96,14 +96,23 @@ async def lifespan(
             name.upper(),
         )
     rt = runtime if runtime is not None else await asyncio.to_thread(Runtime.open, settings, migrate=False)
-    backlog = Recent(lambda: outbox.backlog(rt.engine))  # one query per scrape
-    metrics.probes.add(
-        "campaign_outbox_due", "Texts to supporters due and still queued.", lambda: backlog().due
+    backlog = Recent(lambda: outbox.backlog(rt.engine))  # one read per scrape
+    metrics.probes.add_labelled(
+        "campaign_outbox_due",
+        "Texts to supporters due and still queued, by lane (reply: answers to a supporter's text; bulk).",
+        "lane",
+        lambda: {lane: b.due for lane, b in backlog().items()},
+    )
+    metrics.probes.add_labelled(
+        "campaign_outbox_lag_seconds",
+        "How long the oldest queued text of each lane is past its time (0: the senders keep up).",
+        "lane",
+        lambda: {lane: b.lag_seconds for lane, b in backlog().items()},
     )
     metrics.probes.add(
-        "campaign_outbox_lag_seconds",
-        "How long the oldest queued text is past its time (0: the senders keep up).",
-        lambda: backlog().lag_seconds,
+        "campaign_outbox_unknown",
+        "Texts in doubt: held by a sender that stopped, not resent unless a lead resends them.",
+        Recent(lambda: outbox.in_doubt(rt.engine)),
     )
     committer = GroupCommitter(rt, Spool(settings.spool_dir, rt.vault), metrics=metrics)
     hub.attach(rt.redis_url, rt.live)

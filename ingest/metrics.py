@@ -62,9 +62,16 @@ class Probes(Collector):
 
     def __init__(self) -> None:
         self._probes: dict[str, tuple[str, Callable[[], float | None]]] = {}
+        self._labelled: dict[str, tuple[str, str, Callable[[], dict[str, float]]]] = {}
 
     def add(self, name: str, documentation: str, probe: Callable[[], float | None]) -> None:
         self._probes[name] = (documentation, probe)
+
+    def add_labelled(
+        self, name: str, documentation: str, label: str, probe: Callable[[], dict[str, float]]
+    ) -> None:
+        """A gauge with one label, its values read when scraped (label value -> value)."""
+        self._labelled[name] = (documentation, label, probe)
 
     def collect(self) -> Iterable[Metric]:
         for name, (documentation, probe) in list(self._probes.items()):
@@ -75,6 +82,16 @@ class Probes(Collector):
                 continue
             if value is not None:
                 yield GaugeMetricFamily(name, documentation, value=float(value))
+        for name, (documentation, label, labelled) in list(self._labelled.items()):
+            try:
+                values = labelled()
+            except Exception as error:
+                log.debug("probe %s failed: %s", name, error)
+                continue
+            family = GaugeMetricFamily(name, documentation, labels=[label])
+            for key, value in values.items():
+                family.add_metric([key], float(value))
+            yield family
 
     def describe(self) -> Iterable[Metric]:
         return []

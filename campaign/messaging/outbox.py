@@ -6,7 +6,12 @@ of the same person for the same appeal (several JAs within the delay: one thank-
 Rows name the supporter, never the number; ``campaign.messaging.sender`` decrypts it when sending.
 
 Statuses: queued -> sending -> sent -> delivered, or failed (with the reason), or
-cancelled (the supporter opted out before it went).
+cancelled (the supporter opted out before it went), or unknown (a sender claimed it and
+stopped before it wrote what came of it: it may or may not have gone out; a lead may resend it).
+
+Lanes: every text is in the ``reply`` lane (an answer to the supporter's own text: a
+thank-you, HELP, a confirmation, a welcome, any other answer) or the ``bulk`` lane (alerts,
+outcome messages); the sender takes every due reply before any bulk text.
 """
 
 from __future__ import annotations
@@ -30,15 +35,18 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.orm import Session
 
+from campaign.audit import record as audit
 from campaign.storage.db import dialect_insert
-from campaign.storage.models import OutboxMessage, Supporter, utcnow
+from campaign.storage.models import OutboxMessage, Supporter, lane_of, utcnow
 
 # reply: any other answer to a text (JOIN, START, an unknown word) where the provider
 # cannot answer in the webhook's response
 KINDS = ("alert", "thank_you", "outcome", "help", "opt_out_confirmation", "reply")
-STATUSES = ("queued", "sending", "sent", "delivered", "failed", "cancelled")
+STATUSES = ("queued", "sending", "sent", "delivered", "failed", "cancelled", "unknown")
 FINAL = frozenset({"delivered", "failed", "cancelled"})
+LANES = ("reply", "bulk")  # in the order the sender serves them
 # Kinds that go even to a supporter who opted out: the confirmation that they did.
 DESPITE_OPT_OUT = frozenset({"opt_out_confirmation"})
 
@@ -73,6 +81,7 @@ def queue_thank_yous(
             continue  # a new signature's thank-you wins over "you already signed"
         rows[key] = {
             "kind": "thank_you",
+            "lane": lane_of("thank_you"),
             "supporter_id": item.supporter_id,
             "appeal_id": item.appeal_id,
             "dedupe_key": key,
@@ -108,6 +117,7 @@ def queue_batch(
     ids = recipients.subquery()
     columns = [
         "kind",
+        "lane",
         "supporter_id",
         "appeal_id",
         "batch",
@@ -121,6 +131,7 @@ def queue_batch(
     ]
     rows = select(
         literal(kind),
+        literal(lane_of(kind)),
         ids.c.id,
         literal(appeal_id),
         literal(batch),
@@ -153,6 +164,7 @@ def queue_replies(
     rows = [
         {
             "kind": kind,
+            "lane": lane_of(kind),
             "supporter_id": supporter_id,
             "body": text,
             "scheduled_at": moment,
@@ -182,7 +194,7 @@ def forget_supporter(connection: Connection, supporter_id: int) -> int:
 # -- delivery receipts -------------------------------------------------------------------------
 
 # A receipt never moves a text backwards: "sent" after "delivered" changes nothing.
-_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3}
+_RANK = {"queued": 0, "sending": 1, "unknown": 1, "sent": 2, "delivered": 3, "failed": 3}
 
 
 def record_receipt(
@@ -233,20 +245,71 @@ def mark_opted_out(connection: Connection, supporter_id: int, now: datetime) -> 
 
 @dataclass(frozen=True)
 class Backlog:
-    """Texts due and still queued, and how long the oldest of them has waited past its time."""
+    """Texts of a lane due and still queued, and how long the oldest of them has waited past its time."""
 
+    lane: str
     due: int
     lag_seconds: float
 
 
-def backlog(engine: Engine, now: datetime | None = None) -> Backlog:
+def backlog(engine: Engine, now: datetime | None = None) -> dict[str, Backlog]:
+    """Each lane's backlog, by lane (``reply``, ``bulk``)."""
     moment = now or utcnow()
-    query = select(func.count(), func.min(OutboxMessage.scheduled_at)).where(
-        OutboxMessage.status == "queued", OutboxMessage.scheduled_at <= moment
-    )  # ix_outbox_due answers it
+    found = {}
     with engine.connect() as connection:
-        due, oldest = connection.execute(query).one()
-    return Backlog(int(due), (moment - oldest).total_seconds() if oldest is not None else 0.0)
+        for lane in LANES:
+            query = select(func.count(), func.min(OutboxMessage.scheduled_at)).where(
+                OutboxMessage.status == "queued",
+                OutboxMessage.lane == lane,
+                OutboxMessage.scheduled_at <= moment,
+            )  # ix_outbox_lane_due answers it
+            due, oldest = connection.execute(query).one()
+            lag = (moment - oldest).total_seconds() if oldest is not None else 0.0
+            found[lane] = Backlog(lane, int(due), lag)
+    return found
+
+
+# -- texts in doubt ----------------------------------------------------------------------------
+
+IN_DOUBT = "in doubt: its sender stopped before saying whether it went; not resent by itself"
+
+
+def in_doubt(engine: Engine) -> int:
+    """Texts marked unknown: a stopped sender held them; a lead decides whether to resend."""
+    with engine.connect() as connection:
+        return int(connection.scalar(select(func.count()).where(OutboxMessage.status == "unknown")) or 0)
+
+
+def resend(engine: Engine, ids: Iterable[int], actor: str) -> int:
+    """Queue these texts in doubt again, now; audited.  Returns how many were queued.
+
+    Only texts still ``unknown`` move, in one UPDATE, so a second click (or two leads at once)
+    queues nothing more: each text is resent at most once per doubt.
+    """
+    chosen = sorted({int(i) for i in ids})
+    if not chosen:
+        return 0
+    now = utcnow()
+    table = OutboxMessage.__table__.c
+    with engine.begin() as connection:
+        resent = list(
+            connection.scalars(
+                update(OutboxMessage)
+                .where(table.id.in_(chosen), table.status == "unknown")
+                .values(
+                    status="queued",
+                    scheduled_at=now,
+                    claimed_by=None,
+                    claimed_at=None,
+                    error=f"resent by a lead after: {IN_DOUBT}"[:300],
+                    updated_at=now,
+                )
+                .returning(table.id)
+            )
+        )
+        if resent:
+            audit(Session(bind=connection), actor, "outbox.resend", f"{len(resent)} texts", {"texts": resent})
+    return len(resent)
 
 
 def counts(engine: Engine, batch: str | None = None) -> dict[tuple[str, str], int]:

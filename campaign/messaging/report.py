@@ -1,4 +1,5 @@
-"""What the Messages page shows of the outbox: by status and kind, send rate, failures, opt-outs.
+"""What the Messages page shows of the outbox: by status and kind, each lane's backlog, send
+rate, failures, texts in doubt, opt-outs.
 
 Read with parameterised SQLAlchemy Core into DataFrames; a failure names its supporter by
 masked number only (decrypted in memory to be masked, never kept).
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func, select
 
+from campaign.messaging import outbox
 from campaign.storage.models import Appeal, OutboxMessage, Supporter, utcnow
 from campaign.supporters.phones import PhoneVault, mask, normalise
 
@@ -28,6 +30,47 @@ def by_status(engine: Engine) -> pd.DataFrame:
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     return pd.DataFrame(rows, columns=["kind", "status", "texts"])
+
+
+def lanes(engine: Engine, now: datetime | None = None) -> pd.DataFrame:
+    """Each lane's due texts and how late the oldest is: columns lane, due, lag_seconds."""
+    import pandas as pd
+
+    found = outbox.backlog(engine, now)
+    return pd.DataFrame(
+        [(lane, found[lane].due, found[lane].lag_seconds) for lane in outbox.LANES],
+        columns=["lane", "due", "lag_seconds"],
+    )
+
+
+def in_doubt(engine: Engine, vault: PhoneVault, limit: int = 500) -> pd.DataFrame:
+    """Texts marked unknown, oldest claim first: columns id, since, kind, appeal, to (masked), text."""
+    import pandas as pd
+
+    query = (
+        select(
+            OutboxMessage.id,
+            OutboxMessage.claimed_at,
+            OutboxMessage.kind,
+            Appeal.slug,
+            Supporter.phone_encrypted,
+            OutboxMessage.body,
+        )
+        .join(Supporter, Supporter.id == OutboxMessage.supporter_id)
+        .outerjoin(Appeal, Appeal.id == OutboxMessage.appeal_id)
+        .where(OutboxMessage.status == "unknown")
+        .order_by(OutboxMessage.claimed_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return pd.DataFrame(
+        [
+            (message_id, since, kind, slug or "", _masked(vault, phone), body)
+            for message_id, since, kind, slug, phone, body in rows
+        ],
+        columns=["id", "since", "kind", "appeal", "to", "text"],
+    )
 
 
 def sent_per_minute(engine: Engine, minutes: int = 60, now: datetime | None = None) -> pd.DataFrame:

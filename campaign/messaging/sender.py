@@ -2,16 +2,21 @@
 
 One round: claim up to ``concurrency`` due texts in one transaction (status ``sending``,
 the sender's id, the time), send them concurrently, each start paced by the rate limit,
-then write every result in one transaction.  On PostgreSQL the claim skips rows another
+then write every result in one transaction.  The claim takes the due texts of the ``reply``
+lane first (answers to a supporter's own text: thank-yous, HELP, confirmations), oldest
+first, and fills the round with ``bulk`` texts (alerts, outcome messages) only when no reply
+is due: bulk gets the rate the replies leave, and a reply waits at most about one round
+however large the alert in front of it.  On PostgreSQL the claim skips rows another
 sender holds (``FOR UPDATE SKIP LOCKED``), so several senders share the outbox; SQLite has
 one writer at a time and is meant for one sender.
 
 **At most once.**  A text the sender has claimed but whose result it has not written may
 or may not have reached the provider (killed mid-request, or after the provider's answer).
 Sending it again could text the person twice, so a claim left behind by a stopped sender is
-never resent: after ``CAMPAIGN_SEND_LEASE`` seconds (at once, at start, on SQLite) it is
-marked failed, "interrupted", and shown with the other failures.  At most one round's texts
-(``concurrency``) are at stake per crash; everything not claimed is sent on restart.
+never resent by itself: once its ``CAMPAIGN_SEND_LEASE`` has run out, a running sender marks
+it ``unknown``, and the Messages page lists it for a lead to resend or leave.  At most one
+round's texts (``concurrency``) are at stake per crash; everything not claimed is sent on
+restart.
 
 The opt-out is checked in the claim, a moment before sending: a STOP that came after the
 text was queued cancels it.  A thank-you is written in the claim too, with the appeal's
@@ -38,14 +43,13 @@ from sqlalchemy import Engine, case, func, select, update
 from campaign.inbound import replies
 from campaign.inbound.directory import Directory, current_version, load
 from campaign.logs import mask_phones
-from campaign.messaging.outbox import DESPITE_OPT_OUT, mark_opted_out
+from campaign.messaging.outbox import DESPITE_OPT_OUT, IN_DOUBT, LANES, mark_opted_out
 from campaign.messaging.providers.base import SendResult, SmsProvider
 from campaign.storage.models import OutboxMessage, Supporter, Tally, utcnow
 from campaign.supporters.phones import PhoneVault
 
 log = logging.getLogger("campaign.sender")
 
-INTERRUPTED = "interrupted while sending; not resent, so that it cannot arrive twice"
 MAX_BACKOFF = 600.0
 IDLE_HORIZON = 5.0  # --until-idle waits for retries due this soon, not for later texts
 
@@ -102,6 +106,7 @@ class RateLimiter:
 class Claimed:
     id: int
     kind: str
+    lane: str
     supporter_id: int
     appeal_id: int | None
     body: str
@@ -114,13 +119,13 @@ class SendTotals:
     failed: int = 0
     retried: int = 0
     cancelled: int = 0
-    interrupted: int = 0
+    in_doubt: int = 0
     by_error: dict[str, int] = field(default_factory=dict)
 
     def line(self) -> str:
         return (
             f"{self.sent:,} sent, {self.retried:,} to retry, {self.failed:,} failed, "
-            f"{self.cancelled:,} cancelled (opted out), {self.interrupted:,} interrupted"
+            f"{self.cancelled:,} cancelled (opted out), {self.in_doubt:,} in doubt"
         )
 
 
@@ -173,12 +178,12 @@ class OutboxSender:
     async def run(self, stop: asyncio.Event | None = None, *, until_idle: bool = False) -> SendTotals:
         """Send until ``stop`` is set (with ``until_idle``: until nothing is due in the next 5 s)."""
         stop = stop or asyncio.Event()
-        self.totals.interrupted += await asyncio.to_thread(self.settle_abandoned, self.sqlite)
+        self.totals.in_doubt += await asyncio.to_thread(self.settle_abandoned)
         last_settle = time.monotonic()
         while not stop.is_set():
             handled = await self.round()
             if time.monotonic() - last_settle > self.lease / 2:
-                self.totals.interrupted += await asyncio.to_thread(self.settle_abandoned)
+                self.totals.in_doubt += await asyncio.to_thread(self.settle_abandoned)
                 last_settle = time.monotonic()
             if handled:
                 continue
@@ -217,14 +222,9 @@ class OutboxSender:
 
     # -- the database -------------------------------------------------------------------------------
     def claim(self, limit: int) -> list[Claimed]:
+        """Claim up to ``limit`` due texts: the reply lane's first, then bulk texts to fill the round."""
         now = utcnow()
         table = OutboxMessage.__table__.c
-        due = (
-            select(table.id)
-            .where(table.status == "queued", table.scheduled_at <= now)
-            .order_by(table.scheduled_at, table.id)
-            .limit(limit)
-        )
         claim = update(OutboxMessage).values(
             status="sending",
             claimed_by=self.worker_id,
@@ -236,34 +236,42 @@ class OutboxSender:
             dedupe_key=case((table.kind == "thank_you", None), else_=table.dedupe_key),
         )
         with self.engine.begin() as connection:
-            if self.sqlite:
-                # One statement, so the transaction starts as a write: a read first could not
-                # become a write once another process (ingest) has committed in between.
+            ids: list[int] = []
+            for lane in LANES:
+                room = limit - len(ids)
+                if room <= 0:
+                    break
+                # One index range of ix_outbox_lane_due per lane, however many wait in the other.
                 picked = OutboxMessage.__table__.alias("due")  # an alias: not correlated
-                subquery = (
+                due = (
                     select(picked.c.id)
-                    .where(picked.c.status == "queued", picked.c.scheduled_at <= now)
+                    .where(picked.c.status == "queued", picked.c.lane == lane, picked.c.scheduled_at <= now)
                     .order_by(picked.c.scheduled_at, picked.c.id)
-                    .limit(limit)
-                    .scalar_subquery()
+                    .limit(room)
                 )
-                ids = list(
-                    connection.scalars(
-                        claim.where(table.id.in_(subquery), table.status == "queued").returning(table.id)
+                if self.sqlite:
+                    # One statement, so the transaction starts as a write: a read first could not
+                    # become a write once another process (ingest) has committed in between.
+                    ids += connection.scalars(
+                        claim.where(table.id.in_(due.scalar_subquery()), table.status == "queued").returning(
+                            table.id
+                        )
                     )
-                )
-            else:
-                # PostgreSQL: lock the due rows other senders have not locked, then claim them.
-                # (Inside "UPDATE ... WHERE id IN (subquery)" the LIMIT may be re-run per row.)
-                ids = list(connection.scalars(due.with_for_update(skip_locked=True)))
-                if ids:
-                    connection.execute(claim.where(table.id.in_(ids)))
+                else:
+                    # PostgreSQL: lock the due rows other senders have not locked, then claim them.
+                    # (Inside "UPDATE ... WHERE id IN (subquery)" the LIMIT may be re-run per row.)
+                    locked = list(connection.scalars(due.with_for_update(skip_locked=True)))
+                    if locked:
+                        connection.execute(claim.where(table.id.in_(locked)))
+                    ids += locked
             if not ids:
                 return []
-            rows = connection.execute(
+            found = connection.execute(
                 select(
                     table.id,
                     table.kind,
+                    table.lane,
+                    table.scheduled_at,
                     table.supporter_id,
                     table.appeal_id,
                     table.template,
@@ -274,8 +282,9 @@ class OutboxSender:
                 )
                 .join(Supporter, Supporter.id == table.supporter_id)
                 .where(table.id.in_(ids))
-                .order_by(table.id)
             ).all()
+            # Sent in this order (the rate limiter is first come, first served): replies first.
+            rows = sorted(found, key=lambda r: (LANES.index(r.lane), r.scheduled_at, r.id))
             stopped = [r.id for r in rows if r.opted_out and r.kind not in DESPITE_OPT_OUT]
             if stopped:
                 connection.execute(
@@ -310,7 +319,9 @@ class OutboxSender:
                 for message_id, body in bodies.items():
                     connection.execute(update(OutboxMessage).where(table.id == message_id).values(body=body))
         return [
-            Claimed(r.id, r.kind, r.supporter_id, r.appeal_id, bodies.get(r.id, r.body), r.phone_encrypted)
+            Claimed(
+                r.id, r.kind, r.lane, r.supporter_id, r.appeal_id, bodies.get(r.id, r.body), r.phone_encrypted
+            )
             for r in live
         ]
 
@@ -322,7 +333,9 @@ class OutboxSender:
     def record(self, results: list[tuple[Claimed, SendResult | None]]) -> None:
         now = utcnow()
         table = OutboxMessage.__table__.c
-        mine = (table.status == "sending", table.claimed_by == self.worker_id)
+        # Still ours: sending, or marked unknown after a lease this sender overran (its result
+        # settles the doubt).  A text a lead has resent meanwhile is no longer claimed by us.
+        mine = (table.status.in_(("sending", "unknown")), table.claimed_by == self.worker_id)
         with self.engine.begin() as connection:
             attempts = dict(
                 connection.execute(
@@ -375,29 +388,39 @@ class OutboxSender:
                 key = error.split(":")[0]
                 self.totals.by_error[key] = self.totals.by_error.get(key, 0) + 1
 
-    def settle_abandoned(self, everything: bool = False) -> int:
-        """Mark texts claimed by a sender that stopped as failed (at most once: never resent)."""
+    def settle_abandoned(self) -> int:
+        """Mark texts held past their lease by another sender ``unknown``: in doubt, never resent by itself.
+
+        The sender that held them keeps its name on them (``claimed_by``): if it was only slow,
+        its result still settles them.
+        """
         now = utcnow()
         table = OutboxMessage.__table__.c
-        condition = [table.status == "sending", table.claimed_by != self.worker_id]
-        if not everything:
-            condition.append(table.claimed_at < now - timedelta(seconds=self.lease))
         with self.engine.begin() as connection:
             settled = connection.execute(
                 update(OutboxMessage)
-                .where(*condition)
-                .values(status="failed", error=INTERRUPTED, claimed_by=None, updated_at=now)
+                .where(
+                    table.status == "sending",
+                    table.claimed_by != self.worker_id,
+                    table.claimed_at < now - timedelta(seconds=self.lease),
+                )
+                .values(status="unknown", error=IN_DOUBT, updated_at=now)
             ).rowcount
         if settled:
-            log.warning("%d text(s) were in flight when a sender stopped; marked failed", settled)
+            log.warning("%d text(s) were held by a sender that stopped; marked unknown (in doubt)", settled)
         return int(settled or 0)
 
     def seconds_to_next(self) -> float | None:
         """Seconds until the next queued text is due (0 if one is); None when nothing waits."""
+        table = OutboxMessage.__table__.c
         with self.engine.connect() as connection:
-            first = connection.scalar(
-                select(func.min(OutboxMessage.scheduled_at)).where(OutboxMessage.status == "queued")
-            )
+            firsts = [
+                connection.scalar(
+                    select(func.min(table.scheduled_at)).where(table.status == "queued", table.lane == lane)
+                )
+                for lane in LANES
+            ]
+        first = min((f for f in firsts if f is not None), default=None)
         if first is None:
             return None
         return max((first - utcnow()).total_seconds(), 0.0)

@@ -6,6 +6,7 @@ Times are stored in UTC.  Phone numbers appear only as a keyed hash and a cipher
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -472,6 +473,20 @@ class ScreenToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
+# Texts to many at once; every other kind answers a supporter's own text and goes first.
+BULK_KINDS = frozenset({"alert", "outcome"})
+
+
+def lane_of(kind: str | None) -> str:
+    """The outbox lane of a kind of text: ``bulk`` for alerts and outcome messages, else ``reply``."""
+    return "bulk" if kind in BULK_KINDS else "reply"
+
+
+def _lane_of_kind(context: Any) -> str:
+    # An insert that names no lane gets the one of its kind.
+    return lane_of(context.get_current_parameters().get("kind"))
+
+
 class OutboxMessage(Base):
     """One text to a supporter, from queued to sent (and delivered), or failed or cancelled.
 
@@ -480,11 +495,14 @@ class OutboxMessage(Base):
     supporter once, and a thank-you still waiting absorbs further "JA"s (the sender clears
     the key of a thank-you when it claims it, so a later "JA" is answered again).
     ``template`` says how the sender renders a thank-you with the count at sending time.
+    ``lane`` is ``reply`` (an answer to the supporter's own text) or ``bulk`` (alerts, outcome
+    messages): the sender takes every due reply before any bulk text, and the index on
+    (status, lane, scheduled_at, id) finds the next few of a lane however many wait in the other.
     """
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_due", "status", "scheduled_at"),
+        Index("ix_outbox_lane_due", "status", "lane", "scheduled_at", "id"),
         Index("ix_outbox_provider_message", "provider", "provider_message_id"),
         Index("ix_outbox_supporter", "supporter_id"),
         Index("ix_outbox_batch", "batch"),
@@ -492,6 +510,7 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(24))
+    lane: Mapped[str] = mapped_column(String(8), default=_lane_of_kind, server_default="reply")
     supporter_id: Mapped[int] = mapped_column(ForeignKey("supporters.id"))
     appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"), nullable=True)
     batch: Mapped[str | None] = mapped_column(String(40), nullable=True)

@@ -18,7 +18,7 @@ KIND_LABELS = {
     "opt_out_confirmation": "Opt-out confirmations",
     "reply": "Other replies",
 }
-STATUS_ORDER = ("delivered", "sent", "sending", "queued", "cancelled", "failed")
+STATUS_ORDER = ("delivered", "sent", "sending", "queued", "cancelled", "unknown", "failed")
 
 
 def status_colors(p: Palette) -> dict[str, str]:
@@ -28,6 +28,7 @@ def status_colors(p: Palette) -> dict[str, str]:
         "sending": "#7FB3D5",
         "queued": p.muted,
         "cancelled": p.border,
+        "unknown": "#E0A800",  # in doubt: a lead decides
         "failed": p.alert,
     }
 

@@ -1,7 +1,8 @@
 """Messages: the texts to supporters, for campaign leads.
 
-The outbox by kind and status, texts sent per minute, failures with their reasons, opt-outs
-per day; and the two sending flows (an alert, an outcome message), each with a preview, the
+The outbox by kind and status, each lane's backlog (replies go before bulk texts), texts sent
+per minute, failures with their reasons, texts in doubt with a resend, opt-outs per day; and
+the two sending flows (an alert, an outcome message), each with a preview, the
 number of recipients, a confirmation and its progress.  Numbers appear masked only.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import blocks, data, nav, send_forms, style
+from dashboard import blocks, data, nav, send_forms, style, tables
 from dashboard.charts import messages as message_charts
 from dashboard.charts.common import STAFF_CONFIG
 
@@ -49,6 +50,19 @@ with right.container(key="panel-opt-outs"):
         config=STAFF_CONFIG,
     )
 
+st.html(blocks.panel_heading("Lanes: replies go before alerts and outcome messages"))
+st.dataframe(
+    tables.lanes(read.lanes),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "lane": st.column_config.TextColumn("Lane", width="large"),
+        "due": st.column_config.NumberColumn("Due now", format="%d"),
+        "late": st.column_config.NumberColumn("Oldest late by (s)", format="%d"),
+    },
+    key="table-lanes",
+)
+
 st.html(blocks.panel_heading("Failures"))
 reasons, latest = st.columns([2, 3])
 reasons.dataframe(
@@ -74,6 +88,30 @@ latest.dataframe(
     },
     key="table-failures",
 )
+
+if len(read.in_doubt):
+    st.html(blocks.panel_heading(f"In doubt: {len(read.in_doubt):,} texts"))
+    st.caption(
+        "A sender stopped while it held these texts: each may or may not have reached its supporter. "
+        "They are not resent by themselves (a double alert is worse than a missing one)."
+    )
+    st.dataframe(
+        read.in_doubt.assign(
+            since=read.in_doubt["since"].dt.tz_convert(tz) if len(read.in_doubt) else read.in_doubt["since"]
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "id": st.column_config.NumberColumn("No.", format="#%d"),
+            "since": st.column_config.DatetimeColumn("Held since", format="YYYY-MM-DD HH:mm"),
+            "kind": "Kind",
+            "appeal": "Appeal",
+            "to": "To",
+            "text": st.column_config.TextColumn("Text", width="large"),
+        },
+        key="table-in-doubt",
+    )
+    send_forms.in_doubt_flow(read.in_doubt)
 
 appeals = data.appeal_list()
 with st.expander(

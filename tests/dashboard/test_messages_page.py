@@ -45,11 +45,14 @@ def test_messages_shows_the_outbox_with_failures_masked(
     shown = html(at)
     figures = re.findall(r'sf-k">([^<]*)</div><div class="sf-v">([^<]*)<', shown)
     assert figures == [("Waiting", "1"), ("Sent", "0"), ("Failed", "1"), ("Send rate", "0")]
-    failures = at.dataframe[1].value
+    lanes = at.dataframe[0].value  # the alert waits in the bulk lane
+    assert lanes["due"].tolist() == [0, 1] and lanes["lane"].iloc[0].startswith("Replies")
+    failures = at.dataframe[2].value
     assert list(failures["reason"]) == ["twilio 400 21211: not a valid phone number"]
     assert failures["to"].iloc[0].startswith("+3") and "•••" in failures["to"].iloc[0]
     assert not any(n[3:] in str(failures.to_dict()) for n in NUMBERS)
-    assert at.dataframe[0].value["texts"].tolist() == [1]
+    assert at.dataframe[1].value["texts"].tolist() == [1]
+    assert not [b for b in at.button if b.key == "doubt-resend-all"]  # nothing in doubt
 
 
 def test_messages_sends_an_alert_after_preview_and_confirmation(
@@ -104,6 +107,53 @@ def test_messages_says_what_is_wrong(dashboard_env: Settings, runtime: Runtime, 
     at.button(key="alert-preview").click().run()
     assert any("Nobody to send to" in m.value for m in at.markdown)
     assert not [b for b in at.button if b.key == "alert-confirm"]
+
+
+def test_messages_lists_texts_in_doubt_and_a_lead_resends_them_once(
+    dashboard_env: Settings, runtime: Runtime, hassan: object
+) -> None:
+    signers(runtime)
+    alerts.queue(runtime.engine, alerts.plan(runtime.engine, "hassan"), "lead")
+    with runtime.engine.begin() as connection:  # a sender took both and died: in doubt
+        connection.execute(
+            update(OutboxMessage).values(status="unknown", claimed_by="host:1:dead", claimed_at=utcnow())
+        )
+    # Two leads have the page open; both press "Resend all".
+    first, second = page("pages/messages.py", role="lead"), page("pages/messages.py", role="lead")
+    doubt = first.dataframe[3].value  # lanes, reasons, failures, in doubt
+    assert len(doubt) == 2 and all("•••" in to for to in doubt["to"])
+    assert not any(n[3:] in str(doubt.to_dict()) for n in NUMBERS)
+    first.button(key="doubt-resend-all").click().run()
+    assert not first.exception
+    assert [s.value for s in first.success] == ["2 texts queued again."]
+    assert sorted(_rows(runtime)) == [("alert", "queued"), ("alert", "queued")]
+    second.button(key="doubt-resend-all").click().run()
+    assert not second.exception
+    assert sorted(_rows(runtime)) == [("alert", "queued"), ("alert", "queued")]  # not twice
+    assert not [b for b in second.button if b.key == "doubt-resend-all"]  # nothing left in doubt
+    from campaign.audit import recent
+
+    resends = [e for e in recent(runtime.engine) if e.action == "outbox.resend"]
+    assert [(e.actor, len(e.detail["texts"])) for e in resends] == [("test-lead", 2)]
+
+
+def test_messages_resends_only_the_texts_a_lead_chose(
+    dashboard_env: Settings, runtime: Runtime, hassan: object
+) -> None:
+    signers(runtime)
+    alerts.queue(runtime.engine, alerts.plan(runtime.engine, "hassan"), "lead")
+    with runtime.engine.begin() as connection:
+        connection.execute(update(OutboxMessage).values(status="unknown", claimed_at=utcnow()))
+        first = connection.scalar(select(func.min(OutboxMessage.id)))
+    at = page("pages/messages.py", role="lead")
+    assert at.button(key="doubt-resend").disabled  # nothing chosen yet
+    at.multiselect(key="doubt-chosen").select(first).run()
+    at.button(key="doubt-resend").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["1 text queued again."]
+    with runtime.engine.connect() as connection:
+        statuses = dict(connection.execute(select(OutboxMessage.id, OutboxMessage.status)).all())
+    assert statuses[first] == "queued" and sorted(statuses.values()) == ["queued", "unknown"]
 
 
 def _rows(runtime: Runtime) -> list[tuple[str, str]]:

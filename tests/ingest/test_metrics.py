@@ -11,13 +11,13 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
 from campaign.messaging import outbox
 from campaign.runtime import Runtime
 from campaign.settings import Settings
-from campaign.storage.models import Supporter
+from campaign.storage.models import Appeal, OutboxMessage, Supporter
 from tests.conftest import post_twilio, start_ingest, twilio_form, twilio_signature
 
 METRICS_TOKEN = "test-metrics-token-" + "0" * 16
@@ -89,8 +89,11 @@ def test_requests_texts_and_rejects_are_counted(
     assert value(samples, "campaign_commit_queue_requests") == 0
     assert value(samples, "campaign_spool_files") == 0
     assert value(samples, "campaign_overlay_viewers") == 0
-    assert value(samples, "campaign_outbox_due") == 0
-    assert value(samples, "campaign_outbox_lag_seconds") == 0
+    for lane in ("reply", "bulk"):
+        assert ("campaign_outbox_due", (("lane", lane),)) in samples
+        assert value(samples, "campaign_outbox_due", lane=lane) == 0
+        assert value(samples, "campaign_outbox_lag_seconds", lane=lane) == 0
+    assert ("campaign_outbox_unknown", ()) in samples and value(samples, "campaign_outbox_unknown") == 0
     assert value(samples, "process_resident_memory_bytes") > 0
     # Labels are templates: no slug of a path nobody routes, no number from a query string.
     assert "31612345678" not in text and "31612345670" not in text and "/no/such" not in text
@@ -108,9 +111,24 @@ def test_outbox_lag_is_the_wait_of_the_oldest_due_text(
             connection, [(supporter, "help", "Reply JA to sign.")], now=now - timedelta(minutes=2)
         )
         outbox.queue_replies(connection, [(supporter, "help", "Later.")], now=now + timedelta(hours=1))
+        outbox.queue_batch(
+            connection,
+            select(Supporter.id),
+            kind="alert",
+            appeal_id=connection.scalar(select(Appeal.id)),
+            batch="b1",
+            dedupe_prefix="alert:test:",
+            body="An alert.",
+        )
+        doubt = update(OutboxMessage).where(OutboxMessage.body == "Later.").values(status="unknown")
+        connection.execute(doubt)
     _, samples = scrape(client)
-    assert value(samples, "campaign_outbox_due") == 1  # the one not yet due is not late
-    assert 120 <= value(samples, "campaign_outbox_lag_seconds") < 130
+    # Each lane on its own: the help reply is two minutes late, the alert just queued.
+    assert value(samples, "campaign_outbox_due", lane="reply") == 1  # the one not yet due is not late
+    assert 120 <= value(samples, "campaign_outbox_lag_seconds", lane="reply") < 130
+    assert value(samples, "campaign_outbox_due", lane="bulk") == 1
+    assert 0 <= value(samples, "campaign_outbox_lag_seconds", lane="bulk") < 10
+    assert value(samples, "campaign_outbox_unknown") == 1  # a text in doubt
 
 
 def test_social_events_are_counted(client: TestClient, runtime: Runtime, kenya: object) -> None:

@@ -1,7 +1,7 @@
 """users: a session epoch, and the single sign-on identity (issuer + subject)
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-03 07:00:00
 
 A dashboard session remembers the epoch it was opened under; resetting a password,
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
