@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from campaign.inbound import vocabulary
@@ -228,3 +231,22 @@ def test_words_are_extendable_without_code() -> None:
     assert (book.read("haan").intent, book.read("haan").language) == (Intent.SIGN, "hi")
     assert (book.read("BHASHA HI").intent, book.read("BHASHA HI").language) == (Intent.LANGUAGE, "hi")
     assert BOOK.read("kappen").intent is Intent.UNKNOWN
+
+
+def test_the_documented_words_are_the_table() -> None:
+    """docs/messaging.md lists every word per language with its source, as the code has them."""
+    page = (Path(__file__).resolve().parents[3] / "docs" / "messaging.md").read_text()
+    section = page.split("### Words per language", 1)[1].split("### ", 1)[0]
+    documented: dict[str, dict[str, tuple[str, ...]]] = {}
+    sources: dict[str, str] = {}
+    for line in section.splitlines():
+        found = re.match(r"\| [^|]+ \(`(\w+)`\) \|(.*)\|$", line)
+        if found:
+            cells = [cell.strip() for cell in found.group(2).split("|")]
+            documented[found.group(1)] = {
+                kind: tuple(re.findall(r"`([^`]+)`", cell))
+                for kind, cell in zip(vocabulary.KINDS, cells, strict=False)
+            }
+            sources[found.group(1)] = cells[-1]
+    assert documented == vocabulary.WORDS
+    assert sources == vocabulary.SOURCES
