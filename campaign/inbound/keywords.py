@@ -63,18 +63,16 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", stripped).upper().translate(_LETTERS)
 
 
-def _script(ch: str) -> str:
-    name = unicodedata.name(ch, "")
-    return name.split(" ", 1)[0] if ch.isalpha() else ""
+_LATIN = re.compile(r"[A-Z]")
+_LOOK_ALIKE = re.compile(r"[\u0370-\u03ff\u0400-\u04ff]")  # Greek and Cyrillic
 
 
-def forms(token: str) -> frozenset[str]:
-    """A folded word as it may be meant: a word mixing Latin with look-alike Cyrillic or
-    Greek letters is read both wholly Latin and wholly Cyrillic."""
-    scripts = {_script(ch) for ch in token} - {""}
-    if "LATIN" in scripts and scripts & {"CYRILLIC", "GREEK"}:
-        return frozenset({token.translate(_TO_LATIN), token.translate(_TO_CYRILLIC)})
-    return frozenset({token})
+def forms(token: str) -> tuple[str, ...]:
+    """A folded word as it may be meant: a word mixing Latin with Cyrillic or Greek letters
+    (look-alikes from a keyboard switched halfway) is read both wholly Latin and wholly Cyrillic."""
+    if token.isascii() or not (_LATIN.search(token) and _LOOK_ALIKE.search(token)):
+        return (token,)
+    return (token.translate(_TO_LATIN), token.translate(_TO_CYRILLIC))
 
 
 def words(text: str) -> list[str]:
@@ -131,7 +129,11 @@ class Vocabulary:
         self._entries = {key: _Entry(key[0], frozenset(langs)) for key, langs in by_key.items()}
         self._spellings = {key: frozenset(langs) for key, langs in by_spelling.items()}
         self.stop_words = frozenset(k[0] for kind, k in by_key if kind == "stop" and len(k) == 1)
-        self.stop_phrases = tuple(k for kind, k in by_key if kind == "stop" and len(k) > 1)
+        # Opt-out words of several words, by their first word.
+        self._phrases_from: dict[str, list[tuple[str, ...]]] = {}
+        for kind, key in by_key:
+            if kind == "stop" and len(key) > 1:
+                self._phrases_from.setdefault(key[0], []).append(key)
         self.stop_cjk = tuple(
             " ".join(k) for kind, k in by_key if kind == "stop" and any(_CJK.search(t) for t in k)
         )
@@ -151,16 +153,18 @@ class Vocabulary:
         entry = self.entry(kind, (word,))
         return entry.language if entry else None
 
-    def find_stop(self, folded: str, tokens: list[frozenset[str]]) -> _Entry | None:
+    def find_stop(self, folded: str, tokens: list[tuple[str, ...]]) -> _Entry | None:
         """The opt-out word in a folded text, if it holds one."""
-        for token in tokens:
+        for start, token in enumerate(tokens):
             for form in token:
                 if form in self.stop_words:
                     return self._entries[("stop", (form,))]
-        for phrase in self.stop_phrases:
-            for start in range(len(tokens) - len(phrase) + 1):
-                if all(word in tokens[start + i] for i, word in enumerate(phrase)):
-                    return self._entries[("stop", phrase)]
+                for phrase in self._phrases_from.get(form, ()):
+                    following = tokens[start + 1 : start + len(phrase)]
+                    if len(following) == len(phrase) - 1 and all(
+                        word in forms_ for word, forms_ in zip(phrase[1:], following, strict=True)
+                    ):
+                        return self._entries[("stop", phrase)]
         for word in self.stop_cjk:
             if word in folded:
                 return self._entries[("stop", _key(word))]
@@ -214,6 +218,7 @@ class KeywordBook:
         self.yes_words = {fold(word): word for word in [*yes_words, *extra_yes]}
         self.appeal_keywords = {fold(keyword): slug for keyword, slug in appeal_keywords.items()}
         self._language_openers = self.vocabulary.single_words("language")
+        self._cjk_openers = tuple(o for o in self._language_openers if _CJK.search(o))
 
     def read(self, text: str) -> Reading:
         folded = fold(text)
@@ -253,9 +258,7 @@ class KeywordBook:
             rest = tokens[1:]
         else:
             # Chinese writes the language after the word without a space.
-            opener = next(
-                (o for o in self._language_openers if _CJK.search(o) and folded.lstrip().startswith(o)), None
-            )
+            opener = next((o for o in self._cjk_openers if folded.lstrip().startswith(o)), None)
             if opener is not None:
                 rest = words(folded.lstrip()[len(opener) :])
         if rest is None:

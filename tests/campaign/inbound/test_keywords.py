@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from campaign.inbound import vocabulary
 from campaign.inbound.keywords import Intent, KeywordBook, fold
@@ -126,6 +128,21 @@ STOPS = [
     ("Rezygnuję", "pl"),
     ("wypisz mnie", "pl"),
 ]
+
+STOP_SAMPLES = {
+    "STOP",
+    "stop",
+    "СТОП",
+    "BAJA",
+    "ALTO",
+    "PARAR",
+    "توقف",
+    "ACHA",
+    "Arrêt",
+    "unsubscribe",
+    "RET",
+    "TD",
+}
 
 # Language keywords: the forms documented in docs/messaging.md.
 LANGUAGES = [
@@ -250,3 +267,17 @@ def test_the_documented_words_are_the_table() -> None:
             sources[found.group(1)] = cells[-1]
     assert documented == vocabulary.WORDS
     assert sources == vocabulary.SOURCES
+
+
+@settings(max_examples=300, deadline=None)
+@given(before=st.text(max_size=80), after=st.text(max_size=80), word=st.sampled_from(sorted(STOP_SAMPLES)))
+def test_any_text_holding_an_opt_out_word_opts_out(before: str, after: str, word: str) -> None:
+    """Whatever surrounds it, an opt-out word set apart by spaces opts out; reading never fails."""
+    assert FREE.read(f"{before} {word} {after}").intent is Intent.STOP
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=200))
+def test_reading_any_text_never_fails(text: str) -> None:
+    reading = FREE.read(text)
+    assert reading.language is None or reading.language in vocabulary.WORDS
