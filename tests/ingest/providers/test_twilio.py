@@ -26,6 +26,8 @@ CAPTURED = [
     ("sign_keyword_emoji_new_fields", 200, "Dank je! Jij bent de eerste", 1),
     ("local_number_unknown_text", 200, "Sorry, dat begrepen we niet", 0),  # a Dutch number
     ("stop", 200, "Je ontvangt geen berichten meer", 0),
+    ("stop_in_a_sentence", 200, "Je ontvangt geen berichten meer", 0),  # "not HASSAN, stop texting me"
+    ("stop_russian", 200, "Вы больше не будете получать", 0),  # "Да, СТОП"
     ("join_lid", 200, "Welkom bij het Urgent Action SMS-netwerk", 0),  # LID is Dutch
 ]
 
