@@ -7,6 +7,7 @@ groups them (12,344 in English, 12.344 in Dutch).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 SMS_LIMIT = 160
@@ -289,9 +290,11 @@ def plain(table: dict[str, str], language: str, fallback: str | None = None) -> 
     return fit(_pick(table, language, fallback)[1])
 
 
-def unknown_language(asked: str, language: str, fallback: str | None = None) -> str:
+def unknown_language(
+    asked: str, language: str, fallback: str | None = None, known_languages: Iterable[str] = ()
+) -> str:
     """The answer to a language keyword naming no language we text in."""
-    known = ", ".join(sorted(code.upper() for code in LANGUAGE_SET))
+    known = ", ".join(sorted(code.upper() for code in (known_languages or LANGUAGE_SET)))
     template = _pick(LANGUAGE_UNKNOWN, language, fallback)[1]
     return fit(template.format(asked=f"'{asked[:16]}'" if asked else "''", known=known))
 

@@ -431,7 +431,12 @@ class SmsBatch:
             return TextResult(intent, slug, counted=counted, retry=retry, total=total, reply=text)
         if intent is Intent.LANGUAGE:
             if reading.language is None:
-                text = replies.unknown_language(reading.unknown_language or "", language, fallback)
+                text = replies.unknown_language(
+                    reading.unknown_language or "",
+                    language,
+                    fallback,
+                    self.directory.book.vocabulary.languages,
+                )
             else:
                 text = replies.plain(replies.LANGUAGE_SET, reading.language, fallback)
             return TextResult(intent, slug, retry=retry, reply=text)
