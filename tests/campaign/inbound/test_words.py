@@ -10,7 +10,7 @@ import itertools
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 
 from campaign.appeals import registry as appeals
 from campaign.inbound import replies
@@ -52,12 +52,14 @@ def sms(rt: Runtime, sender: str, text: str) -> InboundSms:
     )
 
 
-def supporter(rt: Runtime, number: str) -> Supporter:
+def supporter(rt: Runtime, number: str) -> Row[int, bool, bool, str | None]:
+    """The stored id, opt-out, subscription and language of a number's supporter."""
     with rt.engine.connect() as connection:
-        row = connection.execute(
-            select(Supporter).where(Supporter.phone_hash == rt.vault.sender(number).phone_hash)
+        return connection.execute(
+            select(Supporter.id, Supporter.opted_out, Supporter.subscribed, Supporter.language).where(
+                Supporter.phone_hash == rt.vault.sender(number).phone_hash
+            )
         ).one()
-        return row.Supporter if hasattr(row, "Supporter") else row  # type: ignore[no-any-return]
 
 
 def signatures(rt: Runtime) -> int:
