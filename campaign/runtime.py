@@ -49,7 +49,11 @@ class Runtime:
             engine=engine,
             vault=vault,
             recorder=Recorder(
-                engine, settings.yes_words, settings.default_language, settings.thank_you_delay
+                engine,
+                settings.yes_words,
+                settings.default_language,
+                settings.thank_you_delay,
+                extra_keywords=settings.extra_keywords,
             ),
             redis=client,
             redis_url=url,

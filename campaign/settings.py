@@ -23,7 +23,10 @@ from campaign import files
 from campaign.errors import ConfigurationError
 
 DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}")
-DEFAULT_YES_WORDS = ("JA", "YES", "OUI", "SI", "SÍ", "NDIO", "NAAM", "نعم", "ДА")
+DEFAULT_YES_WORDS = (
+    "JA", "YES", "OUI", "SI", "SÍ", "SÌ", "SIM", "NDIO", "NDIYO", "NAAM", "نعم", "ДА",
+    "是", "是的", "支持", "EVET", "TAK",
+)  # fmt: skip
 
 
 class Settings(BaseSettings):
@@ -94,6 +97,11 @@ class Settings(BaseSettings):
     yes_words: Annotated[tuple[str, ...], NoDecode] = Field(
         DEFAULT_YES_WORDS,
         description="Comma-separated words that sign the current appeal (JA, YES, ...).",
+    )
+    extra_keywords: dict[str, dict[str, list[str]]] = Field(
+        default_factory=dict,
+        description="Words added to the table of words per language, as JSON: kind (stop, start, help, "
+        'join, yes, language) -> ISO 639-1 language -> words, e.g. {"stop": {"nl": ["KAPPEN"]}}.',
     )
     default_language: str = Field("en", description="Language of replies when none is known.")
     short_code: str = Field("4777", description="The default short code supporters text.")
@@ -278,6 +286,26 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(word.strip() for word in value.split(",") if word.strip())
         return value
+
+    @field_validator("extra_keywords")
+    @classmethod
+    def _check_extra_keywords(cls, value: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
+        import pycountry
+
+        from campaign.inbound.vocabulary import KINDS
+
+        for kind, per_language in value.items():
+            if kind not in KINDS:
+                raise ValueError(f"unknown kind {kind!r}; the kinds are {', '.join(KINDS)}")
+            for language, added in per_language.items():
+                if len(language) != 2 or pycountry.languages.get(alpha_2=language.lower()) is None:
+                    raise ValueError(f"{language!r} is not an ISO 639-1 language code (such as nl, fr)")
+                if not all(word.strip() for word in added):
+                    raise ValueError(f"an empty word for {kind} in {language}")
+        return {
+            kind: {language.lower(): [w.strip() for w in added] for language, added in per_language.items()}
+            for kind, per_language in value.items()
+        }
 
     @field_validator("public_url")
     @classmethod

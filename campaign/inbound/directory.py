@@ -60,7 +60,11 @@ def bump_version(connection: Connection) -> None:
     )
 
 
-def load(connection: Connection, yes_words: tuple[str, ...]) -> Directory:
+def load(
+    connection: Connection,
+    yes_words: tuple[str, ...],
+    extra_keywords: dict[str, dict[str, list[str]]] | None = None,
+) -> Directory:
     version = current_version(connection)
     appeals = Appeal.__table__.c
     rows = connection.execute(
@@ -96,5 +100,5 @@ def load(connection: Connection, yes_words: tuple[str, ...]) -> Directory:
         by_id=by_id,
         by_slug={info.slug: info for info in by_id.values()},
         featured=featured,
-        book=KeywordBook(yes_words, keywords),
+        book=KeywordBook(yes_words, keywords, extra_keywords),
     )

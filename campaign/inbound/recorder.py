@@ -24,6 +24,7 @@ from campaign.history import rollups
 from campaign.inbound import replies
 from campaign.inbound.directory import Directory, current_version, load
 from campaign.inbound.keywords import Intent
+from campaign.inbound.languages import next_language
 from campaign.inbound.message import InboundSms, TextResult
 from campaign.inbound.sms_batch import SmsBatch
 from campaign.inbound.writes import (
@@ -64,9 +65,11 @@ class Recorder:
         yes_words: tuple[str, ...],
         default_language: str = "en",
         thank_you_delay: float = 0.0,
+        extra_keywords: dict[str, dict[str, list[str]]] | None = None,
     ):
         self.engine = engine
         self.yes_words = yes_words
+        self.extra_keywords = extra_keywords or {}
         self.default_language = default_language
         # > 0: a JA is thanked by a text from the outbox this many seconds later, with the
         # count then, instead of in the webhook's reply.
@@ -80,7 +83,7 @@ class Recorder:
                 return self.directory(fresh)
         version = current_version(connection)
         if self._directory is None or self._directory.version != version:
-            self._directory = load(connection, self.yes_words)
+            self._directory = load(connection, self.yes_words, self.extra_keywords)
         return self._directory
 
     # -- inbound SMS -----------------------------------------------------------------------
@@ -108,11 +111,12 @@ class Recorder:
             if appeal is None and directory is not None:
                 featured = directory.featured.get(message.short_code)
                 appeal = directory.by_id.get(featured) if featured is not None else None
-            language = (reading.language if reading else None) or self.default_language
+            # The supporter's stored language is out of reach: the text's, else their country's.
+            language = next_language(reading.language if reading else None, None, message.sender.country)
             if reading is not None and reading.intent is Intent.SIGN and appeal is not None:
-                reply = replies.received(appeal.words, reading.language)
+                reply = replies.received(appeal.words, language)
             else:
-                reply = replies.plain(replies.RECEIVED_PLAIN, language)
+                reply = replies.plain(replies.RECEIVED_PLAIN, language or self.default_language)
             intent = reading.intent if reading else Intent.UNKNOWN
             outcomes.append(TextResult(intent, appeal.slug if appeal else None, spooled=True, reply=reply))
         return outcomes

@@ -14,12 +14,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 
 from campaign.history import rollups
 from campaign.inbound import replies
 from campaign.inbound.directory import AppealInfo, Directory
 from campaign.inbound.keywords import Intent, Reading
+from campaign.inbound.languages import next_language
 from campaign.inbound.message import InboundSms, TextResult
 from campaign.inbound.writes import (
     bump_tallies,
@@ -36,20 +37,20 @@ from campaign.storage.models import NETWORK, InboundMessage, MessagePart, Suppor
 PARTS_KEPT = timedelta(days=2)  # how long parts of a completed text are remembered
 # The outbox kind of a reply queued for a provider that cannot answer in the webhook's response
 REPLY_KINDS = {Intent.HELP: "help", Intent.STOP: "opt_out_confirmation"}
-
-CLOSED = {
-    "en": "Thank you! The appeal for {person} is closed; watch for our next alert.",
-    "nl": "Dank je! De oproep voor {person} is gesloten; let op onze volgende oproep.",
-}
+# The texts whose keyword's language becomes the supporter's; an opt-out, opt-in or help word
+# only sets the language of its own reply ("HELP" is English and Dutch, "STOP" everyone's).
+LANGUAGE_SETTERS = {Intent.SIGN, Intent.JOIN, Intent.LANGUAGE}
 
 
 @dataclass
 class _Read:
-    """The batch's texts as read: each text's reading and appeal (by index), supporters by phone hash."""
+    """The batch's texts as read: each text's reading, appeal and the supporter's language after
+    it (by index), supporters by phone hash."""
 
     readings: dict[int, Reading]
     appeals: dict[int, AppealInfo | None]
     supporters: dict[str, dict[str, Any]]
+    languages: dict[int, str | None]
 
     def supporter_id(self, message: InboundSms) -> int:
         return int(self.supporters[message.sender.phone_hash]["id"])
@@ -187,7 +188,16 @@ class SmsBatch:
         appeals = {
             index: self._appeal_for(readings[index], m, supporters[m.sender.phone_hash]) for index, m in items
         }
-        return _Read(readings, appeals, supporters)
+        # Each text moves its sender's language on (texts of one sender apply in batch order):
+        # the yes-, join- or language keyword's language, else theirs, else their country's.
+        current = {phone_hash: row["language"] for phone_hash, row in supporters.items()}
+        languages: dict[int, str | None] = {}
+        for index, message in items:
+            phone_hash, reading = message.sender.phone_hash, readings[index]
+            named = reading.language if reading.intent in LANGUAGE_SETTERS else None
+            current[phone_hash] = next_language(named, current[phone_hash], message.sender.country)
+            languages[index] = current[phone_hash]
+        return _Read(readings, appeals, supporters, languages)
 
     def _apply_intents(
         self, items: list[tuple[int, InboundSms]], read: _Read
@@ -200,9 +210,11 @@ class SmsBatch:
         signature_rows: list[dict[str, Any]] = []
         new_members = 0
         joined: Counter[tuple[int, int, str]] = Counter()
+        languages: dict[int, str | None] = {}
         for index, message in items:
             reading, appeal = read.readings[index], read.appeals[index]
             supporter_id = read.supporter_id(message)
+            languages[supporter_id] = read.languages[index]
             if reading.intent is Intent.SIGN and appeal is not None and appeal.is_open:
                 signature_rows.append(_signature_row(index, message, appeal, supporter_id))
             elif reading.intent is Intent.STOP:
@@ -215,7 +227,24 @@ class SmsBatch:
                     new_members += 1
                     appeal_id = appeal.id if appeal is not None else rollups.NO_APPEAL
                     joined[(rollups.hour_of(message.received_at), appeal_id, message.sender.country)] += 1
+        self._set_languages(languages, read)
         return signature_rows, new_members, joined
+
+    def _set_languages(self, languages: dict[int, str | None], read: _Read) -> None:
+        """Store each sender's language where their texts changed it (what alerts read)."""
+        stored = {int(row["id"]): row["language"] for row in read.supporters.values()}
+        changed = [
+            {"_id": supporter_id, "_language": language}
+            for supporter_id, language in sorted(languages.items())
+            if language is not None and language != stored.get(supporter_id)
+        ]
+        if changed:
+            self.connection.execute(
+                update(Supporter)
+                .where(Supporter.id == bindparam("_id"))
+                .values(language=bindparam("_language")),
+                changed,
+            )
 
     def _opt_out(self, supporter_id: int, at: datetime) -> None:
         self.connection.execute(
@@ -304,7 +333,9 @@ class SmsBatch:
         for index, message in items:
             retry = (message.provider, message.message_id) not in new_ids
             reading, appeal = read.readings[index], read.appeals[index]
-            outcome = self._outcome(reading, appeal, index in counted_indexes, retry, totals)
+            outcome = self._outcome(
+                reading, appeal, read.languages[index], index in counted_indexes, retry, totals
+            )
             if (
                 (self.thank_you_delay > 0 or not message.replies_inline)
                 and outcome.intent is Intent.SIGN
@@ -315,7 +346,9 @@ class SmsBatch:
                     template = "thank_you" if outcome.counted else "already_signed"
                     supporter_id = read.supporter_id(message)
                     thanks.append(
-                        ThankYou(supporter_id, appeal.id, template, reading.language, outcome.reply or "")
+                        ThankYou(
+                            supporter_id, appeal.id, template, read.languages[index], outcome.reply or ""
+                        )
                     )
                 outcome = replace(outcome, reply=None)
             if outcome.reply and not message.replies_inline:
@@ -373,25 +406,40 @@ class SmsBatch:
         self,
         reading: Reading,
         appeal: AppealInfo | None,
+        supporter_language: str | None,
         counted: bool,
         retry: bool,
         totals: dict[int, int],
     ) -> TextResult:
-        language = reading.language or (appeal.words.language if appeal else self.default_language)
+        # The language of the text's own keyword, else the supporter's, when a reply exists in
+        # it; else the appeal's own.
+        fallback = appeal.words.language if appeal else self.default_language
+        language = reading.language or supporter_language or fallback
         intent = reading.intent
         slug = appeal.slug if appeal else None
         if intent is Intent.SIGN:
             if appeal is None:
-                return TextResult(intent, None, reply=replies.plain(replies.NO_APPEAL, language))
+                return TextResult(intent, None, reply=replies.plain(replies.NO_APPEAL, language, fallback))
             total = totals.get(appeal.id, 0)
             if not appeal.is_open:
-                text = replies.fit((CLOSED.get(language) or CLOSED["en"]).format(person=appeal.words.person))
+                text = replies.closed(appeal.words, language)
                 return TextResult(intent, slug, retry=retry, total=total, reply=text)
             if counted or retry:
-                text = replies.thank_you(appeal.words, total, reading.language)
+                text = replies.thank_you(appeal.words, total, language)
             else:
-                text = replies.already_signed(appeal.words, total, reading.language)
+                text = replies.already_signed(appeal.words, total, language)
             return TextResult(intent, slug, counted=counted, retry=retry, total=total, reply=text)
+        if intent is Intent.LANGUAGE:
+            if reading.language is None:
+                text = replies.unknown_language(
+                    reading.unknown_language or "",
+                    language,
+                    fallback,
+                    self.directory.book.vocabulary.languages,
+                )
+            else:
+                text = replies.plain(replies.LANGUAGE_SET, reading.language, fallback)
+            return TextResult(intent, slug, retry=retry, reply=text)
         table = {
             Intent.STOP: replies.STOPPED,
             Intent.START: replies.STARTED,
@@ -399,7 +447,7 @@ class SmsBatch:
             Intent.HELP: replies.HELP,
             Intent.UNKNOWN: replies.UNKNOWN,
         }[intent]
-        return TextResult(intent, slug, retry=retry, reply=replies.plain(table, language))
+        return TextResult(intent, slug, retry=retry, reply=replies.plain(table, language, fallback))
 
 
 def _signature_row(index: int, message: InboundSms, appeal: AppealInfo, supporter_id: int) -> dict[str, Any]:

@@ -53,7 +53,7 @@ def upsert_supporters(
     )
     connection.execute(statement, rows)
     found = connection.execute(
-        select(table.c.id, table.c.phone_hash, table.c.latest_alert_appeal_id).where(
+        select(table.c.id, table.c.phone_hash, table.c.latest_alert_appeal_id, table.c.language).where(
             table.c.phone_hash.in_(hashes)
         )
     ).mappings()

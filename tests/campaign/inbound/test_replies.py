@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from campaign.inbound import replies, vocabulary
 from campaign.inbound.replies import SMS_LIMIT, AppealWords, already_signed, thank_you
 
 HASSAN = AppealWords(person="Hassan", title="Stop the torture of Hassan")
@@ -36,3 +37,41 @@ def test_long_names_are_shortened_to_fit_one_sms() -> None:
 
 def test_already_signed_tells_the_count() -> None:
     assert "12,345 people" in already_signed(HASSAN, 12345, "en")
+
+
+EVERY_LANGUAGE = [
+    "FIRST",
+    "ONE_OTHER",
+    "THANK_YOU",
+    "ALREADY_SIGNED",
+    "CLOSED",
+    "NO_APPEAL",
+    "STOPPED",
+    "STARTED",
+]
+EVERY_LANGUAGE += ["JOINED", "HELP", "UNKNOWN", "LANGUAGE_SET", "LANGUAGE_UNKNOWN"]
+
+
+@pytest.mark.parametrize("name", EVERY_LANGUAGE)
+def test_each_reply_is_in_every_language_of_the_word_table_and_fits_one_text(name: str) -> None:
+    table = getattr(replies, name)
+    assert set(table) == set(vocabulary.WORDS), name
+    known = ", ".join(code.upper() for code in sorted(vocabulary.WORDS))
+    for language, template in table.items():
+        text = template.format(
+            person="Hassan", others="1.234.567", count="1.234.568", title="t", asked="'KLINGON'", known=known
+        )
+        assert len(text) <= SMS_LIMIT, (name, language, len(text))
+
+
+def test_a_reply_missing_in_a_language_is_the_appeals_then_english() -> None:
+    assert replies.plain(replies.RECEIVED_PLAIN, "sw", "fr") == "Merci ! Votre message est bien reçu."
+    assert replies.plain(replies.RECEIVED_PLAIN, "sw", "sw") == "Thank you! Your message is received."
+    assert thank_you(AppealWords("Karim", "t", "fr"), 5, "hi").startswith("Merci ! Vous et 4 autres")
+
+
+def test_the_appeals_own_template_in_its_language_wins_over_ours() -> None:
+    words = AppealWords("Hassan", "t", "nl", {"default": "{count} mensen voor {person}!"})
+    assert thank_you(words, 7, "nl") == "7 mensen voor Hassan!"
+    assert thank_you(words, 7, "fr").startswith("Merci !")  # ours in the supporter's language
+    assert thank_you(words, 7, "hi") == "7 mensen voor Hassan!"  # none in Hindi: the appeal's

@@ -61,7 +61,7 @@ def test_stop_between_queuing_and_sending_cancels_the_text(
     post_twilio(app, twilio_form("SM1", NUMBERS[0], "JA"))
     post_twilio(app, twilio_form("SM2", NUMBERS[1], "JA"))
     stop = post_twilio(app, twilio_form("SM3", NUMBERS[0], "STOP"))
-    assert "no more messages" in stop.text  # STOP is confirmed at once, as before
+    assert "geen berichten meer" in stop.text  # STOP is confirmed at once, in the JA-er's Dutch
     make_due(rt)
     totals = send_all(messaging, rt)
     assert (totals.sent, totals.cancelled) == (1, 1)

@@ -27,9 +27,11 @@ def captured(name: str) -> dict[str, str]:
 CAPTURED = [
     ("sign_ja", 200, "Dank je! Jij bent de eerste", 1),
     ("sign_keyword_emoji_new_fields", 200, "Dank je! Jij bent de eerste", 1),
-    ("local_number_unknown_text", 200, "Sorry, we did not understand", 0),
-    ("stop", 200, "no more messages", 0),
-    ("join_lid", 200, "Welcome to the Urgent Action SMS network", 0),
+    ("local_number_unknown_text", 200, "Sorry, dat begrepen we niet", 0),  # a Dutch number
+    ("stop", 200, "Je ontvangt geen berichten meer", 0),
+    ("stop_in_a_sentence", 200, "Je ontvangt geen berichten meer", 0),  # "not HASSAN, stop texting me"
+    ("stop_russian", 200, "Вы больше не будете получать", 0),  # "Да, СТОП"
+    ("join_lid", 200, "Welkom bij het Urgent Action SMS-netwerk", 0),  # LID is Dutch
 ]
 
 
@@ -112,9 +114,9 @@ def test_a_conversation_counts_each_supporter_once(client: TestClient, runtime: 
         ("SM2", "+31612345678", "ja!", "Je staat al achter Hassan"),
         ("SM3", "+4915112345678", "YES", "You and 1 other stand"),
         ("SM4", "+33612345678", "oui hassan", "Vous et 2 autres soutenez Hassan"),
-        ("SM5", "+4915112345678", "STOP", "no more messages"),
-        ("SM6", "+254712345678", "Kenya?", "did not understand"),
-        ("SM7", "+254712345678", "help", "reply JA to sign"),
+        ("SM5", "+4915112345678", "STOP", "no more messages"),  # they wrote YES: English
+        ("SM6", "+254712345678", "Kenya?", "hatukuelewa"),  # a Kenyan number: Swahili
+        ("SM7", "+254712345678", "help", "jibu NDIO kusaini"),
     ]
     for sid, sender, text, reply in steps:
         response = post_twilio(client, twilio_form(sid, sender, text))

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 from vonage_http_client import Auth
 
+from campaign.inbound import replies
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from campaign.storage.models import InboundMessage, MessagePart, OutboxMessage, Signature, Supporter
@@ -148,6 +149,7 @@ CAPTURED = [
     ("sign_unicode_swahili.json", 1, "sign"),
     ("sign_unicode_arabic.query", 1, "sign"),
     ("stop.query", 0, "stop"),
+    ("stop_in_a_sentence_arabic.query", 0, "stop"),  # "نعم HASSAN توقف": yes, the keyword, and stop
     ("binary.form", 0, None),
 ]
 
@@ -164,6 +166,15 @@ def test_captured_payloads_are_answered_200_and_empty(
     with runtime.engine.connect() as connection:
         stored = connection.execute(select(InboundMessage.provider, InboundMessage.intent)).all()
     assert stored == ([("vonage", intent)] if intent else [])
+
+
+def test_an_arabic_opt_out_in_a_sentence_is_confirmed_in_arabic(client: TestClient, runtime: Runtime) -> None:
+    assert deliver_captured(client, "stop_in_a_sentence_arabic.query").status_code == 200
+    with runtime.engine.connect() as connection:
+        assert connection.execute(select(Supporter.opted_out, Supporter.language)).one() == (True, "ar")
+        queued = connection.execute(select(OutboxMessage.kind, OutboxMessage.body)).one()
+    assert tuple(queued) == ("opt_out_confirmation", replies.STOPPED["ar"])
+    assert count(runtime, Signature) == 0
 
 
 def test_every_webhook_method_signs_the_same_way(client: TestClient, runtime: Runtime) -> None:
