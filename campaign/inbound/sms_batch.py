@@ -385,7 +385,9 @@ class SmsBatch:
                 return TextResult(intent, None, reply=replies.plain(replies.NO_APPEAL, language))
             total = totals.get(appeal.id, 0)
             if not appeal.is_open:
-                text = replies.fit((CLOSED.get(language) or CLOSED["en"]).format(person=appeal.words.person))
+                text = replies.fit(
+                    (CLOSED.get(language) or CLOSED["en"]).format(person=appeal.words.person), language
+                )
                 return TextResult(intent, slug, retry=retry, total=total, reply=text)
             if counted or retry:
                 text = replies.thank_you(appeal.words, total, reading.language)

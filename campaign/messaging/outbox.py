@@ -11,16 +11,19 @@ cancelled (the supporter opted out before it went).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Engine,
+    Integer,
     Select,
     String,
+    case,
     cast,
     delete,
     func,
@@ -31,6 +34,7 @@ from sqlalchemy import (
     update,
 )
 
+from campaign.messaging.segments import segments
 from campaign.storage.db import dialect_insert
 from campaign.storage.models import OutboxMessage, Supporter, utcnow
 
@@ -79,6 +83,7 @@ def queue_thank_yous(
             "template": item.template,
             "language": item.language,
             "body": item.preview,
+            "segments": segments(item.preview),
             "scheduled_at": due,
             "status": "queued",
             "attempts": 0,
@@ -91,21 +96,42 @@ def queue_thank_yous(
 
 def queue_batch(
     connection: Connection,
-    recipients: Select[int],
+    recipients: Select[int, str | None],
     *,
     kind: str,
     appeal_id: int,
     batch: str,
     dedupe_prefix: str,
     body: str,
+    language: str | None = None,
+    segments: int | None = None,
+    translations: Mapping[str, tuple[str, int]] | None = None,
 ) -> int:
     """Queue ``body`` to every supporter id ``recipients`` selects, in one INSERT ... SELECT.
 
+    With ``translations`` (language -> (text, segments)), ``recipients`` selects the
+    supporter's ``id`` and ``language`` and a ``CASE`` gives each supporter the text in their
+    language when there is one, else ``body`` (in ``language``, costing ``segments``).
     A supporter whose ``dedupe_prefix + id`` is queued already (an alert or outcome message
     sent before) is skipped.  Returns how many texts the batch holds.
     """
     now = utcnow()
     ids = recipients.subquery()
+    chosen_body: ColumnElement[Any] = literal(body)
+    chosen_language: ColumnElement[Any] = literal(language, String)
+    chosen_segments: ColumnElement[Any] = literal(segments, Integer)
+    if translations:
+        chosen_body = case(
+            *((ids.c.language == code, literal(text)) for code, (text, _) in translations.items()),
+            else_=chosen_body,
+        )
+        chosen_language = case(
+            *((ids.c.language == code, literal(code)) for code in translations), else_=chosen_language
+        )
+        chosen_segments = case(
+            *((ids.c.language == code, literal(n)) for code, (_, n) in translations.items()),
+            else_=chosen_segments,
+        )
     columns = [
         "kind",
         "supporter_id",
@@ -113,6 +139,8 @@ def queue_batch(
         "batch",
         "dedupe_key",
         "body",
+        "language",
+        "segments",
         "scheduled_at",
         "status",
         "attempts",
@@ -125,7 +153,9 @@ def queue_batch(
         literal(appeal_id),
         literal(batch),
         literal(dedupe_prefix) + cast(ids.c.id, String),
-        literal(body),
+        chosen_body,
+        chosen_language,
+        chosen_segments,
         literal(now, OutboxMessage.scheduled_at.type),
         literal("queued"),
         literal(0),
@@ -155,6 +185,7 @@ def queue_replies(
             "kind": kind,
             "supporter_id": supporter_id,
             "body": text,
+            "segments": segments(text),
             "scheduled_at": moment,
             "status": "queued",
             "attempts": 0,
