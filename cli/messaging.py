@@ -21,7 +21,6 @@ from rich.table import Table
 from rich.text import Text
 
 from campaign.audit import cli_actor
-from campaign.errors import BadRequest
 from campaign.messaging import alerts, bulk, outbox, outcome_messages
 from campaign.messaging.providers import provider_for
 from campaign.messaging.segments import forcing_text
@@ -96,17 +95,8 @@ DRY_RUN_HELP = "Print the preview (languages, recipients, segments) and queue no
 
 
 def translations_from(items: list[str] | None) -> dict[str, str]:
-    """``fr="Libérez Hassan"`` options as language -> text; the core checks each code and text."""
-    found: dict[str, str] = {}
-    for item in items or []:
-        code, equals, body = item.partition("=")
-        if not equals or not code.strip():
-            raise BadRequest(f'--translation {item!r}: write it as LANG="text", e.g. fr="Libérez Hassan"')
-        language = bulk.language_code(code)
-        if language in found:
-            raise BadRequest(f"--translation: two translations for {language!r}; give each language once")
-        found[language] = body
-    return found
+    """``--translation fr="Libérez Hassan"`` options as language -> text; each code checked."""
+    return bulk.parse_translations(items or [], '--translation LANG="text"')
 
 
 def preview(text: bulk.BulkText, title: str, subtitle: str = "") -> None:

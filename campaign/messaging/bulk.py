@@ -11,7 +11,8 @@ picks the body, its language and its segments.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pycountry
@@ -80,6 +81,25 @@ def check_body(body: str, max_segments: int, what: str = "the text") -> str:
             f"({found.single_limit} characters in {found.encoding}; CAMPAIGN_ALERT_MAX_SEGMENTS)"
         )
     return text
+
+
+_TRANSLATION = re.compile(r"^\s*([^\s:=]+)\s*[:=]\s*(.*?)\s*$", re.DOTALL)
+
+
+def parse_translations(items: Sequence[str], how: str = 'LANG="text"') -> dict[str, str]:
+    """``fr=Libérez Hassan`` or ``fr: Libérez Hassan`` items as language -> text, codes checked."""
+    found: dict[str, str] = {}
+    for item in items:
+        if not item.strip():
+            continue
+        matched = _TRANSLATION.match(item)
+        if matched is None:
+            raise BadRequest(f"translation {item.strip()[:40]!r}: write it as {how}, e.g. fr=Libérez Hassan")
+        language = language_code(matched.group(1))
+        if language in found:
+            raise BadRequest(f"two translations for {language!r}; give each language once")
+        found[language] = matched.group(2)
+    return found
 
 
 def check_translations(translations: Mapping[str, str] | None, max_segments: int) -> dict[str, str]:
