@@ -228,7 +228,7 @@ def report_lines(result: OutboxResult) -> list[tuple[str, str]]:
             f"({result.queue_per_second:,.0f} rows/s)",
         ),
         (
-            "queue it in three languages",
+            "  in three languages",
             f"{result.languages_queue_seconds:8.2f} s for {result.subscribers:,} subscribers "
             f"(fr, nl and the appeal's own text; preview {result.languages_plan_seconds:.2f} s)",
         ),
