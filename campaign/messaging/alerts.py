@@ -65,7 +65,7 @@ def alert_key(appeal_id: int) -> str:
 
 
 def check_body(body: str, max_segments: int = 1) -> str:
-    return bulk.check_body(body, max_segments, "the alert text")
+    return bulk.check_body(body, max_segments, "the alert text", "; give the appeal an SMS text or pass one")
 
 
 def plan(

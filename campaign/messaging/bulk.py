@@ -67,11 +67,11 @@ def language_code(code: str) -> str:
     return cleaned
 
 
-def check_body(body: str, max_segments: int, what: str = "the text") -> str:
+def check_body(body: str, max_segments: int, what: str = "the text", empty_hint: str = "") -> str:
     """The text with its white space made single, refused when empty or over the segment budget."""
     text = " ".join(body.split())
     if not text:
-        raise BadRequest(f"{what} is empty; give the appeal an SMS text or pass one")
+        raise BadRequest(f"{what} is empty{empty_hint}")
     found = measure(text)
     if found.segments > max_segments:
         why = f"; {found.encoding} because of {forcing_text(found.forcing)}" if found.forcing else ""
