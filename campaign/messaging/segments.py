@@ -18,6 +18,7 @@ it lives here, checked against the standard's table in ``tests/messaging/test_se
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 GSM_7BIT = "GSM-7"
@@ -67,8 +68,16 @@ class Measure:
 
 
 def forcing_text(characters: tuple[str, ...], most: int = 8) -> str:
+    """The characters that forced UCS-2, for a person: a few of them, then their scripts."""
     shown = " ".join(repr(c) if c.isspace() or not c.isprintable() else c for c in characters[:most])
-    return shown + (f" and {len(characters) - most} more" if len(characters) > most else "")
+    if len(characters) <= most:
+        return shown
+    scripts = dict.fromkeys(
+        unicodedata.name(c, "").split(" ")[0].title()
+        for c in characters
+        if c.isalpha() and unicodedata.name(c, "")
+    )
+    return f"{shown} and {len(characters) - most} more" + (f" ({', '.join(scripts)})" if scripts else "")
 
 
 def septets(character: str) -> int | None:

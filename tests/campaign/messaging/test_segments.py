@@ -94,6 +94,8 @@ def test_the_preview_line_names_what_forced_ucs2() -> None:
     assert measure("Free Hassan now").line() == "GSM-7, 15 characters, 1 segment"
     line = measure("Free Hassan now 🙂 ✊").line()
     assert line == "UCS-2, 19 characters, 1 segment; UCS-2 because of 🙂 ✊"
+    arabic = measure("حسن معرض لخطر التعذيب").line()
+    assert arabic.endswith("UCS-2 because of ح س ن م ع ر ض ل and 7 more (Arabic)")
 
 
 @pytest.mark.parametrize(
