@@ -72,11 +72,8 @@ def forcing_text(characters: tuple[str, ...], most: int = 8) -> str:
     shown = " ".join(repr(c) if c.isspace() or not c.isprintable() else c for c in characters[:most])
     if len(characters) <= most:
         return shown
-    scripts = dict.fromkeys(
-        unicodedata.name(c, "").split(" ")[0].title()
-        for c in characters
-        if c.isalpha() and unicodedata.name(c, "")
-    )
+    names = (str(unicodedata.name(c, "")) for c in characters if c.isalpha())
+    scripts = dict.fromkeys(name.split(" ")[0].title() for name in names if name)
     return f"{shown} and {len(characters) - most} more" + (f" ({', '.join(scripts)})" if scripts else "")
 
 
