@@ -20,13 +20,18 @@ import streamlit as st
 from campaign.appeals.registry import AppealSummary
 from campaign.errors import CampaignError
 from campaign.messaging import alerts, bulk, outbox, outcome_messages
-from campaign.messaging.segments import forcing_text
+from campaign.messaging.segments import forcing_text, measure
 from campaign.settings import get_settings
 from dashboard import data, forms, guard
 
 # The dashboard has no sign-in of its own yet; audit entries name it until it does.
 SETTLED = ("sent", "delivered", "failed", "cancelled")
 TRANSLATIONS_LABEL = "Translations (one line per language, e.g. fr: Libérez Hassan ...)"
+SEGMENTS_HELP = (
+    "As the network bills it: GSM-7 holds 160 characters in one segment (153 when split; "
+    "^ { } \\ [ ~ ] | € count twice); one character outside GSM 03.38 makes the whole text "
+    "UCS-2: 70 (67 when split)."
+)
 TRANSLATIONS_HELP = (
     "Each supporter gets the text in their language when you give it (ISO 639-1 code, e.g. fr, "
     "nl, ar), else the text above."
@@ -58,6 +63,8 @@ def alert_flow(appeals: Sequence[AppealSummary]) -> None:
         height=80,
         key="alert-text",
     )
+    if text.strip():
+        st.caption(measure(" ".join(text.split())).line(), help=SEGMENTS_HELP)
     translations = st.text_area(
         TRANSLATIONS_LABEL, height=80, key="alert-translations", help=TRANSLATIONS_HELP
     )
@@ -115,6 +122,8 @@ def outcome_flow(appeals: Sequence[AppealSummary]) -> None:
         height=80,
         key="outcome-message-text",
     )
+    if text.strip():
+        st.caption(measure(" ".join(text.split())).line(), help=SEGMENTS_HELP)
     translations = st.text_area(
         TRANSLATIONS_LABEL, height=80, key="outcome-message-translations", help=TRANSLATIONS_HELP
     )

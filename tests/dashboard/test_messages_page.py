@@ -128,6 +128,7 @@ def test_messages_previews_languages_and_segments_and_counts_segments_sent(
     at = page("pages/messages.py", role="lead")
     at.selectbox(key="alert-appeal").select("hassan").run()
     at.text_area(key="alert-text").input("Free Hassan now ✊ Reply JA").run()
+    assert "UCS-2, 26 characters, 1 segment; UCS-2 because of ✊" in [c.value for c in at.caption]
     at.text_area(key="alert-translations").input("xx: Hallo").run()
     at.button(key="alert-preview").click().run()
     assert [e.value for e in at.error] == [
