@@ -1,7 +1,9 @@
 """The outbox: queuing an alert to a million subscribers, and the sender's throughput.
 
 1. Queue: ``campaign.messaging.alerts.queue`` (one ``INSERT ... SELECT`` with the dedupe key, under the
-   unique index and the outbox's indexes) to N subscribed supporters, in seconds; against a
+   unique index and the outbox's indexes) to N subscribed supporters, in seconds; then the
+   same alert with two translations, each supporter getting their language's version (a
+   third each fr, nl, none: three languages; target under 60 s for a million); against a
    raw ``INSERT ... SELECT`` of the same N supporter ids into a table without indexes.
 2. Send: a real ``OutboxSender`` (claim, decrypt, POST, record) through the Twilio provider
    to a local stand-in with no rate limit (``tests.support.sms_fast``), texts per second; against
@@ -21,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Column, Integer, MetaData, Table, func, insert, select, text
+from sqlalchemy import Column, Integer, MetaData, Table, delete, func, insert, select, text
 
 from bench import servers
 from bench.stack import WEBHOOK_APPEAL, Stack
@@ -83,10 +85,19 @@ class LanesResult:
         }
 
 
+LANGUAGES = ("fr", "nl", None)
+TRANSLATIONS = {
+    "fr": "Hassan risque la torture. Répondez JA pour exiger sa sécurité.",
+    "nl": "Hassan loopt gevaar op marteling. Antwoord JA om zijn veiligheid te eisen.",
+}
+
+
 @dataclass
 class OutboxResult:
     subscribers: int
     queue_seconds: float
+    languages_queue_seconds: float  # the same alert with two translations: three languages
+    languages_plan_seconds: float  # its preview: recipients and segments per language
     raw_queue_seconds: float
     texts: int
     send_seconds: float
@@ -124,6 +135,7 @@ def run(stack: Stack, subscribers: int, texts: int, lanes_seconds: float = 20.0)
     queued = alerts.queue(engine, plan, "bench")
     queue_seconds = time.perf_counter() - began
     assert queued.queued == subscribers, (queued.queued, subscribers)
+    languages_seconds, languages_plan_seconds = _queue_in_languages(stack, queued.batch, subscribers)
     raw_queue_seconds = _raw_queue(stack)
 
     # Send: only the first ``texts`` stay queued (they hold real encrypted numbers).
@@ -161,6 +173,8 @@ def run(stack: Stack, subscribers: int, texts: int, lanes_seconds: float = 20.0)
     return OutboxResult(
         subscribers=subscribers,
         queue_seconds=queue_seconds,
+        languages_queue_seconds=languages_seconds,
+        languages_plan_seconds=languages_plan_seconds,
         raw_queue_seconds=raw_queue_seconds,
         texts=texts,
         send_seconds=send_seconds,
@@ -263,8 +277,39 @@ def _count(connection: Any) -> int:
     return int(connection.scalar(select(func.count()).select_from(Supporter)) or 0)
 
 
+def _queue_in_languages(stack: Stack, first_batch: str, subscribers: int) -> tuple[float, float]:
+    """The alert again, in three languages (a third each fr, nl, and the appeal's own text).
+
+    The first queue's rows are deleted first (and vacuumed away on PostgreSQL; not timed), so
+    every supporter is queued again.
+    Returns the seconds of the queue and of the preview (``plan``).
+    """
+    engine = stack.runtime.engine
+    with engine.begin() as connection:
+        connection.execute(delete(OutboxMessage).where(OutboxMessage.batch == first_batch))
+    if engine.dialect.name == "postgresql":  # the deleted rows' index entries would slow the unique check
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE outbox"))
+    began = time.perf_counter()
+    plan = alerts.plan(engine, WEBHOOK_APPEAL, translations=TRANSLATIONS)
+    plan_seconds = time.perf_counter() - began
+    began = time.perf_counter()
+    queued = alerts.queue(engine, plan, "bench")
+    seconds = time.perf_counter() - began
+    assert queued.queued == subscribers, (queued.queued, subscribers)
+    with engine.connect() as connection:
+        per_language = dict(
+            connection.execute(
+                select(OutboxMessage.language, func.count()).group_by(OutboxMessage.language)
+            ).all()
+        )
+    assert set(per_language) == {"fr", "nl", plan.text.language}, per_language
+    return seconds, plan_seconds
+
+
 def _add_subscribers(stack: Stack, subscribers: int, with_numbers: int) -> None:
-    """N subscribed supporters; the first ``with_numbers`` with real encrypted numbers."""
+    """N subscribed supporters, a third each French, Dutch and of no known language; the first
+    ``with_numbers`` with real encrypted numbers."""
     vault = stack.runtime.vault
     placeholder = vault.encrypt("+31600000000")
     now = utcnow()
@@ -279,6 +324,7 @@ def _add_subscribers(stack: Stack, subscribers: int, with_numbers: int) -> None:
                         "phone_hash": f"bench-{i:08d}",
                         "phone_encrypted": vault.encrypt(number) if i < with_numbers else placeholder,
                         "country": "NL",
+                        "language": LANGUAGES[i % len(LANGUAGES)],
                         "first_seen_at": now,
                         "subscribed": True,
                         "opted_out": False,
@@ -337,6 +383,11 @@ def report_lines(result: OutboxResult) -> list[tuple[str, str]]:
             "queue an alert",
             f"{result.queue_seconds:8.2f} s for {result.subscribers:,} subscribers "
             f"({result.queue_per_second:,.0f} rows/s)",
+        ),
+        (
+            "  in three languages",
+            f"{result.languages_queue_seconds:8.2f} s for {result.subscribers:,} subscribers "
+            f"(fr, nl and the appeal's own text; preview {result.languages_plan_seconds:.2f} s)",
         ),
         (
             "  raw INSERT ... SELECT",

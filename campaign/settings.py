@@ -264,6 +264,12 @@ class Settings(BaseSettings):
     send_rate: float = Field(
         30.0, ge=0, description="Texts per second the sender passes to the provider; 0: no limit."
     )
+    alert_max_segments: int = Field(
+        1,
+        ge=1,
+        le=10,
+        description="SMS segments (GSM 03.38 or UCS-2) an alert or outcome message may use per text.",
+    )
     send_concurrency: int = Field(8, ge=1, le=256, description="Texts the sender has in flight at once.")
     send_max_attempts: int = Field(
         8, ge=1, description="Tries of a text on temporary errors (429, 5xx, timeouts) before it fails."

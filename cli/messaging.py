@@ -1,8 +1,9 @@
 """The ``campaign`` commands for texts to supporters: the sender, alerts, outcome messages.
 
 ``campaign send`` runs the sender (``campaign up`` starts one); ``campaign alert send`` and
-``campaign outcome notify`` preview a text, say how many it reaches, ask before queuing it,
-and follow its sending with a progress bar.
+``campaign outcome notify`` preview a text and its translations (encoding, characters and
+SMS segments of each, recipients per language, total segments), ask before queuing it (or,
+with ``--dry-run``, queue nothing), and follow its sending with a progress bar.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from typing import Annotated
 import typer
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
 
 from campaign.audit import cli_actor
-from campaign.messaging import alerts, outbox, outcome_messages
+from campaign.messaging import alerts, bulk, outbox, outcome_messages
 from campaign.messaging.providers import provider_for
+from campaign.messaging.segments import forcing_text
 from campaign.messaging.sender import OutboxSender
 from campaign.settings import get_settings
 from campaign.storage import db
@@ -86,6 +90,51 @@ def send(
 
 
 # -- alerts ----------------------------------------------------------------------------------------
+TRANSLATION_HELP = 'A translation, LANG="text" (ISO 639-1, e.g. fr="..."); repeatable.'
+DRY_RUN_HELP = "Print the preview (languages, recipients, segments) and queue nothing."
+
+
+def translations_from(items: list[str] | None) -> dict[str, str]:
+    """``--translation fr="Libérez Hassan"`` options as language -> text; each code checked."""
+    return bulk.parse_translations(items or [], '--translation LANG="text"')
+
+
+def preview(text: bulk.BulkText, title: str, subtitle: str = "") -> None:
+    """The texts and, per language, encoding, characters, segments and recipients."""
+    limit = get_settings().alert_max_segments
+    for version in text.versions:
+        heading = f"{title}, {version.label}" if len(text.versions) > 1 else title
+        # Text(): the lead's "[" and "]" are characters, not console markup
+        console.print(Panel(Text(version.body), title=heading, subtitle=subtitle, expand=False))
+    table = Table(box=None, pad_edge=False)
+    for column in ("text", "encoding", "characters", "segments/text", "recipients", "segments"):
+        table.add_column(column, justify="left" if column in ("text", "encoding") else "right")
+    for version in text.versions:
+        found = version.measure
+        table.add_row(
+            version.label,
+            found.encoding,
+            f"{found.characters}",
+            f"{found.segments}/{limit}",
+            f"{version.recipients:,}",
+            f"{version.segments:,}",
+        )
+    table.add_row("total", "", "", "", f"{text.recipients:,}", f"{text.segments:,}", style="bold")
+    console.print(table)
+    for version in text.versions:
+        if version.measure.forcing:
+            console.print(
+                f"[yellow]{version.label}: UCS-2 (70 characters a segment) because of "
+                f"{forcing_text(version.measure.forcing)}[/]",
+                highlight=False,
+            )
+    known = ", ".join(
+        f"{code or 'unknown'} {n:,}" for code, n in sorted(text.by_language.items(), key=lambda kv: -kv[1])
+    )
+    if known:
+        console.print(f"recipients by their language: {known}", highlight=False)
+
+
 @alert_app.command("send")
 def alert_send(
     appeal: Annotated[str, typer.Argument(help="The appeal's slug, e.g. hassan.")],
@@ -93,29 +142,31 @@ def alert_send(
         list[str] | None, typer.Option(help="Only subscribers of this country (repeatable, or NL,BE).")
     ] = None,
     text: Annotated[str | None, typer.Option(help="The text; default the appeal's SMS text.")] = None,
+    translation: Annotated[list[str] | None, typer.Option(help=TRANSLATION_HELP)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Send without asking.")] = False,
     wait: Annotated[bool, typer.Option(help="Follow the sending with a progress bar.")] = True,
 ) -> None:
-    """Send an appeal's alert to the subscribers (each gets an appeal's alert once)."""
+    """Send an appeal's alert to the subscribers (each gets an appeal's alert once), each in their
+    language when a translation is given."""
+    translations = translations_from(translation)
     engine = open_engine()
-    plan = alerts.plan(engine, appeal, country or [], text)
+    plan = alerts.plan(engine, appeal, country or [], text, translations, get_settings().alert_max_segments)
     where = ", ".join(plan.countries) if plan.countries else "all countries"
-    console.print(
-        Panel(
-            plan.body,
-            title=f"alert for [bold]{plan.appeal}[/] ({len(plan.body)}/160 characters)",
-            subtitle=f"{where}",
-            expand=False,
-        )
-    )
+    preview(plan.text, f"alert for [bold]{plan.appeal}[/]", where)
     console.print(
         f"recipients: [bold]{plan.recipients:,}[/] subscribed supporters"
         + (f" ({plan.already:,} already had this alert and are left out)" if plan.already else "")
     )
+    if dry_run:
+        console.print("dry run: nothing queued")
+        return
     if plan.recipients == 0:
         console.print("nobody to send to")
         return
-    if not yes and not typer.confirm(f"Send this alert to {plan.recipients:,} supporters?"):
+    if not yes and not typer.confirm(
+        f"Send this alert to {plan.recipients:,} supporters ({plan.text.segments:,} segments)?"
+    ):
         console.print("not sent")
         raise typer.Exit(1)
     queued = alerts.queue(engine, plan, cli_actor())
@@ -128,31 +179,43 @@ def alert_send(
 def outcome_notify(
     appeal: Annotated[str, typer.Argument(help="The appeal's slug, e.g. hassan.")],
     text: Annotated[str | None, typer.Option(help="The text; default made from the outcome.")] = None,
+    translation: Annotated[list[str] | None, typer.Option(help=TRANSLATION_HELP)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Send without asking.")] = False,
     wait: Annotated[bool, typer.Option(help="Follow the sending with a progress bar.")] = True,
 ) -> None:
-    """Tell every signer of the appeal (who did not opt out) its latest outcome, once."""
-    notify(appeal, text=text, yes=yes, wait=wait)
-
-
-def notify(appeal: str, *, text: str | None, yes: bool, wait: bool) -> None:
-    engine = open_engine()
-    plan = outcome_messages.plan(engine, appeal, text)
-    console.print(
-        Panel(
-            plan.body,
-            title=f"outcome message for [bold]{plan.appeal}[/]: {plan.outcome} ({len(plan.body)}/160)",
-            expand=False,
-        )
+    """Tell every signer of the appeal (who did not opt out) its latest outcome, once, each in
+    their language when there is a version in it."""
+    notify(
+        appeal, text=text, yes=yes, wait=wait, translations=translations_from(translation), dry_run=dry_run
     )
+
+
+def notify(
+    appeal: str,
+    *,
+    text: str | None,
+    yes: bool,
+    wait: bool,
+    translations: dict[str, str] | None = None,
+    dry_run: bool = False,
+) -> None:
+    engine = open_engine()
+    plan = outcome_messages.plan(engine, appeal, text, translations, get_settings().alert_max_segments)
+    preview(plan.text, f"outcome message for [bold]{plan.appeal}[/]: {plan.outcome}")
     console.print(
         f"recipients: [bold]{plan.recipients:,}[/] signers who did not opt out"
         + (f" ({plan.already:,} already had it)" if plan.already else "")
     )
+    if dry_run:
+        console.print("dry run: nothing queued")
+        return
     if plan.recipients == 0:
         console.print("nobody to send to")
         return
-    if not yes and not typer.confirm(f"Send this message to {plan.recipients:,} signers?"):
+    if not yes and not typer.confirm(
+        f"Send this message to {plan.recipients:,} signers ({plan.text.segments:,} segments)?"
+    ):
         console.print("not sent")
         raise typer.Exit(1)
     queued = outcome_messages.queue(engine, plan, cli_actor())

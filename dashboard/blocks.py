@@ -317,12 +317,14 @@ def history_headline(head: Headline, tz: ZoneInfo) -> str:
     )
 
 
-def outbox_headline(waiting: int, sent: int, failed: int, last_minutes: int) -> str:
-    """The Messages page's figures: texts waiting, sent, failed, and the send rate."""
+def outbox_headline(waiting: int, sent: int, failed: int, last_minutes: int, segments: int = 0) -> str:
+    """The Messages page's figures: texts waiting, sent (and the SMS segments they cost), failed,
+    and the send rate."""
     return (
         '<div class="sf-figures">'
         + _figure("Waiting", grouped(waiting), "queued or being sent", hero=True)
         + _figure("Sent", grouped(sent), "to supporters, all kinds")
+        + _figure("Segments sent", grouped(segments), "SMS segments billed (GSM 03.38 / UCS-2)")
         + _figure("Failed", grouped(failed), "reasons below")
         + _figure("Send rate", grouped(last_minutes), "texts in the last two minutes")
         + "</div>"

@@ -3,9 +3,11 @@
 Each is preview -> confirm -> progress.  "Preview" asks the core what would be sent and to
 how many (``campaign.messaging.alerts.plan``, ``campaign.messaging.outcome_messages.plan``)
 and keeps that plan
-in the session; "Send to N" queues exactly that plan; then a progress bar follows the batch
-every second until every text is settled.  A mistake (no SMS text, over 160 characters, an
-unknown country) is one sentence from the core, shown with ``st.error``.
+in the session, showing each language's version with its encoding, characters and SMS
+segments, recipients and segments in total, and which characters forced UCS-2; "Send to N"
+queues exactly that plan; then a progress bar follows the batch every second until every
+text is settled.  A mistake (no SMS text, over the segment budget, an unknown country or
+language) is one sentence from the core, shown with ``st.error``.
 """
 
 from __future__ import annotations
@@ -18,11 +20,23 @@ import streamlit as st
 from campaign.access import roles
 from campaign.appeals.registry import AppealSummary
 from campaign.errors import CampaignError
-from campaign.messaging import alerts, outbox, outcome_messages
+from campaign.messaging import alerts, bulk, outbox, outcome_messages
+from campaign.messaging.segments import forcing_text, measure
+from campaign.settings import get_settings
 from dashboard import data, forms, guard
 
 # The dashboard has no sign-in of its own yet; audit entries name it until it does.
 SETTLED = ("sent", "delivered", "failed", "cancelled", "unknown")
+TRANSLATIONS_LABEL = "Translations (one line per language, e.g. fr: Libérez Hassan ...)"
+SEGMENTS_HELP = (
+    "As the network bills it: GSM-7 holds 160 characters in one segment (153 when split; "
+    "^ { } \\ [ ~ ] | € count twice); one character outside GSM 03.38 makes the whole text "
+    "UCS-2: 70 (67 when split)."
+)
+TRANSLATIONS_HELP = (
+    "Each supporter gets the text in their language when you give it (ISO 639-1 code, e.g. fr, "
+    "nl, ar), else the text above."
+)
 
 
 def alert_flow(appeals: Sequence[AppealSummary]) -> None:
@@ -46,30 +60,35 @@ def alert_flow(appeals: Sequence[AppealSummary]) -> None:
         key="alert-countries",
     )
     text = st.text_area(
-        "Text (at most 160 characters; empty: the appeal's own SMS text)",
-        max_chars=160,
+        f"Text ({_budget()}; empty: the appeal's own SMS text)",
         height=80,
         key="alert-text",
+    )
+    if text.strip():
+        st.caption(measure(" ".join(text.split())).line(), help=SEGMENTS_HELP)
+    translations = st.text_area(
+        TRANSLATIONS_LABEL, height=80, key="alert-translations", help=TRANSLATIONS_HELP
     )
     if st.button("Preview alert", key="alert-preview", icon=":material/visibility:"):
         st.session_state.pop("alert-batch", None)
         try:
             if slug is None:
                 raise CampaignError("choose the appeal")
-            st.session_state["alert-plan"] = alerts.plan(data.engine(), slug, chosen, text.strip() or None)
+            st.session_state["alert-plan"] = alerts.plan(
+                data.engine(),
+                slug,
+                chosen,
+                text.strip() or None,
+                bulk.parse_translations(translations.splitlines(), "one line per language, LANG: text"),
+                get_settings().alert_max_segments,
+            )
         except CampaignError as error:
             st.session_state.pop("alert-plan", None)
             st.error(error.message)
     plan: alerts.AlertPlan | None = st.session_state.get("alert-plan")
     if plan is not None:
         where = ", ".join(names.get(c, c) for c in plan.countries) or "all countries"
-        _preview(
-            plan.body,
-            f"Alert for {plan.title} · {where}",
-            plan.recipients,
-            plan.already,
-            "subscribed supporters",
-        )
+        _preview(plan.text, f"Alert for {plan.title} · {where}", plan.already, "subscribed supporters")
         if plan.recipients and st.button(
             f"Send to {plan.recipients:,} supporters",
             type="primary",
@@ -100,10 +119,14 @@ def outcome_flow(appeals: Sequence[AppealSummary]) -> None:
         key="outcome-message-appeal",
     )
     text = st.text_area(
-        "Text (at most 160 characters; empty: made from the outcome)",
-        max_chars=160,
+        f"Text ({_budget()}; empty: made from the outcome)",
         height=80,
         key="outcome-message-text",
+    )
+    if text.strip():
+        st.caption(measure(" ".join(text.split())).line(), help=SEGMENTS_HELP)
+    translations = st.text_area(
+        TRANSLATIONS_LABEL, height=80, key="outcome-message-translations", help=TRANSLATIONS_HELP
     )
     if st.button("Preview outcome message", key="outcome-message-preview", icon=":material/visibility:"):
         st.session_state.pop("outcome-message-batch", None)
@@ -111,14 +134,18 @@ def outcome_flow(appeals: Sequence[AppealSummary]) -> None:
             if slug is None:
                 raise CampaignError("choose the appeal")
             st.session_state["outcome-message-plan"] = outcome_messages.plan(
-                data.engine(), slug, text.strip() or None
+                data.engine(),
+                slug,
+                text.strip() or None,
+                bulk.parse_translations(translations.splitlines(), "one line per language, LANG: text"),
+                get_settings().alert_max_segments,
             )
         except CampaignError as error:
             st.session_state.pop("outcome-message-plan", None)
             st.error(error.message)
     plan: outcome_messages.OutcomePlan | None = st.session_state.get("outcome-message-plan")
     if plan is not None:
-        _preview(plan.body, f"{plan.outcome} · {plan.appeal}", plan.recipients, plan.already, "signers")
+        _preview(plan.text, f"{plan.outcome} · {plan.appeal}", plan.already, "signers")
         if plan.recipients and st.button(
             f"Send to {plan.recipients:,} signers",
             type="primary",
@@ -135,13 +162,48 @@ def outcome_flow(appeals: Sequence[AppealSummary]) -> None:
         progress(batch, total, "outcome message")
 
 
-def _preview(body: str, title: str, recipients: int, already: int, who: str) -> None:
+def _budget() -> str:
+    most = get_settings().alert_max_segments
+    if most == 1:
+        return "at most 1 SMS segment: 160 GSM characters, 70 in UCS-2"
+    return f"at most {most} SMS segments: {153 * most} GSM characters, {67 * most} in UCS-2"
+
+
+def _preview(text: bulk.BulkText, title: str, already: int, who: str) -> None:
+    """Each version with its encoding, characters and segments; recipients and segments in total."""
     with st.container(border=True, key=f"preview-{who.replace(' ', '-')}"):
         st.caption(title)
-        st.text(body)
-        st.caption(f"{len(body)}/160 characters")
-        if recipients:
-            line = f"**{recipients:,}** {who} will get this text"
+        for version in text.versions:
+            if len(text.versions) > 1:
+                st.caption(f"{version.label} · {version.recipients:,} {who}")
+            st.text(version.body)
+            st.caption(version.measure.line())
+            if version.measure.forcing:
+                st.warning(
+                    f"{version.label}: UCS-2, 70 characters a segment, because of "
+                    f"{forcing_text(version.measure.forcing)}",
+                    icon=":material/warning:",
+                )
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    (
+                        v.label,
+                        v.measure.encoding,
+                        v.measure.characters,
+                        v.measure.segments,
+                        v.recipients,
+                        v.segments,
+                    )
+                    for v in text.versions
+                ],
+                columns=["text", "encoding", "characters", "segments per text", "recipients", "segments"],
+            ),
+            hide_index=True,
+            key=f"segments-{who.replace(' ', '-')}",
+        )
+        if text.recipients:
+            line = f"**{text.recipients:,}** {who} will get this text: **{text.segments:,}** SMS segments"
         else:
             line = f"Nobody to send to: no {who} without it"
         if already:

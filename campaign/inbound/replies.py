@@ -1,8 +1,16 @@
-"""The texts sent back to supporters, templated per appeal and language, at most 160 characters.
+"""The texts sent back to supporters, templated per appeal and language, within a segment budget.
 
 Placeholders: ``{others}`` (people who signed besides this one), ``{count}`` (all signers),
 ``{person}`` and ``{title}`` of the appeal.  Numbers are grouped the way the language
 groups them (12,344 in English, 12.344 in Dutch).
+
+The budget, as the network counts segments (``campaign.messaging.segments``): a reply in a
+language that GSM 03.38 writes (``GSM_LANGUAGES``) stays in GSM-7 and one segment (160
+characters, ``€ [ ] { } ^ ~ | \\`` counting double; no "ê", "ú" or curly quotes, which would
+make it UCS-2); a reply in another script (Arabic, Cyrillic, Chinese, Turkish's ş and ğ, ...)
+may take two UCS-2 segments (134 characters), as 70 cannot hold the count and the opt-out
+words.  ``tests/campaign/inbound/test_reply_budget.py`` fills every template in every
+language with the largest counts and checks it.
 """
 
 from __future__ import annotations
@@ -10,7 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from campaign.messaging.segments import fit as fit_segments
+from campaign.messaging.segments import is_gsm, measure
+
 SMS_LIMIT = 160
+# Languages whose replies GSM 03.38's alphabet writes: one GSM-7 segment each.
+GSM_LANGUAGES = frozenset({"en", "nl", "de", "fr", "es", "it", "sw", "da", "no", "sv"})
+UCS2_REPLY_SEGMENTS = 2
 
 # Each table has every language of the word table (campaign.inbound.vocabulary) but where
 # noted; a language without its version falls back to the appeal's, then to English.
@@ -232,10 +246,14 @@ def group_digits(number: int, language: str) -> str:
     return grouped.replace(",", ".") if language in {"nl", "es", "sw"} else grouped
 
 
-def fit(text: str, limit: int = SMS_LIMIT) -> str:
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rstrip() + "…"
+def budget(language: str | None) -> int:
+    """Segments a reply in this language may take."""
+    return 1 if language is None or language in GSM_LANGUAGES else UCS2_REPLY_SEGMENTS
+
+
+def fit(text: str, language: str | None = None) -> str:
+    """The text shortened, if it must be, to the language's segment budget."""
+    return fit_segments(text, budget(language))
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +305,8 @@ def closed(appeal: AppealWords, language: str | None) -> str:
 
 
 def plain(table: dict[str, str], language: str, fallback: str | None = None) -> str:
-    return fit(_pick(table, language, fallback)[1])
+    language, text = _pick(table, language, fallback)
+    return fit(text, language)
 
 
 def unknown_language(
@@ -295,8 +314,8 @@ def unknown_language(
 ) -> str:
     """The answer to a language keyword naming no language we text in."""
     known = ", ".join(sorted(code.upper() for code in (known_languages or LANGUAGE_SET)))
-    template = _pick(LANGUAGE_UNKNOWN, language, fallback)[1]
-    return fit(template.format(asked=f"'{asked[:16]}'" if asked else "''", known=known))
+    language, template = _pick(LANGUAGE_UNKNOWN, language, fallback)
+    return fit(template.format(asked=f"'{asked[:16]}'" if asked else "''", known=known), language)
 
 
 def _render(template: str, appeal: AppealWords, count: int, language: str) -> str:
@@ -305,10 +324,19 @@ def _render(template: str, appeal: AppealWords, count: int, language: str) -> st
         "count": group_digits(count, language),
         "title": appeal.title,
     }
-    # The person's name is shortened first when the text would not fit one SMS.
+    # The person's name is shortened first when the text would not fit its budget.
     person = appeal.person or appeal.title
+    most = budget(language)
     text = template.format(person=person, **values)
-    overflow = len(text) - SMS_LIMIT
-    if overflow > 0 and len(person) > overflow + 1:
-        text = template.format(person=person[: len(person) - overflow - 1] + "…", **values)
-    return fit(text)
+    if measure(text).segments > most and len(person) > 1:
+        ellipsis = "..." if is_gsm(text) else "…"  # "…" is not in GSM 03.38
+        low, high = 1, len(person) - 1  # the longest name that fits, by bisection
+        while low < high:
+            middle = (low + high + 1) // 2
+            shorter = template.format(person=person[:middle].rstrip() + ellipsis, **values)
+            if measure(shorter).segments <= most:
+                low = middle
+            else:
+                high = middle - 1
+        text = template.format(person=person[:low].rstrip() + ellipsis, **values)
+    return fit(text, language)

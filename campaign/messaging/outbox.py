@@ -16,16 +16,19 @@ outcome messages); the sender takes every due reply before any bulk text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Engine,
+    Integer,
     Select,
     String,
+    case,
     cast,
     delete,
     func,
@@ -38,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from campaign.audit import record as audit
+from campaign.messaging.segments import segments
 from campaign.storage.db import dialect_insert
 from campaign.storage.models import OutboxMessage, Supporter, lane_of, utcnow
 
@@ -88,6 +92,7 @@ def queue_thank_yous(
             "template": item.template,
             "language": item.language,
             "body": item.preview,
+            "segments": segments(item.preview),
             "scheduled_at": due,
             "status": "queued",
             "attempts": 0,
@@ -100,21 +105,42 @@ def queue_thank_yous(
 
 def queue_batch(
     connection: Connection,
-    recipients: Select[int],
+    recipients: Select[int, str | None],
     *,
     kind: str,
     appeal_id: int,
     batch: str,
     dedupe_prefix: str,
     body: str,
+    language: str | None = None,
+    segments: int | None = None,
+    translations: Mapping[str, tuple[str, int]] | None = None,
 ) -> int:
     """Queue ``body`` to every supporter id ``recipients`` selects, in one INSERT ... SELECT.
 
+    With ``translations`` (language -> (text, segments)), ``recipients`` selects the
+    supporter's ``id`` and ``language`` and a ``CASE`` gives each supporter the text in their
+    language when there is one, else ``body`` (in ``language``, costing ``segments``).
     A supporter whose ``dedupe_prefix + id`` is queued already (an alert or outcome message
     sent before) is skipped.  Returns how many texts the batch holds.
     """
     now = utcnow()
     ids = recipients.subquery()
+    chosen_body: ColumnElement[Any] = literal(body)
+    chosen_language: ColumnElement[Any] = literal(language, String)
+    chosen_segments: ColumnElement[Any] = literal(segments, Integer)
+    if translations:
+        chosen_body = case(
+            *((ids.c.language == code, literal(text)) for code, (text, _) in translations.items()),
+            else_=chosen_body,
+        )
+        chosen_language = case(
+            *((ids.c.language == code, literal(code)) for code in translations), else_=chosen_language
+        )
+        chosen_segments = case(
+            *((ids.c.language == code, literal(n)) for code, (_, n) in translations.items()),
+            else_=chosen_segments,
+        )
     columns = [
         "kind",
         "lane",
@@ -123,6 +149,8 @@ def queue_batch(
         "batch",
         "dedupe_key",
         "body",
+        "language",
+        "segments",
         "scheduled_at",
         "status",
         "attempts",
@@ -136,7 +164,9 @@ def queue_batch(
         literal(appeal_id),
         literal(batch),
         literal(dedupe_prefix) + cast(ids.c.id, String),
-        literal(body),
+        chosen_body,
+        chosen_language,
+        chosen_segments,
         literal(now, OutboxMessage.scheduled_at.type),
         literal("queued"),
         literal(0),
@@ -167,6 +197,7 @@ def queue_replies(
             "lane": lane_of(kind),
             "supporter_id": supporter_id,
             "body": text,
+            "segments": segments(text),
             "scheduled_at": moment,
             "status": "queued",
             "attempts": 0,

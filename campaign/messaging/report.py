@@ -1,5 +1,5 @@
-"""What the Messages page shows of the outbox: by status and kind, each lane's backlog, send
-rate, failures, texts in doubt, opt-outs.
+"""What the Messages page shows of the outbox: by status and kind (texts and SMS segments), each
+lane's backlog, send rate, failures, texts in doubt, opt-outs.
 
 Read with parameterised SQLAlchemy Core into DataFrames; a failure names its supporter by
 masked number only (decrypted in memory to be masked, never kept).
@@ -21,15 +21,19 @@ if TYPE_CHECKING:
 
 
 def by_status(engine: Engine) -> pd.DataFrame:
-    """Texts per kind and status: columns kind, status, texts."""
+    """Texts and their SMS segments per kind and status: columns kind, status, texts, segments."""
     import pandas as pd
 
-    query = select(OutboxMessage.kind, OutboxMessage.status, func.count()).group_by(
-        OutboxMessage.kind, OutboxMessage.status
-    )
+    query = select(
+        OutboxMessage.kind,
+        OutboxMessage.status,
+        func.count(),
+        func.coalesce(func.sum(OutboxMessage.segments), 0),
+    ).group_by(OutboxMessage.kind, OutboxMessage.status)
     with engine.connect() as connection:
         rows = connection.execute(query).all()
-    return pd.DataFrame(rows, columns=["kind", "status", "texts"])
+    frame = pd.DataFrame(rows, columns=["kind", "status", "texts", "segments"])
+    return frame.astype({"texts": int, "segments": int})
 
 
 def lanes(engine: Engine, now: datetime | None = None) -> pd.DataFrame:

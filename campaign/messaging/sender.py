@@ -45,6 +45,7 @@ from campaign.inbound.directory import Directory, current_version, load
 from campaign.logs import mask_phones
 from campaign.messaging.outbox import DESPITE_OPT_OUT, IN_DOUBT, LANES, mark_opted_out
 from campaign.messaging.providers.base import SendResult, SmsProvider
+from campaign.messaging.segments import segments
 from campaign.storage.models import OutboxMessage, Supporter, Tally, utcnow
 from campaign.supporters.phones import PhoneVault
 
@@ -317,7 +318,11 @@ class OutboxSender:
                     else:
                         bodies[r.id] = replies.thank_you(appeal.words, count, r.language)
                 for message_id, body in bodies.items():
-                    connection.execute(update(OutboxMessage).where(table.id == message_id).values(body=body))
+                    connection.execute(
+                        update(OutboxMessage)
+                        .where(table.id == message_id)
+                        .values(body=body, segments=segments(body))
+                    )
         return [
             Claimed(
                 r.id, r.kind, r.lane, r.supporter_id, r.appeal_id, bodies.get(r.id, r.body), r.phone_encrypted

@@ -25,11 +25,12 @@ statuses = read.statuses
 waiting = int(statuses.loc[statuses["status"].isin(["queued", "sending"]), "texts"].sum())
 sent = int(statuses.loc[statuses["status"].isin(["sent", "delivered"]), "texts"].sum())
 failed = int(statuses.loc[statuses["status"] == "failed", "texts"].sum())
+segments_sent = int(statuses.loc[statuses["status"].isin(["sent", "delivered"]), "segments"].sum())
 last_minutes = int(read.rate["sent"].iloc[-2:].sum()) if len(read.rate) else 0
 
 # Charts.
 st.html(blocks.staff_heading("Messages", "texts to supporters: alerts, thank-yous, outcome messages"))
-st.html(blocks.outbox_headline(waiting, sent, failed, last_minutes))
+st.html(blocks.outbox_headline(waiting, sent, failed, last_minutes, segments_sent))
 left, middle, right = st.columns(3)
 with left.container(key="panel-outbox"):
     st.plotly_chart(

@@ -44,7 +44,13 @@ def test_messages_shows_the_outbox_with_failures_masked(
     at = page("pages/messages.py", role="lead")
     shown = html(at)
     figures = re.findall(r'sf-k">([^<]*)</div><div class="sf-v">([^<]*)<', shown)
-    assert figures == [("Waiting", "1"), ("Sent", "0"), ("Failed", "1"), ("Send rate", "0")]
+    assert figures == [
+        ("Waiting", "1"),
+        ("Sent", "0"),
+        ("Segments sent", "0"),
+        ("Failed", "1"),
+        ("Send rate", "0"),
+    ]
     lanes = at.dataframe[0].value  # the alert waits in the bulk lane
     assert lanes["due"].tolist() == [0, 1] and lanes["lane"].iloc[0].startswith("Replies")
     failures = at.dataframe[2].value
@@ -159,3 +165,56 @@ def test_messages_resends_only_the_texts_a_lead_chose(
 def _rows(runtime: Runtime) -> list[tuple[str, str]]:
     with runtime.engine.connect() as connection:
         return [tuple(r) for r in connection.execute(select(OutboxMessage.kind, OutboxMessage.status)).all()]  # type: ignore[misc]
+
+
+def test_messages_previews_languages_and_segments_and_counts_segments_sent(
+    dashboard_env: Settings, runtime: Runtime, hassan: object
+) -> None:
+    from campaign.storage.models import Supporter
+
+    signers(runtime)
+    with runtime.engine.begin() as connection:
+        connection.execute(update(Supporter).where(Supporter.opted_out.is_(False)).values(language="fr"))
+    at = page("pages/messages.py", role="lead")
+    at.selectbox(key="alert-appeal").select("hassan").run()
+    at.text_area(key="alert-text").input("Free Hassan now ✊ Reply JA").run()
+    assert "UCS-2, 26 characters, 1 segment; UCS-2 because of ✊" in [c.value for c in at.caption]
+    at.text_area(key="alert-translations").input("xx: Hallo").run()
+    at.button(key="alert-preview").click().run()
+    assert [e.value for e in at.error] == [
+        "unknown language code 'xx': use a two-letter ISO 639-1 code, e.g. fr"
+    ]
+    at.text_area(key="alert-translations").input(
+        "FR: Libérez Hassan maintenant, répondez JA\nar: " + "ب" * 71
+    ).run()
+    at.button(key="alert-preview").click().run()
+    assert [e.value for e in at.error] == [
+        "the 'ar' translation needs 2 SMS segments (UCS-2, 71 characters; UCS-2 because of ب); "
+        "at most 1 allowed (70 characters in UCS-2; CAMPAIGN_ALERT_MAX_SEGMENTS)"
+    ]
+    at.text_area(key="alert-translations").input("fr: Libérez Hassan maintenant, répondez JA").run()
+    at.button(key="alert-preview").click().run()
+    assert not at.exception and not at.error
+    assert any(
+        "appeal's own text: UCS-2, 70 characters a segment, because of ✊" in w.value for w in at.warning
+    )
+    table = at.dataframe[-1].value  # the preview's table, after the failures'
+    assert table.values.tolist() == [
+        ["appeal's own text", "UCS-2", 26, 1, 0, 0],
+        ["fr", "GSM-7", 38, 1, 2, 2],
+    ]
+    assert any(
+        "**2** subscribed supporters will get this text: **2** SMS segments" in m.value for m in at.markdown
+    )
+    at.button(key="alert-confirm").click().run()
+    assert not at.exception
+    with runtime.engine.begin() as connection:
+        connection.execute(update(OutboxMessage).values(status="sent", sent_at=utcnow()))
+        languages = connection.execute(select(OutboxMessage.language, OutboxMessage.segments)).all()
+    assert sorted(languages) == [("fr", 1), ("fr", 1)]
+    from dashboard import data
+
+    data.forget_outbox()
+    shown = html(page("pages/messages.py", role="lead"))
+    figures = dict(re.findall(r'sf-k">([^<]*)</div><div class="sf-v">([^<]*)<', shown))
+    assert (figures["Sent"], figures["Segments sent"]) == ("2", "2")
