@@ -65,7 +65,7 @@ def test_each_reply_is_in_every_language_of_the_word_table_and_fits_one_text(nam
 
 
 def test_a_reply_missing_in_a_language_is_the_appeals_then_english() -> None:
-    assert replies.plain(replies.RECEIVED_PLAIN, "sw", "fr") == "Merci ! Votre message est bien reçu."
+    assert replies.plain(replies.RECEIVED_PLAIN, "sw", "fr") == "Merci ! Nous avons bien votre message."
     assert replies.plain(replies.RECEIVED_PLAIN, "sw", "sw") == "Thank you! Your message is received."
     assert thank_you(AppealWords("Karim", "t", "fr"), 5, "hi").startswith("Merci ! Vous et 4 autres")
 

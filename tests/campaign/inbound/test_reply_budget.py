@@ -29,6 +29,8 @@ LONGEST_OUTCOME = max((label for label, _ in KINDS.values()), key=len).lower()
 def _tables() -> Iterator[tuple[str, str, str]]:
     for package in (campaign.inbound, campaign.messaging):
         for module_info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            if module_info.name.endswith(".vocabulary"):
+                continue  # the words' table and their sources: read, never sent
             module = importlib.import_module(module_info.name)
             for name, table in vars(module).items():
                 if not (name.isupper() and isinstance(table, dict) and table):
@@ -54,6 +56,8 @@ class _Largest(dict[str, str]):
             person=PERSON,
             title=f"Free {PERSON}",
             what=LONGEST_OUTCOME,
+            asked="'" + "X" * 16 + "'",  # the language keyword's word, cut at 16
+            known=", ".join(sorted(code.upper() for code in replies.LANGUAGE_SET)),
         )
 
     def __missing__(self, key: str) -> str:

@@ -146,7 +146,7 @@ def test_opt_outs_in_a_batch_count_nothing_while_the_yes_beside_them_counts(runt
 LANGUAGE_CASES = [
     (NL, ["JA"], Intent.SIGN, "nl", "Dank je! Jij bent de eerste"),  # JA is nl and de: the number's
     (DE, ["JA"], Intent.SIGN, "de", "Danke! Du bist die erste Person"),
-    (NL, ["OUI"], Intent.SIGN, "fr", "Merci ! Vous êtes la première"),
+    (NL, ["OUI"], Intent.SIGN, "fr", "Merci ! Vous soutenez"),
     (NL, ["OUI", "JA"], Intent.SIGN, "fr", "Vous soutenez déjà"),  # JA names no language: kept
     (NL, ["OUI", "YES"], Intent.SIGN, "en", "You already stand with"),
     (KE, ["hassan"], Intent.SIGN, "sw", "Asante! Wewe ni wa kwanza"),
@@ -173,7 +173,7 @@ LANGUAGE_CASES = [
     (NL, ["idioma español"], Intent.LANGUAGE, "es", replies.LANGUAGE_SET["es"]),
     (NL, ["ЯЗЫК RU"], Intent.LANGUAGE, "ru", replies.LANGUAGE_SET["ru"]),
     (NL, ["语言中文"], Intent.LANGUAGE, "zh", replies.LANGUAGE_SET["zh"]),
-    (NL, ["LANGUE FR", "JA"], Intent.SIGN, "fr", "Merci ! Vous êtes la première"),
+    (NL, ["LANGUE FR", "JA"], Intent.SIGN, "fr", "Merci ! Vous soutenez"),
     (NL, ["LANG XY"], Intent.LANGUAGE, "nl", "Sorry, de taal 'XY' kennen we niet"),
     (FR, ["langue klingon"], Intent.LANGUAGE, "fr", "nous ne connaissons pas la langue 'KLINGON'"),
     (NL, ["lang"], Intent.LANGUAGE, "nl", "Sorry, de taal '' kennen we niet"),
@@ -224,7 +224,7 @@ def test_a_reply_without_our_version_in_the_language_is_the_appeals_own(runtime:
     # An Indian number: Hindi, which has no version of our texts.
     outcome = runtime.recorder.record([sms(runtime, "+919812345678", "karim")]).outcomes[0]
     assert supporter(runtime, "+919812345678").language == "hi"
-    assert outcome.reply is not None and outcome.reply.startswith("Merci ! Vous êtes la première")
+    assert outcome.reply is not None and outcome.reply.startswith("Merci ! Vous soutenez")
 
 
 @pytest.mark.parametrize("settings_delay", [60.0])
