@@ -196,7 +196,8 @@ def test_a_sender_killed_mid_batch_resumes_without_sending_twice(
     numbers = [f"+316{20000000 + i}" for i in range(120)]
     subscribe(rt, numbers)
     assert queue_alert(rt) == 120
-    api.behaviour = Behaviour(delay=0.02)  # a provider that takes a moment to answer
+    # A provider that takes a moment to answer: the kill below lands while a round is in flight.
+    api.behaviour = Behaviour(delay=0.3)
     with open(f"{tmp_path}/sender.log", "wb") as log:
         first = sender_process(messaging, log)
         deadline = time.monotonic() + 60
