@@ -2,9 +2,10 @@
 
 ``create_app(settings)`` builds the ASGI app; ``campaign ingest`` serves it with uvicorn.
 The lifespan opens the stores and hands them to every request as Starlette's lifespan
-state (``request.state.runtime``, ``.committer``, ``.settings``, and the overlay's ``.hub``
-and ``.gate``); the endpoints are plain functions that read it.  Every error answers in
-the one JSON shape of ``campaign.errors`` (see ``ingest.errors``).
+state (``request.state.runtime``, ``.committer``, ``.settings``, the overlay's ``.hub``
+and ``.gate``, and the public counter's ``.counter``); the endpoints are plain functions
+that read it.  Every error answers in the one JSON shape of ``campaign.errors`` (see
+``ingest.errors``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from campaign.inbound.spool import Spool
 from campaign.messaging import outbox
 from campaign.runtime import Runtime
 from campaign.settings import Settings
-from ingest import overlay
+from ingest import overlay, public
 from ingest.committer import GroupCommitter
 from ingest.errors import EXCEPTION_HANDLERS, MAX_BODY, BodyLimit
 from ingest.metrics import Instrument, Metrics, Recent
@@ -51,6 +52,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/metrics", metrics.endpoint),
         *overlay.ROUTES,
+        *public.ROUTES,
         *meta.ROUTES,
         *events.ROUTES,
         *beacon.ROUTES,
@@ -95,6 +97,7 @@ async def lifespan(
             "committer": committer,
             "hub": hub,
             "gate": ScreenGate(settings.overlay_tokens, rt.engine),
+            "counter": public.PublicCounter(rt.live),
         }
     finally:
         await hub.stop()

@@ -35,6 +35,8 @@ NAMING = {
 
 # The appeal id under which figures of the whole SMS network (members) are tallied.
 NETWORK = 0
+# The reserved campaign slug that names every appeal at once (/api/v1/campaigns/all, screens).
+EVERY_CAMPAIGN = "all"
 
 
 def utcnow() -> datetime:
@@ -85,6 +87,8 @@ class Appeal(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # Kept off the public counter and widget (publicity could endanger someone); screens still show it.
+    private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class FeaturedAppeal(Base):

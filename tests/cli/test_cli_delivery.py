@@ -70,6 +70,19 @@ def test_appeal_edit_sets_the_target(settings: Settings, runtime: Runtime, hassa
     assert appeals.get_appeal(runtime.engine, "hassan").goal is None
 
 
+def test_appeal_edit_keeps_an_appeal_private(settings: Settings, runtime: Runtime, hassan: object) -> None:
+    hidden = campaign(settings, "appeal", "edit", "hassan", "--private")
+    assert hidden.returncode == 0, hidden.stderr
+    assert "private: yes" in hidden.stdout
+    assert appeals.get_appeal(runtime.engine, "hassan").private
+    figures = runtime.live.figures("hassan")
+    assert figures is not None and figures.private, "the public counter follows at once"
+    shown = campaign(settings, "appeal", "edit", "hassan", "--public")
+    assert shown.returncode == 0 and "private: no" in shown.stdout
+    figures = runtime.live.figures("hassan")
+    assert figures is not None and not figures.private
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
