@@ -19,6 +19,7 @@ from campaign.appeals import registry as appeals
 from campaign.errors import BadRequest
 from campaign.live.keys import appeal_key
 from campaign.runtime import Runtime
+from ingest.overlay import TotalsHub, campaign_scope
 from tests.conftest import Server, post_twilio, twilio_form
 
 pytestmark = pytest.mark.usefixtures("hassan", "kenya", "ahmed")
@@ -199,3 +200,23 @@ def test_campaign_and_network_streams_follow_their_appeals(ingest_server: Server
         campaign, network = asyncio.run(scenario())
     assert campaign == [{"campaign": "torture", "total": n} for n in (1, 2, 3)]
     assert [e["total"] for e in network] == [1, 2, 3, 4]
+
+
+def test_an_appeal_added_on_the_night_joins_its_campaigns_sum(runtime: Runtime) -> None:
+    """The hub learns a new appeal's campaign when it first moves, and adds it in."""
+
+    async def scenario() -> list[int]:
+        hub = TotalsHub()
+        hub.attach(runtime.redis_url, runtime.live)
+        key = campaign_scope("torture")
+        assert await hub.current(key) == 0
+        mailbox = hub.subscribe(key)
+        late = appeals.add_appeal(runtime.engine, slug="late", title="Late", campaign="torture")
+        runtime.live.publish_appeal(late.public())
+        hub.announce("late", 4)  # its first signatures, announced before the hub knew of it
+        seen = [(await asyncio.wait_for(mailbox.get(), 5))[0]]
+        hub.announce("hassan", 1)
+        seen.append((await asyncio.wait_for(mailbox.get(), 5))[0])
+        return seen
+
+    assert asyncio.run(scenario()) == [4, 5]
