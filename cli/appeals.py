@@ -86,8 +86,13 @@ def appeal_edit(
             help="Keep it off the public counter and widget (and public campaign totals), or put it back.",
         ),
     ] = None,
+    milestone: Annotated[
+        list[int] | None,
+        typer.Option(help="A total whose passing is announced once (repeat it; replaces the list)."),
+    ] = None,
+    no_milestones: Annotated[bool, typer.Option("--no-milestones", help="Remove the milestones.")] = False,
 ) -> None:
-    """Change an appeal's title, text, goal, target authority or publicity (only what is given)."""
+    """Change an appeal's title, text, goal, target, publicity or milestones (only what is given)."""
     rt = open_runtime()
     changed = appeal_service.edit_appeal(
         rt.engine,
@@ -101,6 +106,7 @@ def appeal_edit(
         target_email=target_email,
         target_fax=target_fax,
         private=private,
+        milestones=[] if no_milestones else milestone,
     )
     if not changed:
         console.print(f"appeal [bold]{slug}[/] unchanged")
@@ -109,6 +115,8 @@ def appeal_edit(
     labels = {"target_authority": "target name"}
     for name, (_, after) in changed.items():
         shown = after if after not in (None, "") else "(none)"
+        if name == "milestones":
+            shown = ", ".join(f"{m:,}" for m in after or []) or "(none)"  # type: ignore[attr-defined]
         if name == "private":
             shown = "yes: off the public counter and widget" if after else "no: on the public counter"
         console.print(f"{labels.get(name, name.replace('_', ' '))}: {shown}", highlight=False)

@@ -87,7 +87,7 @@ async def lifespan(
         lambda: backlog().lag_seconds,
     )
     committer = GroupCommitter(rt, Spool(settings.spool_dir, rt.vault), metrics=metrics)
-    hub.attach(rt.redis_url, rt.live)
+    hub.attach(rt.redis_url, rt.live, rt.engine)
     await committer.start()
     await hub.start()
     try:

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from campaign.appeals import milestones as milestone_rules
 from campaign.appeals.addresses import check_email, check_fax_gateway
 from campaign.errors import BadRequest, NotFound
 from campaign.inbound.directory import bump_version
@@ -35,6 +36,7 @@ class AppealSummary:
     opened_at: datetime
     campaign_name: str = ""
     private: bool = False
+    milestones: tuple[int, ...] = ()
 
     def public(self) -> dict[str, object]:
         """What the live view shows of an appeal."""
@@ -47,6 +49,7 @@ class AppealSummary:
             "campaign": self.campaign,
             "campaign_name": self.campaign_name,
             "private": int(self.private),
+            "milestones": ",".join(str(m) for m in self.milestones),
         }
 
 
@@ -172,6 +175,7 @@ def edit_appeal(
     target_email: str | None = None,
     target_fax: str | None = None,
     private: bool | None = None,
+    milestones: list[int] | None = None,
 ) -> dict[str, tuple[object, object]]:
     """Change what is given (None: unchanged; "" clears a text; goal 0 clears the goal).
 
@@ -209,9 +213,26 @@ def edit_appeal(
         wanted["target_fax"] = check_fax_gateway(target_fax, "target fax")
     if private is not None:
         wanted["private"] = private
+    if milestones is not None:  # [] removes them
+        wanted["milestones"] = milestone_rules.check(milestones) or None
     changed: dict[str, tuple[object, object]] = {}
     with Session(engine) as session, session.begin():
         appeal = _appeal(session, slug)
+        scope = milestone_rules.appeal_scope(slug)
+        if "goal" in wanted or "milestones" in wanted:
+            connection = session.connection()
+            total = session.scalar(
+                select(Tally.count).where(Tally.appeal_id == appeal.id, Tally.kind == "total")
+            )
+            # Passed already when set: recorded as passed, never announced as news.
+            marks = wanted.get("milestones")
+            milestone_rules.record_passed(
+                connection, scope, marks if isinstance(marks, list) else [], total or 0
+            )
+            new_goal = wanted.get("goal", appeal.goal)
+            milestone_rules.check_goal(
+                new_goal if isinstance(new_goal, int) else None, milestone_rules.passed(connection, scope)
+            )
         for name, value in wanted.items():
             before = getattr(appeal, name)
             if before != value:
@@ -292,6 +313,7 @@ def list_appeals(engine: Engine) -> list[AppealSummary]:
                 opened_at=appeal.opened_at,
                 campaign_name=campaign_name,
                 private=bool(appeal.private),
+                milestones=tuple(appeal.milestones or ()),
             )
             for appeal, campaign_slug, campaign_name in rows
         ]

@@ -99,12 +99,13 @@ class AppealFigures:
 
 @dataclass(frozen=True)
 class AppealTotal:
-    """An appeal's place and total, as a campaign's sum needs it."""
+    """An appeal's place and total, as a campaign's sum needs it, and its milestones."""
 
     slug: str
     campaign: str
     private: bool
     total: int
+    milestones: tuple[int, ...] = ()
 
 
 @dataclass
@@ -161,8 +162,21 @@ class ScopeFigures:
         }
 
 
-async def updates(url: str) -> AsyncIterator[tuple[str, int]]:
-    """Moved totals as the write path announces them: (appeal slug, total), until cancelled."""
+@dataclass(frozen=True)
+class Milestone:
+    """A milestone a scope's total passed, as announced once (see campaign.appeals.milestones)."""
+
+    scope: str  # "appeal:hassan"
+    milestone: int
+    at: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"scope": self.scope, "milestone": self.milestone, "at": self.at}
+
+
+async def updates(url: str) -> AsyncIterator[tuple[str, int] | Milestone]:
+    """What the channel announces, until cancelled: moved totals as (appeal slug, total), and
+    milestones passed."""
     client = redis.asyncio.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     try:
@@ -170,7 +184,10 @@ async def updates(url: str) -> AsyncIterator[tuple[str, int]]:
         async for message in pubsub.listen():
             try:
                 data = json.loads(message["data"])
-                yield str(data["appeal"]), int(data["total"])
+                if "milestone" in data:
+                    yield Milestone(str(data["scope"]), int(data["milestone"]), str(data["at"]))
+                else:
+                    yield str(data["appeal"]), int(data["total"])
             except (ValueError, KeyError, TypeError):
                 continue  # not ours; the channel is public to every Redis client
     finally:
@@ -222,14 +239,15 @@ class LiveReads:
         slugs = self.slugs()
         pipe = self.redis.pipeline(transaction=False)
         for slug in slugs:
-            pipe.hmget(appeal_key(slug, "meta"), ["campaign", "private"])
+            pipe.hmget(appeal_key(slug, "meta"), ["campaign", "private", "milestones"])
             pipe.hget(appeal_key(slug, "tally"), "total")
         results = pipe.execute()
         found = []
         for i, slug in enumerate(slugs):
-            (campaign, private), total = results[2 * i], results[2 * i + 1]
+            (campaign, private, marks), total = results[2 * i], results[2 * i + 1]
             if campaign is not None:  # an appeal without its meta is not one yet
-                found.append(AppealTotal(slug, campaign, private == "1", int(total or 0)))
+                milestones = tuple(int(m) for m in (marks or "").split(",") if m.isdigit())
+                found.append(AppealTotal(slug, campaign, private == "1", int(total or 0), milestones))
         return found
 
     def scope_figures(

@@ -9,7 +9,7 @@ import pytest
 
 from campaign.appeals import registry as appeals
 from campaign.runtime import Runtime
-from tests.conftest import Server, post_twilio, twilio_form
+from tests.conftest import Server, post_twilio, start_ingest, twilio_form
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("hassan", "kenya")]
 
@@ -107,3 +107,31 @@ def test_the_public_widget_polls_and_never_counts_down(
     )
     inner = framed.page.frame_locator("iframe").locator("#total")
     expect(inner).to_have_attribute("data-value", "3", timeout=6000)
+
+
+def test_overlay_celebrates_a_milestone_once_unless_told_not_to(
+    runtime: Runtime, visit: object, backend: object, screen_token: Callable[..., str], tmp_path: object
+) -> None:
+    if getattr(backend, "name", "") != "embedded":
+        pytest.skip("the page is the same on every backend; the embedded run covers it")
+    appeals.edit_appeal(runtime.engine, "hassan", milestones=[2])
+    runtime.live.publish_appeal(appeals.get_appeal(runtime.engine, "hassan").public())
+    server = start_ingest(runtime.settings, tmp_path / "ingest.log")  # type: ignore[operator]
+    try:
+        token = screen_token(appeal="hassan")
+        loud = visit(server.url + f"/overlay/hassan?theme=green&token={token}")  # type: ignore[operator]
+        quiet = visit(server.url + f"/overlay/hassan?theme=green&celebrate=0&token={token}")  # type: ignore[operator]
+        for shown in (loud, quiet):
+            shown.page.wait_for_function("document.getElementById('total').dataset.value === '0'")
+        with httpx.Client(base_url=server.url) as http:
+            post_twilio(http, twilio_form("SMz1", "+31612345678", "JA"))
+            post_twilio(http, twilio_form("SMz2", "+31612345679", "JA"))
+        for shown in (loud, quiet):
+            shown.page.wait_for_function("window.campaignOverlay.milestones.length === 1", timeout=5000)
+        assert loud.page.inner_text("#celebration") == "2!"
+        assert "on" in str(loud.page.get_attribute("#celebration", "class"))
+        assert quiet.page.inner_text("#celebration") == "", "?celebrate=0: the event, no flourish"
+        loud.screenshot("overlay-milestone-green")
+        assert loud.outside() == []
+    finally:
+        server.stop()

@@ -83,6 +83,18 @@ def test_appeal_edit_keeps_an_appeal_private(settings: Settings, runtime: Runtim
     assert figures is not None and not figures.private
 
 
+def test_appeal_edit_sets_milestones(settings: Settings, runtime: Runtime, hassan: object) -> None:
+    done = campaign(settings, "appeal", "edit", "hassan", "--milestone", "25000", "--milestone", "10000")
+    assert done.returncode == 0, done.stderr
+    assert "milestones: 10,000, 25,000" in done.stdout
+    assert appeals.get_appeal(runtime.engine, "hassan").milestones == (10000, 25000)
+    bad = campaign(settings, "appeal", "edit", "hassan", "--milestone=-1")
+    assert bad.returncode == 2 and "milestone -1: must be a positive number" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    cleared = campaign(settings, "appeal", "edit", "hassan", "--no-milestones")
+    assert cleared.returncode == 0 and "milestones: (none)" in cleared.stdout
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
