@@ -97,6 +97,12 @@ def parse_args() -> argparse.Namespace:
         "--rounds", type=int, help="fan-out: webhooks sent to the viewers (default 5, quick 3)"
     )
     parser.add_argument(
+        "--stream",
+        choices=tuple(fanout.STREAMS),
+        default="appeal",
+        help="fan-out: viewers watch an appeal's stream, its campaign's or every appeal's (default appeal)",
+    )
+    parser.add_argument(
         "--screens", type=levels, help="open live screens per level (default 0,1,5, quick 0,1,3)"
     )
     parser.add_argument(
@@ -418,11 +424,12 @@ def bench_freshness(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
 def bench_fanout(stack: Stack, generator: Generator, args: argparse.Namespace) -> dict[str, Any]:
     seconds = min(args.duration, FANOUT_BURST_SECONDS)
     report.heading(
-        f"SSE fan-out: {args.viewers:,} overlay viewers on one ingest, {args.rounds} webhooks;"
+        f"SSE fan-out: {args.viewers:,} overlay viewers ({args.stream} stream) on one ingest,"
+        f" {args.rounds} webhooks;"
         f" a {seconds:.0f} s webhook burst without and with them"
     )
     burst = fanout.Burst(generator.run, seconds, stack.root)
-    result = fanout.run(stack, args.viewers, args.rounds, burst)
+    result = fanout.run(stack, args.viewers, args.rounds, burst, args.stream)
     report.lines(fanout.report_lines(result))
     return result.as_json()
 

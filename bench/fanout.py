@@ -30,8 +30,8 @@ import httpx
 from bench import proc, servers, webhooks
 from bench.freshness import percentile
 from bench.load import LoadResult
-from bench.sse import Signer, Viewer, send
-from bench.stack import PUBLIC_URL, SHORT_CODE, TWILIO_TOKEN, WEBHOOK_APPEAL, Stack
+from bench.sse import STREAM_PATH, Signer, Viewer, send
+from bench.stack import PUBLIC_URL, SHORT_CODE, TWILIO_TOKEN, Stack
 
 TARGET_SECONDS = 1.0  # every viewer within a second
 NUMBER_PREFIX = "+3164"
@@ -134,8 +134,20 @@ class FanoutResult:
         }
 
 
-def run(stack: Stack, viewers: int, rounds: int, burst: Burst | None = None) -> FanoutResult:
+# The streams a fan-out can watch: an appeal's, its campaign's (a sum), every appeal's (a sum).
+STREAMS = {
+    "appeal": STREAM_PATH,
+    "campaign": "/api/v1/campaigns/torture/stream",
+    "all": "/api/v1/campaigns/all/stream",
+}
+
+
+def run(
+    stack: Stack, viewers: int, rounds: int, burst: Burst | None = None, stream: str = "appeal"
+) -> FanoutResult:
     """A fresh ingest, ``viewers`` connected viewers, ``rounds`` webhooks a second apart."""
+    path = STREAMS[stream]
+    token = stack.screen_token if stream == "appeal" else stack.network_token
     proc.raise_open_files(viewers * 2 + 1024)  # before the ingest starts: it inherits the limit
     pools: list[webhooks.Pool] = []
     if burst is not None:
@@ -151,20 +163,25 @@ def run(stack: Stack, viewers: int, rounds: int, burst: Burst | None = None) -> 
             burst.run(server.url, pools[0], 1.0)  # warm-up
             without = burst.run(server.url, pools[1], burst.seconds)
             time.sleep(1.0)  # the last batches commit before the viewers connect
-        token = stack.screen_token
-        result = asyncio.run(_measure(server, token, viewers, rounds))
+        result = asyncio.run(_measure(server, token, viewers, rounds, path))
         if burst is not None and without is not None and not result.error:
-            result.burst = asyncio.run(_burst_with(server, token, viewers, burst, pools[2], without))
+            result.burst = asyncio.run(_burst_with(server, token, viewers, burst, pools[2], without, path))
         time.sleep(1.0)  # whatever the viewers' leaving makes the ingest log
         result.ingest_log = server.log_problems()
         return result
 
 
 async def _burst_with(
-    server: servers.Server, token: str, count: int, burst: Burst, pool: webhooks.Pool, without: LoadResult
+    server: servers.Server,
+    token: str,
+    count: int,
+    burst: Burst,
+    pool: webhooks.Pool,
+    without: LoadResult,
+    path: str = STREAM_PATH,
 ) -> BurstResult:
     """Connect the viewers again, run the burst, and check every viewer got the final total."""
-    viewers = await asyncio.wait_for(_connect_all(server.url, token, count), CONNECT_TIMEOUT)
+    viewers = await asyncio.wait_for(_connect_all(server.url, token, count, path), CONNECT_TIMEOUT)
     tasks = [asyncio.create_task(v.follow()) for v in viewers]
     try:
         await asyncio.wait_for(asyncio.gather(*(v.wait_above(-1) for v in viewers)), CONNECT_TIMEOUT)
@@ -175,7 +192,8 @@ async def _burst_with(
         events = sum(len(v.totals) - b for v, b in zip(viewers, before, strict=True)) / count
         await asyncio.sleep(2.0)  # the last commits and their events
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
-            answer = await client.get(f"/api/v1/appeals/{WEBHOOK_APPEAL}/total.txt", params={"token": token})
+            total_txt = path.removesuffix("/stream") + "/total.txt"
+            answer = await client.get(total_txt, params={"token": token})
         final = int(answer.text) if answer.status_code == 200 else -1
         behind = sum(v.totals[-1][0] != final for v in viewers)
         check = "ok" if behind == 0 else f"{behind} viewers not on the final total {final}"
@@ -193,7 +211,9 @@ async def _burst_with(
     )
 
 
-async def _measure(server: servers.Server, token: str, count: int, rounds: int) -> FanoutResult:
+async def _measure(
+    server: servers.Server, token: str, count: int, rounds: int, path: str = STREAM_PATH
+) -> FanoutResult:
     pid = server.process.pid
     rss_before = (proc.rss_bytes(pid) or 0) / 2**20
     viewers: list[Viewer] = []
@@ -202,7 +222,7 @@ async def _measure(server: servers.Server, token: str, count: int, rounds: int) 
     began = time.perf_counter()
     try:
         try:
-            viewers = await asyncio.wait_for(_connect_all(server.url, token, count), CONNECT_TIMEOUT)
+            viewers = await asyncio.wait_for(_connect_all(server.url, token, count, path), CONNECT_TIMEOUT)
         except (TimeoutError, OSError) as error:
             result.error = f"connecting {count} viewers: {type(error).__name__} {error}"
             return result
@@ -228,12 +248,12 @@ async def _measure(server: servers.Server, token: str, count: int, rounds: int) 
     return result
 
 
-async def _connect_all(url: str, token: str, count: int) -> list[Viewer]:
+async def _connect_all(url: str, token: str, count: int, path: str = STREAM_PATH) -> list[Viewer]:
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
 
     async def one() -> Viewer:
         async with gate:
-            return await Viewer.open(url, token)
+            return await Viewer.open(url, token, path)
 
     return list(await asyncio.gather(*(one() for _ in range(count))))
 

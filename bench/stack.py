@@ -40,6 +40,7 @@ class Stack:
     runtime: Runtime
     database: str  # for people: "SQLite ..." or "PostgreSQL ..."
     screen_token: str  # an on-air screen token for WEBHOOK_APPEAL: the overlay's feeds need one
+    network_token: str = ""  # an on-air screen token for everything: campaign and network feeds
 
     @property
     def dialect(self) -> str:
@@ -94,7 +95,8 @@ def open_stack(postgres: str | None = None) -> Iterator[Stack]:
             try:
                 _add_appeals(runtime)
                 token = screens.create(runtime.engine, "bench overlay", appeal=WEBHOOK_APPEAL, actor="bench")
-                yield Stack(root, settings, runtime, description, token)
+                network = screens.create(runtime.engine, "bench network", campaign="all", actor="bench")
+                yield Stack(root, settings, runtime, description, token, network)
             finally:
                 runtime.close()
     finally:

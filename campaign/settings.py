@@ -152,6 +152,9 @@ class Settings(BaseSettings):
     rate_limit_beacon: float = Field(
         20.0, ge=0, description="Referral-link visits (/r/...) per second per client."
     )
+    rate_limit_public: float = Field(
+        20.0, ge=0, description="Requests per second per client to the public counter and widget."
+    )
     rate_limit_burst: float = Field(
         10.0, gt=0, description="Seconds of its rate a client may send at once before it is limited."
     )

@@ -121,13 +121,18 @@ def user_sso_reset(name: str) -> None:
 @screen_app.command("add")
 def screen_add(
     name: Annotated[str, typer.Argument(help='Where it shows, e.g. "RTL studio 2".')],
-    appeal: Annotated[
-        str | None, typer.Option(help="Show one appeal (slug); needed for the overlay.")
+    appeal: Annotated[str | None, typer.Option(help="Show one appeal (slug).")] = None,
+    campaign: Annotated[
+        str | None, typer.Option(help="Show one campaign's appeals and their sum (slug).")
     ] = None,
-    campaign: Annotated[str | None, typer.Option(help="Show one campaign's appeals (slug).")] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Show every appeal and the whole network's sum.")
+    ] = False,
     page: Annotated[str, typer.Option(help="on-air or live.")] = "on-air",
 ) -> None:
     """Make a screen link; it is printed once and only its hash is kept."""
+    if sum((appeal is not None, campaign is not None, everything)) != 1:
+        raise BadRequest("say what the screen shows: --appeal SLUG, --campaign SLUG or --all")
     settings = get_settings()
     engine = open_engine()
     token = screens.create(engine, name, page=page, appeal=appeal, campaign=campaign, actor=audit.cli_actor())

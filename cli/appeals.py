@@ -79,8 +79,20 @@ def appeal_edit(
     target_fax: Annotated[
         str | None, typer.Option(help="Its email-to-fax gateway address, e.g. 0031701234567@fax.example.org.")
     ] = None,
+    private: Annotated[
+        bool | None,
+        typer.Option(
+            "--private/--public",
+            help="Keep it off the public counter and widget (and public campaign totals), or put it back.",
+        ),
+    ] = None,
+    milestone: Annotated[
+        list[int] | None,
+        typer.Option(help="A total whose passing is announced once (repeat it; replaces the list)."),
+    ] = None,
+    no_milestones: Annotated[bool, typer.Option("--no-milestones", help="Remove the milestones.")] = False,
 ) -> None:
-    """Change an appeal's title, text, goal or target authority (only what is given)."""
+    """Change an appeal's title, text, goal, target, publicity or milestones (only what is given)."""
     rt = open_runtime()
     changed = appeal_service.edit_appeal(
         rt.engine,
@@ -93,6 +105,8 @@ def appeal_edit(
         target_name=target_name,
         target_email=target_email,
         target_fax=target_fax,
+        private=private,
+        milestones=[] if no_milestones else milestone,
     )
     if not changed:
         console.print(f"appeal [bold]{slug}[/] unchanged")
@@ -101,6 +115,10 @@ def appeal_edit(
     labels = {"target_authority": "target name"}
     for name, (_, after) in changed.items():
         shown = after if after not in (None, "") else "(none)"
+        if name == "milestones":
+            shown = ", ".join(f"{m:,}" for m in after or []) or "(none)"  # type: ignore[attr-defined]
+        if name == "private":
+            shown = "yes: off the public counter and widget" if after else "no: on the public counter"
         console.print(f"{labels.get(name, name.replace('_', ' '))}: {shown}", highlight=False)
     console.print(f"updated appeal [bold]{slug}[/]")
 

@@ -18,6 +18,7 @@ from typing import Literal
 from campaign.appeals.outcomes import KINDS
 from campaign.errors import BadRequest
 from campaign.history.filters import FILTER_NAMES, OUTCOME_GROUPS, Filters, checked
+from campaign.storage.models import EVERY_CAMPAIGN
 
 LiveTheme = Literal["dark", "light"]
 OnAirTheme = Literal["dark", "light", "green", "transparent"]
@@ -90,8 +91,14 @@ def on_air_params(query: Query) -> OnAirParams:
 
 
 def selection(query: Query) -> Selection:
-    """``appeal`` and ``campaign`` each take one slug, a repeated parameter or a comma list."""
-    return Selection(appeals=_slugs(query, "appeal"), campaigns=_slugs(query, "campaign"))
+    """``appeal`` and ``campaign`` each take one slug, a repeated parameter or a comma list.
+
+    ``campaign=all`` (the reserved campaign of the ingest's network feeds) is everything.
+    """
+    campaigns = _slugs(query, "campaign")
+    if EVERY_CAMPAIGN in campaigns:
+        campaigns = ()
+    return Selection(appeals=_slugs(query, "appeal"), campaigns=campaigns)
 
 
 # An address is typed or shared by people: a list in it is short.  Bounded, so that a crafted

@@ -3,9 +3,10 @@
 ``create_app(settings)`` builds the ASGI app; ``campaign ingest`` serves it with uvicorn.
 The lifespan opens the stores and hands them to every request as Starlette's lifespan
 state (``request.state.runtime``, ``.committer``, ``.settings``, the overlay's ``.hub``
-and ``.gate``, the trusted ``.proxies`` that tell a request's client, and ``.unsigned``,
-the providers taken without a signature); the endpoints are plain functions that read it.
-Every error answers in the one JSON shape of ``campaign.errors`` (see ``ingest.errors``).
+and ``.gate``, the trusted ``.proxies`` that tell a request's client, ``.unsigned``, the
+providers taken without a signature, and the public counter's ``.counter``); the endpoints
+are plain functions that read it.  Every error answers in the one JSON shape of
+``campaign.errors`` (see ``ingest.errors``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from campaign.inbound.spool import Spool
 from campaign.messaging import outbox
 from campaign.runtime import Runtime
 from campaign.settings import Settings
-from ingest import operator_gate, overlay
+from ingest import operator_gate, overlay, public
 from ingest.committer import GroupCommitter
 from ingest.errors import EXCEPTION_HANDLERS, MAX_BODY, BodyLimit
 from ingest.metrics import Instrument, Metrics, Recent
@@ -56,6 +57,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/metrics", functools.partial(metrics_endpoint, metrics=metrics)),
         *overlay.ROUTES,
+        *public.ROUTES,
         *meta.ROUTES,
         *events.ROUTES,
         *beacon.ROUTES,
@@ -115,7 +117,7 @@ async def lifespan(
         Recent(lambda: outbox.in_doubt(rt.engine)),
     )
     committer = GroupCommitter(rt, Spool(settings.spool_dir, rt.vault), metrics=metrics)
-    hub.attach(rt.redis_url, rt.live)
+    hub.attach(rt.redis_url, rt.live, rt.engine)
     await committer.start()
     await hub.start()
     try:
@@ -127,6 +129,7 @@ async def lifespan(
             "gate": ScreenGate(settings.overlay_tokens, rt.engine),
             "unsigned": unsigned,
             "proxies": TrustedProxies(settings.trusted_proxies),
+            "counter": public.PublicCounter(rt.live),
         }
     finally:
         await hub.stop()

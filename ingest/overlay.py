@@ -1,11 +1,21 @@
 """The broadcast feed: a self-contained overlay page, a server-sent event stream, a bare number.
 
-One Redis subscription per process feeds every viewer: ``TotalsHub`` keeps the latest
-total of each appeal and hands it, encoded once, to each viewer's one-slot mailbox, so a
-slow viewer skips to the newest figure instead of queueing old ones.  In a burst the hub
-passes on at most 20 figures a second per appeal; a lone signature goes out at once.
-A viewer that connects (or reconnects) gets the current figure at once; figures sent to a
-viewer never go down.
+Each feed is there for an appeal (``/overlay/hassan``), a campaign (``/overlay/campaigns/torture``)
+and every appeal at once (``/overlay/campaigns/all``).  One Redis subscription per process feeds
+every viewer: ``TotalsHub`` keeps the latest total of each scope and hands it, encoded once, to
+each viewer's one-slot mailbox, so a slow viewer skips to the newest figure instead of queueing
+old ones.  In a burst the hub passes on at most 20 figures a second per scope; a lone signature
+goes out at once.  A viewer that connects (or reconnects) gets the current figure at once;
+figures sent to a viewer never go down.
+
+A campaign's total is the sum of its appeals' latest totals, each of which only grows, so the
+sum is exact and only grows too; which appeal belongs to which campaign is read from Redis
+when a campaign viewer connects, every ``POLL_SECONDS`` and when an unknown appeal moves.
+
+When an appeal's total passes one of its milestones, each process that sees it tries to claim
+it in the database, which lets exactly one win (also across restarts); the winner announces it
+on the channel and every process sends ``event: milestone`` to that appeal's viewers.  A
+milestone waiting in a viewer's mailbox is never dropped for a newer total.
 
 The endpoints read the hub and the screen gate from the app's lifespan state
 (``request.state.hub`` and ``request.state.gate``, see ``ingest.app``).  One client (its
@@ -21,19 +31,24 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
+from sqlalchemy import Engine
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from campaign.access.clients import TrustedProxies
+from campaign.appeals import milestones
 from campaign.errors import CampaignError, NotFound
-from campaign.live.figures import updates
+from campaign.live.figures import Milestone, updates
 from campaign.live.view import LiveView
+from campaign.storage.models import EVERY_CAMPAIGN
 from ingest.ratelimit import client_of
 from ingest.screen_gate import TTL, ScreenGate
 
@@ -44,8 +59,15 @@ HEARTBEAT_SECONDS = 15.0
 POLL_SECONDS = 5.0  # safety net: catches any announcement missed while Redis was away
 MIN_INTERVAL = 0.05  # at most 20 figures a second per appeal reach a viewer; the last one always does
 
-Delivery = tuple[int, str]  # a total and its encoded event, shared by every viewer
-KEEP_ALIVE: Delivery = (-1, ": keep-alive\n\n")
+# A total, its encoded event (shared by every viewer), and milestone events to send before it.
+Delivery = tuple[int, str, str]
+KEEP_ALIVE: Delivery = (-1, ": keep-alive\n\n", "")
+MILESTONE_ONLY = -2  # a delivery with milestone events and no total
+CAMPAIGN = "campaign:"  # the hub's key of a campaign's sum; an appeal's key is its slug (no colon)
+
+
+def campaign_scope(slug: str) -> str:
+    return CAMPAIGN + slug
 
 
 class TooManyStreams(CampaignError):
@@ -65,11 +87,19 @@ class TotalsHub:
         self._delivered_at: dict[str, float] = {}
         self._scheduled: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._campaign_of: dict[str, str] = {}  # appeal slug -> campaign slug
+        self._reloading: asyncio.Task[None] | None = None
+        self.engine: Engine | None = None
+        self._marks: dict[str, tuple[int, ...]] = {}  # appeal slug -> its milestones
+        self._marks_read_at = -POLL_SECONDS
+        self._claimed: set[tuple[str, int]] = set()  # tried by this process already
+        self._side_tasks: set[asyncio.Task[None]] = set()
 
-    def attach(self, redis_url: str, view: LiveView) -> None:
-        """Connect the hub to the live view once the app has opened its stores."""
+    def attach(self, redis_url: str, view: LiveView, engine: Engine | None = None) -> None:
+        """Connect the hub to the live view (and, to claim milestones, the database)."""
         self.redis_url = redis_url
         self.view = view
+        self.engine = engine
 
     @property
     def viewers(self) -> int:
@@ -87,6 +117,86 @@ class TotalsHub:
             task.cancel()
         # redis-py's asyncio pub/sub can swallow a cancel; never let it hold up shutdown.
         await asyncio.wait(self._tasks, timeout=2)
+
+    def announce(self, appeal: str, total: int) -> None:
+        """An appeal's new total; its campaign's and everything's sums move with it."""
+        self.publish(appeal, total)
+        self._watch_milestones(appeal, total)
+        if not any(key.startswith(CAMPAIGN) for key in self._mailboxes):
+            return
+        campaign = self._campaign_of.get(appeal)
+        if campaign is None:  # a new appeal: learn its campaign, then add it in
+            self._reload_soon()
+            return
+        self._publish_sums([campaign, EVERY_CAMPAIGN])
+
+    def _publish_sums(self, campaigns: list[str]) -> None:
+        for campaign in campaigns:
+            members = [slug for slug, c in self._campaign_of.items() if campaign in (c, EVERY_CAMPAIGN)]
+            self.publish(campaign_scope(campaign), sum(self.latest.get(slug, 0) for slug in members))
+
+    def _watch_milestones(self, appeal: str, total: int) -> None:
+        if self.engine is None:
+            return
+        if time.monotonic() - self._marks_read_at >= POLL_SECONDS:
+            self._marks_read_at = time.monotonic()  # one read at a time
+            self._spawn(self._read_marks())
+        due = [m for m in self._marks.get(appeal, ()) if m <= total and (appeal, m) not in self._claimed]
+        if due:
+            self._claimed.update((appeal, m) for m in due)
+            self._spawn(self._claim(appeal, due))
+
+    async def _read_marks(self) -> None:
+        try:
+            totals = await asyncio.to_thread(self.view.appeal_totals)
+        except Exception as error:  # Redis away: try again at the next announcement
+            self._marks_read_at = -POLL_SECONDS
+            log.debug("milestones not read (%s)", error)
+            return
+        self._marks = {t.slug: t.milestones for t in totals if t.milestones}
+        for t in totals:
+            if t.milestones:
+                self._watch_milestones(t.slug, max(t.total, self.latest.get(t.slug, 0)))
+
+    async def _claim(self, appeal: str, due: list[int]) -> None:
+        assert self.engine is not None
+        scope = milestones.appeal_scope(appeal)
+        for milestone in due:
+            try:
+                if await asyncio.to_thread(milestones.claim, self.engine, scope, milestone):
+                    at = datetime.now(UTC).isoformat(timespec="seconds")
+                    await asyncio.to_thread(self.view.announce_milestone, scope, milestone, at)
+            except Exception as error:  # the database or Redis away: another announcement retries
+                self._claimed.discard((appeal, milestone))
+                log.warning("milestone %s of %s not claimed yet (%s)", milestone, scope, error)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+    def celebrate(self, passed: Milestone) -> None:
+        """A milestone claimed by some process: to this process's viewers of its scope, never dropped."""
+        kind, _, slug = passed.scope.partition(":")
+        key = slug if kind == "appeal" else campaign_scope(slug)
+        text = f"event: milestone\ndata: {json.dumps(passed.as_json())}\n\n"
+        for mailbox in self._mailboxes.get(key, ()):
+            try:
+                total, shown, extra = mailbox.get_nowait()
+            except asyncio.QueueEmpty:
+                total, shown, extra = MILESTONE_ONLY, "", ""
+            mailbox.put_nowait((total, shown, extra + text))
+
+    def _reload_soon(self) -> None:
+        if self._reloading is not None and not self._reloading.done():
+            return
+
+        async def reload() -> None:
+            for key in [k for k in self._mailboxes if k.startswith(CAMPAIGN)]:
+                with contextlib.suppress(Exception):
+                    await self.current(key)
+
+        self._reloading = asyncio.get_running_loop().create_task(reload())
 
     def publish(self, slug: str, total: int) -> None:
         """Take a new total; viewers get it at once, or at most every ``MIN_INTERVAL`` in a burst."""
@@ -106,17 +216,33 @@ class TotalsHub:
         self._scheduled.discard(slug)
         self._delivered_at[slug] = time.monotonic()
         total = self.latest[slug]
-        delivery = (total, event(slug, total))  # encoded once for every viewer
+        delivery = (total, event(slug, total), "")  # encoded once for every viewer
         for mailbox in self._mailboxes.get(slug, ()):
-            with contextlib.suppress(asyncio.QueueEmpty):
-                mailbox.get_nowait()  # drop the older figure still waiting
-            mailbox.put_nowait(delivery)
+            try:
+                older = mailbox.get_nowait()  # drop the older figure still waiting
+            except asyncio.QueueEmpty:
+                mailbox.put_nowait(delivery)
+                continue
+            mailbox.put_nowait((total, delivery[1], older[2]) if older[2] else delivery)
 
     async def current(self, slug: str) -> int | None:
+        """A scope's total now (read from Redis); None for an unknown appeal or campaign."""
+        if slug.startswith(CAMPAIGN):
+            return await self._current_sum(slug[len(CAMPAIGN) :])
         total = await asyncio.to_thread(self.view.total, slug)
         if total is not None:
             self.publish(slug, total)
         return self.latest.get(slug, total)
+
+    async def _current_sum(self, campaign: str) -> int | None:
+        totals = await asyncio.to_thread(self.view.appeal_totals)
+        self._campaign_of = {t.slug: t.campaign for t in totals}
+        for t in totals:
+            self.publish(t.slug, t.total)
+        if campaign != EVERY_CAMPAIGN and campaign not in self._campaign_of.values():
+            return None
+        self._publish_sums([campaign])
+        return self.latest.get(campaign_scope(campaign))
 
     def subscribe(self, slug: str) -> asyncio.Queue[Delivery]:
         mailbox: asyncio.Queue[Delivery] = asyncio.Queue(maxsize=1)
@@ -160,8 +286,11 @@ class TotalsHub:
         delay = 0.5
         while True:
             try:
-                async for slug, total in updates(self.redis_url):
-                    self.publish(slug, total)
+                async for news in updates(self.redis_url):
+                    if isinstance(news, Milestone):
+                        self.celebrate(news)
+                    else:
+                        self.announce(*news)
                     delay = 0.5
             except asyncio.CancelledError:
                 raise
@@ -179,18 +308,34 @@ class TotalsHub:
 
 
 def event(slug: str, total: int) -> str:
-    return f"id: {total}\nevent: total\ndata: {json.dumps({'appeal': slug, 'total': total})}\n\n"
+    data = {"campaign": slug[len(CAMPAIGN) :]} if slug.startswith(CAMPAIGN) else {"appeal": slug}
+    return f"id: {total}\nevent: total\ndata: {json.dumps({**data, 'total': total})}\n\n"
 
 
 # -- routes: the hub and the gate come with the lifespan state (see ingest.app) ---------------
+def _scope(request: Request) -> tuple[str, str]:
+    """The hub's key of the request's scope and how a 404 names it."""
+    slug = request.path_params["slug"]
+    if request.url.path.startswith(("/api/v1/campaigns/", "/overlay/campaigns/")):
+        return campaign_scope(slug), f"no campaign {slug!r}"
+    return slug, f"no appeal {slug!r}"
+
+
+def _base(key: str) -> str:
+    """Where a scope's feeds live under /api/v1."""
+    if key.startswith(CAMPAIGN):
+        return f"/api/v1/campaigns/{key[len(CAMPAIGN) :]}"
+    return f"/api/v1/appeals/{key}"
+
+
 async def stream(request: Request) -> Response:
     hub: TotalsHub = request.state.hub
     gate: ScreenGate = request.state.gate
-    slug = request.path_params["slug"]
+    slug, unknown = _scope(request)
     token = await gate.admit(request, slug)
     first = await hub.current(slug)
     if first is None:
-        raise NotFound(f"no appeal {slug!r}")
+        raise NotFound(unknown)
     proxies: TrustedProxies = request.state.proxies
     client = client_of(request.scope, proxies)
     hub.open_stream(client)  # nothing below may raise before the response holds the slot
@@ -203,13 +348,15 @@ async def stream(request: Request) -> Response:
             checked = time.monotonic()
             while True:
                 try:
-                    total, text = await asyncio.wait_for(mailbox.get(), timeout=TTL)
+                    total, text, extra = await asyncio.wait_for(mailbox.get(), timeout=TTL)
                 except TimeoutError:
-                    total, text = KEEP_ALIVE[0] - 1, ""  # nothing to send; time to re-check
+                    total, text, extra = KEEP_ALIVE[0] - 1, "", ""  # nothing to send; time to re-check
                 if time.monotonic() - checked >= TTL:
                     if not await gate.still_allowed(token, slug):
                         return  # revoked: the browser's reconnect then gets a 401
                     checked = time.monotonic()
+                if extra:
+                    yield extra
                 if total > sent or total == KEEP_ALIVE[0]:
                     sent = max(sent, total)
                     yield text
@@ -240,30 +387,47 @@ class HeldStream(StreamingResponse):
 
 async def total_txt(request: Request) -> Response:
     hub: TotalsHub = request.state.hub
-    slug = request.path_params["slug"]
+    slug, unknown = _scope(request)
     await request.state.gate.admit(request, slug)
     total = await hub.current(slug)
     if total is None:
-        raise NotFound(f"no appeal {slug!r}")
+        raise NotFound(unknown)
     return PlainTextResponse(str(total), headers={"Cache-Control": "no-cache"})
+
+
+async def campaign_figures(request: Request) -> Response:
+    """A campaign's summed figures (``all``: every appeal's), for the holders of its screen tokens."""
+    slug, unknown = _scope(request)
+    await request.state.gate.admit(request, slug)
+    figures = await asyncio.to_thread(request.state.hub.view.scope_figures, request.path_params["slug"])
+    if figures is None:
+        raise NotFound(unknown)
+    return JSONResponse(figures.as_json(), headers={"Cache-Control": "no-cache"})
 
 
 async def overlay(request: Request) -> Response:
     hub: TotalsHub = request.state.hub
-    slug = request.path_params["slug"]
+    slug, unknown = _scope(request)
     token = await request.state.gate.admit(request, slug)
-    figures = await asyncio.to_thread(hub.view.figures, slug)
+    if slug.startswith(CAMPAIGN):
+        scope = await asyncio.to_thread(hub.view.scope_figures, slug[len(CAMPAIGN) :])
+        figures = None if scope is None else (scope.title, scope.goal, scope.signatures)
+    else:
+        one = await asyncio.to_thread(hub.view.figures, slug)
+        figures = None if one is None else (one.person or one.title, one.goal, one.signatures)
     if figures is None:
-        raise NotFound(f"no appeal {slug!r}")
+        raise NotFound(unknown)
+    label, goal, total = figures
     page = OVERLAY_PAGE.read_text(encoding="utf-8")
     config = {
         "slug": slug,
         # The page passes its own token on to its stream.
-        "stream": f"/api/v1/appeals/{slug}/stream" + (f"?token={quote(token)}" if token else ""),
-        "label": request.query_params.get("label") or figures.person or figures.title,
-        "goal": figures.goal if request.query_params.get("goal", "1") != "0" else None,
+        "stream": f"{_base(slug)}/stream" + (f"?token={quote(token)}" if token else ""),
+        "label": request.query_params.get("label") or label,
+        "goal": goal if request.query_params.get("goal", "1") != "0" else None,
         "theme": request.query_params.get("theme", "transparent"),
-        "total": figures.signatures,
+        "total": max(total, hub.latest.get(slug, 0)),  # never below what a stream has sent
+        "celebrate": request.query_params.get("celebrate", "1") != "0",
     }
     # The config is JSON inside a script tag; "<" is escaped so no text can close the tag.
     encoded = json.dumps(config).replace("<", "\\u003c")
@@ -276,4 +440,8 @@ ROUTES = [
     Route("/api/v1/appeals/{slug}/stream", stream),
     Route("/api/v1/appeals/{slug}/total.txt", total_txt),
     Route("/overlay/{slug}", overlay),
+    Route("/api/v1/campaigns/{slug}", campaign_figures),
+    Route("/api/v1/campaigns/{slug}/stream", stream),
+    Route("/api/v1/campaigns/{slug}/total.txt", total_txt),
+    Route("/overlay/campaigns/{slug}", overlay),
 ]

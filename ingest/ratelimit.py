@@ -47,8 +47,10 @@ def group_of(path: str) -> str | None:
         return "beacon"
     if path.startswith(("/api/v1/events", "/api/v1/demonstrations")):
         return "api"
-    if path.startswith(("/api/v1/appeals", "/overlay/")):
+    if path.startswith(("/api/v1/appeals", "/api/v1/campaigns", "/overlay/")):
         return "feeds"
+    if path.startswith(("/public/", "/embed/")):
+        return "public"
     return None
 
 
@@ -58,6 +60,7 @@ def limits_from(settings: Settings) -> dict[str, Limit]:
         "api": settings.rate_limit_api,
         "feeds": settings.rate_limit_feeds,
         "beacon": settings.rate_limit_beacon,
+        "public": settings.rate_limit_public,
     }
     burst = settings.rate_limit_burst
     return {group: Limit(rate, max(1.0, rate * burst)) for group, rate in rates.items() if rate}

@@ -21,6 +21,9 @@ from starlette.requests import Request
 from campaign.access import screens
 from campaign.access.screens import Screen
 from campaign.errors import Forbidden, Unauthorized
+from campaign.storage.models import EVERY_CAMPAIGN
+
+CAMPAIGN_SCOPE = "campaign:"  # how the feeds name a campaign's sum (see ingest.overlay)
 
 TTL = 3.0
 
@@ -41,7 +44,10 @@ class ScreenGate:
         return given
 
     async def admit(self, request: Request, slug: str) -> str:
-        """The request's token if it may read ``slug``'s figures; else a 401 or 403 saying why."""
+        """The request's token if it may read ``slug``'s figures; else a 401 or 403 saying why.
+
+        ``slug`` is an appeal's, or ``campaign:SLUG`` for a campaign's sum (``campaign:all``: every appeal).
+        """
         token = self.token(request)
         if not self.required:
             return token
@@ -61,7 +67,12 @@ class ScreenGate:
                 f"screen {screen.name!r} is a {screen.page} wall screen; the broadcast feed takes"
                 " on-air screen tokens (campaign screen add NAME --page on-air)"
             )
-        if not screen.covers(slug, await self._campaign(slug) if screen.campaign else None):
+        if slug.startswith(CAMPAIGN_SCOPE):
+            campaign = slug[len(CAMPAIGN_SCOPE) :]
+            if not screen.covers_campaign(campaign):
+                shown = "every appeal" if campaign == EVERY_CAMPAIGN else f"campaign {campaign!r}"
+                raise Forbidden(f"screen {screen.name!r} shows {screen.scope}, not {shown}")
+        elif not screen.covers(slug, await self._campaign(slug) if screen.campaign else None):
             raise Forbidden(f"screen {screen.name!r} shows {screen.scope}, not appeal {slug!r}")
 
     async def signers(self, request: Request, slug: str) -> bool:

@@ -1,9 +1,10 @@
 """Screen tokens: an unguessable read-only link per wall screen or broadcast source.
 
 A TV gallery's graphics machine cannot log in, so its address carries the token:
-``/on-air?token=...`` on the dashboard, ``/overlay/<appeal>?token=...`` (and the overlay's
-stream and ``total.txt``) on the ingest service.  A token shows one page (on-air or live)
-for its appeal, its campaign or everything, and nothing else; only its SHA-256 is stored,
+``/on-air?token=...`` on the dashboard, ``/overlay/<appeal>?token=...`` or
+``/overlay/campaigns/<campaign or all>?token=...`` (and the overlay's stream and ``total.txt``)
+on the ingest service.  A token shows one page (on-air or live) for its appeal, its campaign
+(and that campaign's sum) or everything (and every sum), and nothing else; only its SHA-256 is stored,
 and revoking it stops it at once (readers cache a check for a few seconds at most).
 """
 
@@ -19,7 +20,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from campaign import audit
 from campaign.errors import BadRequest, NotFound
-from campaign.storage.models import Appeal, Campaign, ScreenToken, utcnow
+from campaign.storage.models import EVERY_CAMPAIGN, Appeal, Campaign, ScreenToken, utcnow
 
 PREFIX = "scr_"
 SCREEN_PAGES = ("on-air", "live")
@@ -46,6 +47,12 @@ class Screen:
         if self.appeal:
             return appeal == self.appeal
         return self.campaign is None or campaign == self.campaign
+
+    def covers_campaign(self, campaign: str) -> bool:
+        """Whether this screen may show the sum of ``campaign`` (``all``: of every appeal)."""
+        if self.appeal:
+            return False
+        return self.campaign is None or (campaign != EVERY_CAMPAIGN and campaign == self.campaign)
 
     def query(self) -> dict[str, str]:
         """The selection the token pins on the dashboard page."""
@@ -75,6 +82,8 @@ def create(
         raise BadRequest(f"screen page {page!r} is not one of {', '.join(SCREEN_PAGES)}")
     if appeal and campaign:
         raise BadRequest("a screen shows one appeal or one campaign, not both")
+    if campaign == EVERY_CAMPAIGN:
+        campaign = None  # the reserved campaign of everything: a screen with no appeal or campaign
     token = PREFIX + secrets.token_urlsafe(32)
     with engine.begin() as connection:
         if appeal and connection.scalar(select(Appeal.id).where(Appeal.slug == appeal)) is None:
@@ -142,9 +151,15 @@ def urls(screen: Screen, token: str, dashboard_url: str, ingest_url: str) -> dic
     """The addresses to paste into a browser source, by what they are."""
     t = quote(token)
     found = {"dashboard": f"{dashboard_url}/{screen.page}?token={t}"}
-    if screen.appeal and screen.page == "on-air":  # only on-air tokens open the broadcast feed
+    if screen.page != "on-air":  # only on-air tokens open the broadcast feed
+        return found
+    if screen.appeal:
         found["overlay"] = f"{ingest_url}/overlay/{screen.appeal}?token={t}"
         found["total.txt"] = f"{ingest_url}/api/v1/appeals/{screen.appeal}/total.txt?token={t}"
+    else:
+        campaign = screen.campaign or EVERY_CAMPAIGN
+        found["overlay"] = f"{ingest_url}/overlay/campaigns/{campaign}?token={t}"
+        found["total.txt"] = f"{ingest_url}/api/v1/campaigns/{campaign}/total.txt?token={t}"
     return found
 
 

@@ -10,12 +10,13 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from campaign.appeals import milestones as milestone_rules
 from campaign.appeals.addresses import check_email, check_fax_gateway
 from campaign.errors import BadRequest, NotFound
 from campaign.inbound.directory import bump_version
 from campaign.inbound.keywords import fold
 from campaign.inbound.replies import SMS_LIMIT
-from campaign.storage.models import Appeal, Campaign, FeaturedAppeal, Tally, utcnow
+from campaign.storage.models import EVERY_CAMPAIGN, Appeal, Campaign, FeaturedAppeal, Tally, utcnow
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 PLACEHOLDERS = {"others", "count", "person", "title"}
@@ -33,6 +34,9 @@ class AppealSummary:
     featured_on: list[str]
     signatures: int
     opened_at: datetime
+    campaign_name: str = ""
+    private: bool = False
+    milestones: tuple[int, ...] = ()
 
     def public(self) -> dict[str, object]:
         """What the live view shows of an appeal."""
@@ -43,6 +47,9 @@ class AppealSummary:
             "goal": self.goal,
             "status": self.status,
             "campaign": self.campaign,
+            "campaign_name": self.campaign_name,
+            "private": int(self.private),
+            "milestones": ",".join(str(m) for m in self.milestones),
         }
 
 
@@ -88,6 +95,8 @@ def add_appeal(
 ) -> AppealSummary:
     check_slug(slug)
     check_slug(campaign, "campaign")
+    if campaign == EVERY_CAMPAIGN:
+        raise BadRequest(f"campaign {EVERY_CAMPAIGN!r} is reserved: it names every campaign at once")
     if not title.strip():
         raise BadRequest("title: must not be empty")
     if len(sms_text) > SMS_LIMIT:
@@ -165,8 +174,13 @@ def edit_appeal(
     target_name: str | None = None,
     target_email: str | None = None,
     target_fax: str | None = None,
+    private: bool | None = None,
+    milestones: list[int] | None = None,
 ) -> dict[str, tuple[object, object]]:
     """Change what is given (None: unchanged; "" clears a text; goal 0 clears the goal).
+
+    ``private`` keeps the appeal off the public counter and widget (and out of public
+    campaign totals); screens and the on-air feeds still show it.
 
     Returns what changed, field -> (before, after); every value is checked before any is saved.
     """
@@ -197,9 +211,28 @@ def edit_appeal(
         wanted["target_email"] = check_email(target_email, "target email")
     if target_fax is not None:
         wanted["target_fax"] = check_fax_gateway(target_fax, "target fax")
+    if private is not None:
+        wanted["private"] = private
+    if milestones is not None:  # [] removes them
+        wanted["milestones"] = milestone_rules.check(milestones) or None
     changed: dict[str, tuple[object, object]] = {}
     with Session(engine) as session, session.begin():
         appeal = _appeal(session, slug)
+        scope = milestone_rules.appeal_scope(slug)
+        if "goal" in wanted or "milestones" in wanted:
+            connection = session.connection()
+            total = session.scalar(
+                select(Tally.count).where(Tally.appeal_id == appeal.id, Tally.kind == "total")
+            )
+            # Passed already when set: recorded as passed, never announced as news.
+            marks = wanted.get("milestones")
+            milestone_rules.record_passed(
+                connection, scope, marks if isinstance(marks, list) else [], total or 0
+            )
+            new_goal = wanted.get("goal", appeal.goal)
+            milestone_rules.check_goal(
+                new_goal if isinstance(new_goal, int) else None, milestone_rules.passed(connection, scope)
+            )
         for name, value in wanted.items():
             before = getattr(appeal, name)
             if before != value:
@@ -262,7 +295,7 @@ def list_appeals(engine: Engine) -> list[AppealSummary]:
             session.execute(select(Tally.appeal_id, Tally.count).where(Tally.kind == "total")).all()
         )
         rows = session.execute(
-            select(Appeal, Campaign.slug)
+            select(Appeal, Campaign.slug, Campaign.name)
             .join(Campaign, Campaign.id == Appeal.campaign_id)
             .order_by(Appeal.opened_at, Appeal.id)
         ).all()
@@ -278,8 +311,11 @@ def list_appeals(engine: Engine) -> list[AppealSummary]:
                 featured_on=sorted(featured.get(appeal.id, [])),
                 signatures=totals.get(appeal.id, 0),
                 opened_at=appeal.opened_at,
+                campaign_name=campaign_name,
+                private=bool(appeal.private),
+                milestones=tuple(appeal.milestones or ()),
             )
-            for appeal, campaign_slug in rows
+            for appeal, campaign_slug, campaign_name in rows
         ]
 
 

@@ -1,4 +1,9 @@
-"""Reading the live figures from Redis: an appeal's and a campaign's figures, moved totals."""
+"""Reading the live figures from Redis: an appeal's and a campaign's figures, moved totals.
+
+A campaign's total (or every appeal's, campaign ``all``) is the sum of its appeals' totals
+as Redis keeps them; each of those only grows (see ``campaign.live.writes``), so the sum
+read later is never smaller than one read earlier, and it is exact: nothing is kept twice.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from campaign.live.keys import (
     campaign_key,
     updates_channel,
 )
+from campaign.storage.models import EVERY_CAMPAIGN
 
 SOCIAL_PLATFORMS = frozenset({"facebook", "instagram", "flickr", "twitter", "youtube", "tiktok", "whatsapp"})
 
@@ -70,6 +76,8 @@ class AppealFigures:
     # logged-in users and wall-screen tokens only, never in a public answer.
     recent: list[dict[str, Any]] = field(default_factory=list)
     updated_at: str | None = None
+    campaign_name: str = ""
+    private: bool = False  # kept off the public counter and widget
 
     def as_json(self, *, detail: bool = True, signers: bool = False) -> dict[str, Any]:
         """The figures as the API answers them; ``signers`` adds the latest signers (never public)."""
@@ -93,8 +101,86 @@ class AppealFigures:
         return data
 
 
-async def updates(url: str) -> AsyncIterator[tuple[str, int]]:
-    """Moved totals as the write path announces them: (appeal slug, total), until cancelled."""
+@dataclass(frozen=True)
+class AppealTotal:
+    """An appeal's place and total, as a campaign's sum needs it, and its milestones."""
+
+    slug: str
+    campaign: str
+    private: bool
+    total: int
+    milestones: tuple[int, ...] = ()
+
+
+@dataclass
+class ScopeFigures:
+    """The summed figures of a campaign's appeals, or of every appeal (campaign ``all``)."""
+
+    campaign: str
+    title: str
+    appeals: list[AppealFigures]
+
+    @property
+    def signatures(self) -> int:
+        return sum(a.signatures for a in self.appeals)
+
+    @property
+    def last_minute(self) -> int:
+        return sum(a.last_minute for a in self.appeals)
+
+    @property
+    def goal(self) -> int | None:
+        """The sum of the appeals' goals, only if each has one (as the screens show it)."""
+        if not self.appeals or any(not a.goal for a in self.appeals):
+            return None
+        return sum(a.goal or 0 for a in self.appeals)
+
+    @property
+    def updated_at(self) -> str | None:
+        return max((a.updated_at for a in self.appeals if a.updated_at), default=None)
+
+    def as_json(self, *, top: int = 10) -> dict[str, Any]:
+        channels: dict[str, int] = {}
+        countries: dict[str, int] = {}
+        for a in self.appeals:
+            for name, n in a.channels.items():
+                channels[name] = channels.get(name, 0) + n
+            for row in a.countries:
+                countries[row["country"]] = countries.get(row["country"], 0) + row["signatures"]
+        ranked = sorted(countries.items(), key=lambda item: (-item[1], item[0]))[:top]
+        return {
+            "campaign": self.campaign,
+            "title": self.title,
+            "goal": self.goal,
+            "signatures": self.signatures,
+            "signatures_last_minute": self.last_minute,
+            "channels": channels,
+            "top_countries": [
+                {"country": code, "name": country_name(code), "signatures": n} for code, n in ranked
+            ],
+            "appeals": [
+                {"slug": a.slug, "title": a.title, "status": a.status, "signatures": a.signatures}
+                for a in self.appeals
+            ],
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A milestone a scope's total passed, as announced once (see campaign.appeals.milestones)."""
+
+    scope: str  # "appeal:hassan"
+    milestone: int
+    at: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"scope": self.scope, "milestone": self.milestone, "at": self.at}
+
+
+async def updates(url: str) -> AsyncIterator[tuple[str, int] | Milestone]:
+    """What the channel announces, until cancelled: moved totals as (appeal slug, total), and
+    milestones passed."""
     client = redis.asyncio.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     try:
@@ -102,7 +188,10 @@ async def updates(url: str) -> AsyncIterator[tuple[str, int]]:
         async for message in pubsub.listen():
             try:
                 data = json.loads(message["data"])
-                yield str(data["appeal"]), int(data["total"])
+                if "milestone" in data:
+                    yield Milestone(str(data["scope"]), int(data["milestone"]), str(data["at"]))
+                else:
+                    yield str(data["appeal"]), int(data["total"])
             except (ValueError, KeyError, TypeError):
                 continue  # not ours; the channel is public to every Redis client
     finally:
@@ -148,6 +237,48 @@ class LiveReads:
                 continue
             figures.append(_appeal_figures(slug, meta, tally, minutes, seconds, recent, moment, top))
         return figures
+
+    def appeal_totals(self) -> list[AppealTotal]:
+        """Every appeal's campaign and total, in one round trip: what campaign sums are made of."""
+        slugs = self.slugs()
+        pipe = self.redis.pipeline(transaction=False)
+        for slug in slugs:
+            pipe.hmget(appeal_key(slug, "meta"), ["campaign", "private", "milestones"])
+            pipe.hget(appeal_key(slug, "tally"), "total")
+        results = pipe.execute()
+        found = []
+        for i, slug in enumerate(slugs):
+            (campaign, private, marks), total = results[2 * i], results[2 * i + 1]
+            if campaign is not None:  # an appeal without its meta is not one yet
+                milestones = tuple(int(m) for m in (marks or "").split(",") if m.isdigit())
+                found.append(AppealTotal(slug, campaign, private == "1", int(total or 0), milestones))
+        return found
+
+    def scope_figures(
+        self, campaign: str, *, public: bool = False, now: float | None = None
+    ) -> ScopeFigures | None:
+        """A campaign's summed figures (``all``: every appeal's); None for an unknown campaign.
+
+        ``public`` leaves out the appeals kept private (and a campaign with only those is unknown).
+        """
+        everything = campaign == EVERY_CAMPAIGN
+        members = [
+            t.slug
+            for t in self.appeal_totals()
+            if (everything or t.campaign == campaign) and not (public and t.private)
+        ]
+        if not members and not everything:
+            return None
+        appeals = [
+            a for a in self.many_figures(members, now=now) if not (public and a.private)
+        ]  # re-checked: made private between the two reads
+        if not appeals and not everything:
+            return None
+        if everything:
+            title = "All appeals"
+        else:
+            title = next((a.campaign_name for a in appeals if a.campaign_name), "") or campaign
+        return ScopeFigures(campaign, title, appeals)
 
     def total(self, slug: str) -> int | None:
         value = self.redis.hget(appeal_key(slug, "tally"), "total")
@@ -209,6 +340,8 @@ def _appeal_figures(
         per_minute=per_minute,
         recent=[_to_the_minute(json.loads(entry)) for entry in recent],
         updated_at=tally.get("updated_at"),
+        campaign_name=meta.get("campaign_name", ""),
+        private=meta.get("private") == "1",
     )
 
 

@@ -241,14 +241,22 @@ class DatabaseSnapshot:
                         Appeal.goal,
                         Appeal.status,
                         Campaign.slug.label("campaign"),
+                        Campaign.name.label("campaign_name"),
+                        Appeal.private,
+                        Appeal.milestones,
                     ).join(Campaign, Campaign.id == Appeal.campaign_id)
                 )
                 .mappings()
                 .all()
             )
             slug_of = {row["id"]: row["slug"] for row in appeal_rows}
+            shown = ("slug", "title", "person", "goal", "status", "campaign", "campaign_name")
             appeals = {
-                row["slug"]: {k: row[k] for k in ("slug", "title", "person", "goal", "status", "campaign")}
+                row["slug"]: {
+                    **{k: row[k] for k in shown},
+                    "private": int(bool(row["private"])),
+                    "milestones": ",".join(str(m) for m in row["milestones"] or ()),
+                }
                 for row in appeal_rows
             }
             tallies: dict[str, dict[str, int]] = {slug: {"total": 0} for slug in appeals}

@@ -140,6 +140,11 @@ class LiveWrites:
                     removed += int(self.redis.lrem(key, 0, raw))  # type: ignore[arg-type]
         return removed
 
+    def announce_milestone(self, scope: str, milestone: int, at: str) -> None:
+        """Tell every process's viewers that ``scope`` passed ``milestone`` (claimed once before)."""
+        message = {"scope": scope, "milestone": milestone, "at": at}
+        self.redis.publish(self.updates_channel, json.dumps(message))
+
     def _announce_total(self, slug: str, total: int) -> None:
         self.redis.publish(self.updates_channel, json.dumps({"appeal": slug, "total": total}))
 

@@ -37,6 +37,8 @@ NAMING = {
 
 # The appeal id under which figures of the whole SMS network (members) are tallied.
 NETWORK = 0
+# The reserved campaign slug that names every appeal at once (/api/v1/campaigns/all, screens).
+EVERY_CAMPAIGN = "all"
 
 
 def utcnow() -> datetime:
@@ -87,6 +89,23 @@ class Appeal(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # Kept off the public counter and widget (publicity could endanger someone); screens still show it.
+    private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # Round numbers that set things off when the total passes them (see campaign.appeals.milestones).
+    milestones: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
+
+
+class MilestonePassed(Base):
+    """A milestone a scope's total passed: one row each, so its event goes out exactly once."""
+
+    __tablename__ = "milestones_passed"
+    __table_args__ = (UniqueConstraint("scope", "milestone", name="uq_milestones_passed_scope_milestone"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(80))  # "appeal:hassan"
+    milestone: Mapped[int] = mapped_column(BigInteger)
+    passed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    announced: Mapped[bool] = mapped_column(Boolean, default=True)  # False: passed before it was set
 
 
 class FeaturedAppeal(Base):

@@ -100,6 +100,8 @@ def test_user_add_prompts_twice(settings: Settings, runtime: Runtime) -> None:
         (["user", "remove", "nobody"], "", "no user named 'nobody'"),
         (["user", "passwd", "nobody", "--password-stdin"], PASSWORD, "no user named 'nobody'"),
         (["screen", "add", "x", "--appeal", "nobody"], "", "no appeal 'nobody'"),
+        (["screen", "add", "x"], "", "--campaign SLUG or --all"),
+        (["screen", "add", "x", "--all", "--campaign", "torture"], "", "--campaign SLUG or --all"),
         (["screen", "revoke", "nothing"], "", "no active screen named 'nothing'"),
     ],
 )
@@ -133,3 +135,18 @@ def test_screen_add_prints_working_links_once(
     assert campaign(settings, "screen", "revoke", "RTL studio 2").returncode == 0
     assert screens.verify(runtime.engine, token) is None
     assert [e.action for e in audit.search(runtime.engine)][:2] == ["screen.revoke", "screen.add"]
+
+
+def test_screen_add_all_prints_the_network_feed(
+    settings: Settings, runtime: Runtime, client: TestClient, hassan: object
+) -> None:
+    made = campaign(settings, "screen", "add", "Network gallery", "--all")
+    assert made.returncode == 0, made.stderr
+    assert "all appeals" in made.stderr
+    links = dict(line.split(maxsplit=1) for line in made.stdout.splitlines())
+    token = re.search(r"token=(scr_[\w-]+)", links["dashboard"]).group(1)  # type: ignore[union-attr]
+    assert links["overlay"] == f"{settings.public_url}/overlay/campaigns/all?token={token}"
+    total = httpx.URL(links["total.txt"])
+    assert total.path == "/api/v1/campaigns/all/total.txt"
+    runtime.live.refresh(runtime.engine, runtime.vault)  # the appeal was added after the app started
+    assert client.get(total.path, params=dict(total.params)).text == "0"

@@ -70,6 +70,31 @@ def test_appeal_edit_sets_the_target(settings: Settings, runtime: Runtime, hassa
     assert appeals.get_appeal(runtime.engine, "hassan").goal is None
 
 
+def test_appeal_edit_keeps_an_appeal_private(settings: Settings, runtime: Runtime, hassan: object) -> None:
+    hidden = campaign(settings, "appeal", "edit", "hassan", "--private")
+    assert hidden.returncode == 0, hidden.stderr
+    assert "private: yes" in hidden.stdout
+    assert appeals.get_appeal(runtime.engine, "hassan").private
+    figures = runtime.live.figures("hassan")
+    assert figures is not None and figures.private, "the public counter follows at once"
+    shown = campaign(settings, "appeal", "edit", "hassan", "--public")
+    assert shown.returncode == 0 and "private: no" in shown.stdout
+    figures = runtime.live.figures("hassan")
+    assert figures is not None and not figures.private
+
+
+def test_appeal_edit_sets_milestones(settings: Settings, runtime: Runtime, hassan: object) -> None:
+    done = campaign(settings, "appeal", "edit", "hassan", "--milestone", "25000", "--milestone", "10000")
+    assert done.returncode == 0, done.stderr
+    assert "milestones: 10,000, 25,000" in done.stdout
+    assert appeals.get_appeal(runtime.engine, "hassan").milestones == (10000, 25000)
+    bad = campaign(settings, "appeal", "edit", "hassan", "--milestone=-1")
+    assert bad.returncode == 2 and "milestone -1: must be a positive number" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    cleared = campaign(settings, "appeal", "edit", "hassan", "--no-milestones")
+    assert cleared.returncode == 0 and "milestones: (none)" in cleared.stdout
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [

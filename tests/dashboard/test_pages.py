@@ -87,6 +87,8 @@ def test_on_air_shows_one_number(dashboard_env: Settings, client: TestClient, ru
         page("pages/on_air.py", campaign="torture", label="Sign now: text JA to 4777", goal="0")
     )
     assert (campaign["value"], campaign["label"], campaign["goal"]) == (5, "Sign now: text JA to 4777", None)
+    # campaign=all is the whole network, as on the ingest's /overlay/campaigns/all
+    assert counter_data(page("pages/on_air.py", campaign="all"))["value"] == 6
 
 
 def test_on_air_keeps_its_number_when_redis_is_away(
