@@ -26,6 +26,8 @@ PREFIX = "campaign"
 APPEALS = f"{PREFIX}:appeals"
 READY = f"{PREFIX}:live:ready"
 BUILDING = f"{PREFIX}:live:building"
+# Bumped by every appeal edit's publish: a rebuild keeps meta written after its snapshot.
+META_VERSION = f"{PREFIX}:{{meta}}:version"
 NETWORK_TALLY = f"{PREFIX}:{{network}}:tally"
 WORK_STREAM = f"{PREFIX}:{{work}}:stream"
 WORK_GROUP = "workers"

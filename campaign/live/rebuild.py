@@ -23,6 +23,7 @@ from campaign.live.figures import LiveReads
 from campaign.live.keys import (
     APPEALS,
     BUILDING,
+    META_VERSION,
     MINUTES_KEPT,
     NETWORK_TALLY,
     READY,
@@ -57,11 +58,14 @@ class LiveRebuild(LiveWrites, LiveReads):
         """
         moment = now or datetime.now(UTC)
         token = self.begin_rebuild()
+        # Taken before the snapshot (see publish_appeal): an edit published, or a rebuild begun,
+        # after this point holds newer meta than this snapshot, and keeps it.
+        as_of = int(self.redis.incr(META_VERSION))
         snapshot = DatabaseSnapshot.read(engine, vault, moment)
         differences: list[str] = []
         stamp = iso_stamp(moment.timestamp())
         for info in snapshot.appeals.values():
-            self.publish_appeal(info)
+            self.publish_appeal(info, as_of=as_of)
         known = set(snapshot.appeals)
         # Removing is lowering, so only ``force`` does it: an appeal added while a routine
         # rebuild runs is missing from its snapshot, not from the database.

@@ -20,6 +20,7 @@ import redis
 from campaign.live.changes import LiveChanges, Signed
 from campaign.live.keys import (
     APPEALS,
+    META_VERSION,
     MINUTES_KEPT,
     NETWORK_TALLY,
     RECENT_LENGTH,
@@ -30,6 +31,14 @@ from campaign.live.keys import (
 )
 
 # Set each field only if the new value is larger; report whether the total moved.
+# KEYS[1] an appeal's meta; ARGV[1] the version of what is written, then its field/value pairs.
+PUBLISH_META = """
+local current = tonumber(redis.call('HGET', KEYS[1], '_version') or '0')
+if current > tonumber(ARGV[1]) then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+return 1
+"""
 MAX_SET = """
 local changed = 0
 for i = 1, #ARGV - 1, 2 do
@@ -112,16 +121,23 @@ class LiveWrites:
             pipe.publish(self.updates_channel, json.dumps({"campaign": slug}))
         pipe.execute()
 
-    def publish_appeal(self, info: Mapping[str, Any]) -> None:
-        """Store an appeal's descriptive fields (title, goal, ...) for the screens."""
+    def publish_appeal(self, info: Mapping[str, Any], *, as_of: int | None = None) -> bool:
+        """Store an appeal's descriptive fields (title, goal, private, ...) for the screens.
+
+        An edit's publish takes a new version.  A rebuild passes ``as_of``, the version it took
+        before reading its database snapshot: meta published since then (by an edit, or by a
+        rebuild that began later) is newer than the snapshot and kept, so a slow rebuild never
+        brings back an old title or makes a private appeal public again.  False when kept.
+        """
         slug = info["slug"]
         meta = {k: "" if v is None else str(v) for k, v in info.items() if k != "slug"}
-        pipe = self.redis.pipeline(transaction=True)  # readers never see the meta half-written
-        pipe.delete(appeal_key(slug, "meta"))
-        mapping: dict[Any, Any] = {"slug": slug, **meta}
-        pipe.hset(appeal_key(slug, "meta"), mapping=mapping)
-        pipe.execute()
+        version = int(self.redis.incr(META_VERSION)) if as_of is None else as_of
+        fields = [item for pair in {"slug": slug, "_version": str(version), **meta}.items() for item in pair]
+        # One script: readers never see the meta half-written, and the version check is atomic.
+        key = appeal_key(slug, "meta")
+        written = bool(self.redis.execute_command("EVAL", PUBLISH_META, 1, key, version, *fields))
         self.redis.sadd(APPEALS, slug)
+        return written
 
     def forget_recent(self, entries: Mapping[str, Iterable[tuple[str, datetime]]]) -> int:
         """Remove ticker entries of erased supporters: (masked number, time) per appeal slug."""
