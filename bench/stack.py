@@ -40,6 +40,7 @@ class Stack:
     runtime: Runtime
     database: str  # for people: "SQLite ..." or "PostgreSQL ..."
     screen_token: str  # an on-air screen token for WEBHOOK_APPEAL: the overlay's feeds need one
+    live_token: str  # a wall-screen token for /live (every appeal): the dashboard asks for a login otherwise
 
     @property
     def dialect(self) -> str:
@@ -62,9 +63,8 @@ class Stack:
             "CAMPAIGN_RATE_LIMIT_FEEDS": "0",
             "CAMPAIGN_STREAMS_PER_CLIENT": "0",
             "CAMPAIGN_INGEST_CONCURRENCY": "0",
-            # The viewers are raw sockets without a screen token: the feed is open, as in the
-            # fault suite (the token check is cached per token, so it costs little either way).
-            "CAMPAIGN_OVERLAY_TOKENS": "false",
+            # The overlay's feeds keep asking for a screen token, as in production: the viewers
+            # and the wall screens carry the stack's tokens (screen_token, live_token).
         }
 
 
@@ -94,7 +94,8 @@ def open_stack(postgres: str | None = None) -> Iterator[Stack]:
             try:
                 _add_appeals(runtime)
                 token = screens.create(runtime.engine, "bench overlay", appeal=WEBHOOK_APPEAL, actor="bench")
-                yield Stack(root, settings, runtime, description, token)
+                live = screens.create(runtime.engine, "bench wall screen", page="live", actor="bench")
+                yield Stack(root, settings, runtime, description, token, live)
             finally:
                 runtime.close()
     finally:
