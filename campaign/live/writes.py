@@ -17,6 +17,7 @@ from typing import Any
 
 import redis
 
+from campaign.live import cluster
 from campaign.live.changes import LiveChanges, Signed
 from campaign.live.keys import (
     APPEALS,
@@ -59,10 +60,11 @@ class LiveWrites:
         stamp = iso_stamp(now)
         oldest_minute = int(time.time() if now is None else now) // 60 - MINUTES_KEPT
         pipe = self.redis.pipeline(transaction=False)
+        announcements = []
         for scope, values in changes.tallies.items():
             self._queue_tally(pipe, scope, values, stamp, oldest_minute)
             if scope != "*" and "total" in values:
-                pipe.publish(self.updates_channel, json.dumps({"appeal": scope, "total": values["total"]}))
+                announcements.append(json.dumps({"appeal": scope, "total": values["total"]}))
         seconds: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         latest: dict[str, list[str]] = defaultdict(list)
         for signed in changes.signed:
@@ -76,6 +78,17 @@ class LiveWrites:
             for second, count in counts.items():
                 pipe.hincrby(key, str(second), count)
             pipe.expire(key, SECONDS_KEPT)
+        self._execute_and_announce(pipe, announcements)
+
+    def _execute_and_announce(self, pipe: Any, announcements: list[str]) -> None:
+        """Run the pipeline and publish; a cluster pipeline takes no PUBLISH, so it follows it."""
+        if cluster.is_cluster(self.redis):
+            pipe.execute()
+            for message in announcements:
+                self.redis.publish(self.updates_channel, message)
+            return
+        for message in announcements:
+            pipe.publish(self.updates_channel, message)
         pipe.execute()
 
     def _queue_tally(
@@ -83,10 +96,11 @@ class LiveWrites:
     ) -> None:
         """Queue max-register writes; minutes older than the live hour stay in the database only."""
 
-        # EVAL rather than EVALSHA: one round trip, and nothing to reload after a Redis restart.
+        # EVAL rather than EVALSHA: one round trip, and nothing to reload after a Redis restart
+        # (and as a plain command: a cluster pipeline routes it by its key, but has no .eval()).
         def max_set(key: str, fields: Mapping[str, int]) -> None:
             args = [a for item in fields.items() for a in item]
-            pipe.eval(MAX_SET, 1, key, *args, stamp)
+            pipe.execute_command("EVAL", MAX_SET, 1, key, *args, stamp)
 
         if scope == "*":
             max_set(NETWORK_TALLY, values)
@@ -108,9 +122,8 @@ class LiveWrites:
         pipe = self.redis.pipeline(transaction=False)
         for slug, values in tallies.items():
             args = [a for item in values.items() for a in item]
-            pipe.eval(MAX_SET, 1, campaign_key(slug, "tally"), *args, stamp)
-            pipe.publish(self.updates_channel, json.dumps({"campaign": slug}))
-        pipe.execute()
+            pipe.execute_command("EVAL", MAX_SET, 1, campaign_key(slug, "tally"), *args, stamp)
+        self._execute_and_announce(pipe, [json.dumps({"campaign": slug}) for slug in tallies])
 
     def publish_appeal(self, info: Mapping[str, Any]) -> None:
         """Store an appeal's descriptive fields (title, goal, ...) for the screens."""
