@@ -35,3 +35,27 @@ def test_a_figure_below_target_is_not_a_failure_but_an_unfinished_section_is() -
     assert bench.unfinished("fanout", fanout) == "3 of 20 viewers connected"
     history = {"rows": 5, "SQLite": {"check": "ok"}, "PostgreSQL": {"check": "MISMATCH 4 != 5"}}
     assert "PostgreSQL" in bench.unfinished("history", history)
+
+
+def test_a_crashed_section_is_reported_the_next_runs_and_the_exit_is_1(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def crash(*_: object) -> dict[str, object]:
+        raise RuntimeError("made to crash")
+
+    ran: list[str] = []
+
+    def imported(*_: object) -> dict[str, object]:
+        ran.append("import")
+        return {"ours": {"db_check": "ok"}}
+
+    monkeypatch.setattr(bench, "bench_webhooks", crash)
+    monkeypatch.setattr(bench, "bench_import", imported)
+    monkeypatch.setattr(bench, "ratios", lambda results: {})
+    monkeypatch.setattr(bench.report, "save", lambda results: tmp_path)
+    monkeypatch.setattr(sys, "argv", ["python -m bench", "--smoke", "--only", "webhooks,import"])
+    with pytest.raises(SystemExit) as stopped:
+        bench.main()
+    assert stopped.value.code == 1
+    assert ran == ["import"]
+    assert "webhooks: crashed: RuntimeError: made to crash" in capsys.readouterr().err
