@@ -23,7 +23,8 @@ from starlette.testclient import TestClient
 
 from campaign.appeals import registry as appeals
 from campaign.live.figures import updates
-from campaign.live.keys import READY, appeal_key
+from campaign.live.keys import READY, appeal_key, campaign_key
+from campaign.live.reconcile import reconcile
 from campaign.live.worker import Worker
 from campaign.runtime import Runtime
 from campaign.settings import Settings
@@ -225,3 +226,19 @@ def test_a_master_killed_and_restarted_empty_gets_its_figures_back(
             return False
 
         wait_for(rebuilt, 30, "figures rebuilt from the database")  # by the ingest itself
+
+
+def test_reconcile_and_campaign_figures_on_a_cluster(
+    cluster_settings: Settings, cluster_runtime: Runtime
+) -> None:
+    runtime = cluster_runtime
+    with TestClient(create_app(cluster_settings, runtime), base_url=PUBLIC_URL) as http:
+        sign(http, "maria", 2, 0)
+        wait_for(lambda: totals(runtime).get("maria") == 2, 10, "maria's total in Redis")
+    runtime.redis.hset(appeal_key("maria", "tally"), "total", 99)  # too high: only a forced rebuild lowers it
+    differences = reconcile(runtime.engine, runtime.live, runtime.vault)
+    assert any("maria" in line and "99" in line for line in differences)
+    assert totals(runtime)["maria"] == 2 and runtime.live.is_ready()
+    runtime.live.apply_campaigns({"torture": {"social:facebook:join": 5}})
+    runtime.live.apply_campaigns({"torture": {"social:facebook:join": 3}})  # a max-register: stays 5
+    assert runtime.redis.hget(campaign_key("torture", "tally"), "social:facebook:join") == "5"
