@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--only SECTIONS] [--postgres URL]``: the benchmark in one command.
+"""``python -m bench [--quick | --smoke] [--only SECTIONS] [--postgres URL]``: the benchmark in one command.
 
 1. Signed Twilio webhooks per second, p50 and p99, against the real ``campaign ingest``
    process; afterwards the database must hold one signature per distinct sender.
@@ -18,14 +18,23 @@
    leave while a 100,000-text alert is sent at the configured rate (p99 against 5 s).
 
 A full run takes about three minutes, ``--quick`` (smaller sizes) about one and a half.
+``--smoke`` runs every section with tiny sizes (about a minute; CI runs it so the bench
+cannot silently rot): figures are printed, nothing is asserted about speed.
 ``--only live`` runs 4-6 only.  Results are printed and written as JSON to bench/results/.
+
+A section that crashes (an exception) or cannot finish (its viewers or screens never got
+there, a database check that does not add up) is reported and the others still run; the
+exit status is then 1.  A figure below its target never changes the exit status.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +80,13 @@ def levels(text: str) -> list[int]:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes everywhere (~90 s)")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="smaller sizes everywhere (~90 s)")
+    size.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes everywhere (~1 min): does every section still run to the end? (CI)",
+    )
     parser.add_argument(
         "--postgres",
         metavar="URL",
@@ -133,18 +148,24 @@ def parse_args() -> argparse.Namespace:
         "--texts", type=int, help="outbox: texts the sender sends (default 5,000, quick 1,000)"
     )
     args = parser.parse_args()
-    args.soak_seconds = args.soak_seconds or (60.0 if args.quick else 600.0)
+
+    def size(full: Any, quick: Any, smoke: Any) -> Any:
+        return smoke if args.smoke else quick if args.quick else full
+
+    args.soak_seconds = args.soak_seconds or size(600.0, 60.0, 5.0)
     args.soak_processes = args.soak_processes or (2 if args.postgres else 1)  # SQLite: one writer
-    args.subscribers = args.subscribers or (100_000 if args.quick else 1_000_000)
-    args.texts = min(args.texts or (1_000 if args.quick else 5_000), args.subscribers)
-    args.duration = args.duration or (3.0 if args.quick else 10.0)
-    args.rows = args.rows or (10_000 if args.quick else 50_000)
-    args.fresh_webhooks = args.fresh_webhooks or (50 if args.quick else 200)
-    args.viewers = args.viewers or (300 if args.quick else 1000)
-    args.rounds = args.rounds or (3 if args.quick else 5)
-    args.screens = args.screens or ([0, 1, 3] if args.quick else [0, 1, 5])
-    args.window = args.window or (8.0 if args.quick else 20.0)
-    args.history_rows = args.history_rows or (200_000 if args.quick else 1_000_000)
+    args.subscribers = args.subscribers or size(1_000_000, 100_000, 2_000)
+    args.texts = min(args.texts or size(5_000, 1_000, 200), args.subscribers)
+    args.lanes_seconds = size(20.0, 10.0, 2.0)
+    args.duration = args.duration or size(10.0, 3.0, 1.0)
+    args.rows = args.rows or size(50_000, 10_000, 1_000)
+    args.fresh_webhooks = args.fresh_webhooks or size(200, 50, 10)
+    args.viewers = args.viewers or size(1000, 300, 20)
+    args.rounds = args.rounds or size(5, 3, 1)
+    args.screens = args.screens or size([0, 1, 5], [0, 1, 3], [0, 1])
+    args.window = args.window or size(20.0, 8.0, 2.0)
+    args.history_rows = args.history_rows or size(1_000_000, 200_000, 5_000)
+    args.history_repeats = size(5, 3, 1)
     return args
 
 
@@ -191,12 +212,31 @@ def main() -> None:
         | {"postgres": bool(args.postgres)},
         "machine": info,
     }
-    print("campaign bench" + (" (quick)" if args.quick else ""))
+    mode = " (quick)" if args.quick else " (smoke: tiny sizes, figures not judged)" if args.smoke else ""
+    print("campaign bench" + mode)
     report.line("machine", f"{info['cores']} cores ({info['cores_usable']} usable), {info['platform']}")
     report.line("load average", f"{info['load_average']} at the start (a shared machine shows it here)")
     report.line("python", info["python"])
     report.line("uvicorn", f"{info['uvicorn']}, loop {info['loop']}, http {info['http']} (auto)")
     report.line("sections", ", ".join(args.only))
+    failed: dict[str, str] = {}
+
+    def section(name: str, run: Callable[[], dict[str, Any]]) -> None:
+        """Run one section; a crash is reported and the next section still runs."""
+        if name not in args.only:
+            return
+        try:
+            results[name] = run()
+        except Exception as error:  # any crash: the other sections still run, the exit says so
+            traceback.print_exc()
+            failed[name] = f"crashed: {type(error).__name__}: {str(error).strip()[:300]}"
+            results[name] = {"crashed": failed[name]}
+            report.line("CRASHED", failed[name])
+            return
+        trouble = unfinished(name, results[name])
+        if trouble:
+            failed[name] = trouble
+
     with open_stack(args.postgres) as stack:
         report.line("storage", f"{stack.database}; embedded Redis (unix socket)")
         results["storage"] = stack.database
@@ -212,33 +252,59 @@ def main() -> None:
                 )
             results["generator"] = generator.name
             results["generator_is_wrk"] = generator.use_wrk
-        if "webhooks" in args.only:
-            results["webhooks"] = bench_webhooks(stack, generator, args)
-        if "import" in args.only:
-            results["import"] = bench_import(stack, args)
-        if "freshness" in args.only:
-            results["freshness"] = bench_freshness(stack, args)
-        if "fanout" in args.only:
-            results["fanout"] = bench_fanout(stack, generator, args)
-        if "screens" in args.only:
-            results["screens"] = bench_screens(stack, args)
-        if "soak" in args.only:
-            results["soak"] = bench_soak(stack, args)
-        if "scaleout" in args.only:
-            results["scaleout"] = bench_scaleout(stack, generator, args)
-        if "outbox" in args.only:
-            results["outbox"] = bench_outbox(stack, args)
-    if "history" in args.only:
-        results["history"] = bench_history(args)
+        section("webhooks", lambda: bench_webhooks(stack, generator, args))
+        section("import", lambda: bench_import(stack, args))
+        section("freshness", lambda: bench_freshness(stack, args))
+        section("fanout", lambda: bench_fanout(stack, generator, args))
+        section("screens", lambda: bench_screens(stack, args))
+        section("soak", lambda: bench_soak(stack, args))
+        section("scaleout", lambda: bench_scaleout(stack, generator, args))
+        section("outbox", lambda: bench_outbox(stack, args))
+    section("history", lambda: bench_history(args))
     results["seconds"] = round(time.monotonic() - began, 1)
     results["load_average_end"] = report.load_average()
-    report.heading("ratios and targets (same run)")
-    results["ratios"] = ratios(results)
+    results["failed"] = failed
+    report.heading(
+        "ratios and targets (same run)"
+        + (": smoke sizes are too small for the verdicts to mean anything" if args.smoke else "")
+    )
+    finished = {k: v for k, v in results.items() if not (isinstance(v, dict) and "crashed" in v)}
+    results["ratios"] = ratios(finished)
     path = report.save(results)
     print(
         f"\nwhole run {results['seconds']:.0f} s (load average at the end {results['load_average_end']});"
         f" results in {os.path.relpath(path)}"
     )
+    if failed:
+        print("\nsections that did not run to the end:", file=sys.stderr)
+        for name, why in failed.items():
+            print(f"  {name}: {why}", file=sys.stderr)
+        sys.exit(1)
+
+
+def unfinished(name: str, result: dict[str, Any]) -> str:
+    """Why a section that returned did not run to the end, or "" (never a figure below target)."""
+    problems: list[str] = []
+    if result.get("error"):
+        problems.append(str(result["error"]))
+    if name == "webhooks" and result["ours"]["db_check"] != "ok":
+        problems.append("the signatures in the database do not add up to the senders")
+    if name == "import" and result["ours"]["db_check"] != "ok":
+        problems.append("the imported rows do not add up")
+    if name == "freshness":
+        if result["non_2xx"]:
+            problems.append(f"{result['non_2xx']} webhooks not answered 2xx")
+        if result["endpoints_check"] != "ok":
+            problems.append(result["endpoints_check"])
+    if name == "fanout" and result["connected"] != result["viewers"]:
+        problems.append(f"{result['connected']} of {result['viewers']} viewers connected")
+    if name == "history":
+        problems += [
+            f"{label}: rollups do not add up ({got['check']})"
+            for label, got in result.items()
+            if isinstance(got, dict) and "check" in got and got["check"] != "ok"
+        ]
+    return "; ".join(problems)
 
 
 def ratios(results: dict[str, Any]) -> dict[str, Any]:
@@ -400,14 +466,13 @@ def bench_scaleout(stack: Stack, generator: Generator, args: argparse.Namespace)
 
 
 def bench_history(args: argparse.Namespace) -> dict[str, Any]:
-    repeats = 3 if args.quick else 5
     # --postgres names the server for the scratch database; by default the local one.
-    return history.run(args.history_rows, repeats, 1, args.postgres)
+    return history.run(args.history_rows, args.history_repeats, 1, args.postgres)
 
 
 def bench_outbox(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     report.heading(f"outbox: an alert to {args.subscribers:,} subscribers; {args.texts:,} texts sent")
-    result = outbox.run(stack, args.subscribers, args.texts, 10.0 if args.quick else 20.0)
+    result = outbox.run(stack, args.subscribers, args.texts, args.lanes_seconds)
     report.lines(outbox.report_lines(result))
     return result.as_json()
 

@@ -102,6 +102,8 @@ def target_line(
 def save(results: dict[str, Any]) -> Path:
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS / f"bench-{stamp}{'-quick' if results['options']['quick'] else ''}.json"
+    options = results["options"]
+    mode = "-quick" if options["quick"] else "-smoke" if options.get("smoke") else ""
+    path = RESULTS / f"bench-{stamp}{mode}.json"
     path.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
     return path

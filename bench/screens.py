@@ -128,7 +128,7 @@ def run(stack: Stack, levels: list[int], window: float, rate: float) -> ScreensR
                 screens: list[Screen] = []
                 for level in levels:
                     while len(screens) < level:
-                        screens.append(Screen.open(browser, f"{dashboard.url}/live"))
+                        screens.append(Screen.open(browser, f"{dashboard.url}/live?token={stack.live_token}"))
                     trouble = [s.trouble() for s in screens]
                     if any(trouble):
                         result.error = next(t for t in trouble if t)

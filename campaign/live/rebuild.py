@@ -18,6 +18,7 @@ from typing import Any
 import redis
 from sqlalchemy import Engine, func, select
 
+from campaign.live import cluster
 from campaign.live.changes import Signed, epoch_minute, tally_field
 from campaign.live.figures import LiveReads
 from campaign.live.keys import (
@@ -181,13 +182,18 @@ class LiveRebuild(LiveWrites, LiveReads):
         Without this, a FLUSHALL in the middle of a rebuild would leave the figures written
         before it missing while the view says it is ready, and nothing would rebuild it.
         """
-        with self.redis.pipeline() as pipe:
+        with self.redis.pipeline(transaction=True) as pipe:  # a cluster's takes WATCH only so
             pipe.watch(BUILDING)  # a flush or another rebuild touches it: EXEC then fails
             if pipe.get(BUILDING) != token:
                 raise redis.WatchError("Redis changed while the live view was rebuilt; rebuilding again")
             pipe.multi()
             pipe.set(READY, stamp)
             pipe.execute()
+        if cluster.is_cluster(self.redis):  # one more per master: see campaign.live.cluster
+            markers = self.redis.pipeline(transaction=False)
+            for key in cluster.markers(self.redis):
+                markers.set(key, stamp)
+            markers.execute()
 
     def _sync_hash(
         self,

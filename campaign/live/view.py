@@ -16,14 +16,18 @@ from typing import Any
 
 import redis
 
+from campaign.live import cluster
 from campaign.live.rebuild import LiveRebuild
 from campaign.live.work import WorkQueue
 
 
 def connect(url: str, **kwargs: Any) -> redis.Redis:
+    """A client for ``url``: one Redis server, or a Redis Cluster (``redis+cluster://``)."""
     kwargs.setdefault("socket_timeout", 2)
     kwargs.setdefault("socket_connect_timeout", 2)
     kwargs.setdefault("health_check_interval", 10)
+    if cluster.is_cluster_url(url):
+        return cluster.connect(url, **kwargs)
     return redis.Redis.from_url(url, decode_responses=True, **kwargs)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import redis
 
+from campaign.live import cluster
 from campaign.live.changes import LiveChanges, Signed
 from campaign.live.keys import (
     APPEALS,
@@ -31,12 +32,13 @@ from campaign.live.keys import (
 )
 
 # Set each field only if the new value is larger; report whether the total moved.
-# KEYS[1] an appeal's meta; ARGV[1] the version of what is written, then its field/value pairs.
+# KEYS[1] an appeal's meta; ARGV[1] the version of what is written, ARGV[2] 'edit' (always
+# written: it is the database's latest) or 'rebuild' (not over newer meta), then field/value pairs.
 PUBLISH_META = """
 local current = tonumber(redis.call('HGET', KEYS[1], '_version') or '0')
-if current > tonumber(ARGV[1]) then return 0 end
+if ARGV[2] == 'rebuild' and current > tonumber(ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 return 1
 """
 MAX_SET = """
@@ -68,10 +70,11 @@ class LiveWrites:
         stamp = iso_stamp(now)
         oldest_minute = int(time.time() if now is None else now) // 60 - MINUTES_KEPT
         pipe = self.redis.pipeline(transaction=False)
+        announcements = []
         for scope, values in changes.tallies.items():
             self._queue_tally(pipe, scope, values, stamp, oldest_minute)
             if scope != "*" and "total" in values:
-                pipe.publish(self.updates_channel, json.dumps({"appeal": scope, "total": values["total"]}))
+                announcements.append(json.dumps({"appeal": scope, "total": values["total"]}))
         seconds: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         latest: dict[str, list[str]] = defaultdict(list)
         for signed in changes.signed:
@@ -85,6 +88,17 @@ class LiveWrites:
             for second, count in counts.items():
                 pipe.hincrby(key, str(second), count)
             pipe.expire(key, SECONDS_KEPT)
+        self._execute_and_announce(pipe, announcements)
+
+    def _execute_and_announce(self, pipe: Any, announcements: list[str]) -> None:
+        """Run the pipeline and publish; a cluster pipeline takes no PUBLISH, so it follows it."""
+        if cluster.is_cluster(self.redis):
+            pipe.execute()
+            for message in announcements:
+                self.redis.publish(self.updates_channel, message)
+            return
+        for message in announcements:
+            pipe.publish(self.updates_channel, message)
         pipe.execute()
 
     def _queue_tally(
@@ -92,10 +106,11 @@ class LiveWrites:
     ) -> None:
         """Queue max-register writes; minutes older than the live hour stay in the database only."""
 
-        # EVAL rather than EVALSHA: one round trip, and nothing to reload after a Redis restart.
+        # EVAL rather than EVALSHA: one round trip, and nothing to reload after a Redis restart
+        # (and as a plain command: a cluster pipeline routes it by its key, but has no .eval()).
         def max_set(key: str, fields: Mapping[str, int]) -> None:
             args = [a for item in fields.items() for a in item]
-            pipe.eval(MAX_SET, 1, key, *args, stamp)
+            pipe.execute_command("EVAL", MAX_SET, 1, key, *args, stamp)
 
         if scope == "*":
             max_set(NETWORK_TALLY, values)
@@ -117,9 +132,8 @@ class LiveWrites:
         pipe = self.redis.pipeline(transaction=False)
         for slug, values in tallies.items():
             args = [a for item in values.items() for a in item]
-            pipe.eval(MAX_SET, 1, campaign_key(slug, "tally"), *args, stamp)
-            pipe.publish(self.updates_channel, json.dumps({"campaign": slug}))
-        pipe.execute()
+            pipe.execute_command("EVAL", MAX_SET, 1, campaign_key(slug, "tally"), *args, stamp)
+        self._execute_and_announce(pipe, [json.dumps({"campaign": slug}) for slug in tallies])
 
     def publish_appeal(self, info: Mapping[str, Any], *, as_of: int | None = None) -> bool:
         """Store an appeal's descriptive fields (title, goal, private, ...) for the screens.
@@ -135,7 +149,8 @@ class LiveWrites:
         fields = [item for pair in {"slug": slug, "_version": str(version), **meta}.items() for item in pair]
         # One script: readers never see the meta half-written, and the version check is atomic.
         key = appeal_key(slug, "meta")
-        written = bool(self.redis.execute_command("EVAL", PUBLISH_META, 1, key, version, *fields))
+        how = "edit" if as_of is None else "rebuild"
+        written = bool(self.redis.execute_command("EVAL", PUBLISH_META, 1, key, version, how, *fields))
         self.redis.sadd(APPEALS, slug)
         return written
 
