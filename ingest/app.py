@@ -201,7 +201,8 @@ async def delivery_report(request: Request, provider: Provider) -> Response:
 async def appeals(request: Request) -> Response:
     live = request.state.runtime.live
     figures = await asyncio.to_thread(lambda: live.many_figures(live.slugs()))
-    return JSONResponse({"appeals": [f.as_json(detail=False) for f in figures]})
+    # A private appeal is kept off every open answer (publicity may endanger someone).
+    return JSONResponse({"appeals": [f.as_json(detail=False) for f in figures if not f.private]})
 
 
 async def appeal(request: Request) -> Response:
@@ -209,7 +210,7 @@ async def appeal(request: Request) -> Response:
     slug = request.path_params["slug"]
     signers = await request.state.gate.signers(request, slug)
     figures = await asyncio.to_thread(request.state.runtime.live.figures, slug)
-    if figures is None:
+    if figures is None or (figures.private and not signers):  # private: a wall screen's token only
         raise NotFound(f"no appeal {slug!r}")
     headers = {"Cache-Control": "private, no-store"} if signers else {}
     return JSONResponse(figures.as_json(signers=signers), headers=headers)

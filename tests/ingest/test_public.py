@@ -111,6 +111,11 @@ def test_a_private_appeal_is_kept_off_public_figures(client: TestClient, runtime
         assert hidden.status_code == 404, path
         assert "hassan" not in hidden.text or "no public appeal 'hassan'" in hidden.text
     assert client.get("/public/campaigns/all").json()["total"] == 1, "left out of the public total"
+    # Nor in the open appeal answers: listed nowhere, 404 without a wall screen's token.
+    assert "hassan" not in [a["slug"] for a in client.get("/api/v1/appeals").json()["appeals"]]
+    assert client.get("/api/v1/appeals/hassan").status_code == 404
+    wall = screens.create(runtime.engine, "wall", page="live", appeal="hassan", actor="test")
+    assert client.get("/api/v1/appeals/hassan", params={"token": wall}).json()["signatures"] == 1
     # The organisation's own screens still count it.
     token = screens.create(runtime.engine, "gallery", campaign="all", actor="test")
     assert client.get("/api/v1/campaigns/all/total.txt", params={"token": token}).text == "2"
