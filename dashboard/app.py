@@ -79,7 +79,9 @@ def main() -> None:
         initial_sidebar_state="collapsed",
         menu_items={},
     )
-    navigation().run()
+    page = navigation()
+    guard.deliver_cookie()
+    page.run()
 
 
 main()

@@ -50,7 +50,7 @@ from campaign.live.figures import AppealFigures, CampaignFigures
 from campaign.live.view import LiveView, connect
 from campaign.messaging import report as outbox_report
 from campaign.runtime import redis_url
-from campaign.settings import get_settings
+from campaign.settings import Settings, get_settings
 from campaign.storage.db import create_db_engine
 from campaign.supporters.phones import PhoneVault
 from dashboard import frames, style, tables
@@ -191,6 +191,20 @@ def campaign_names() -> dict[str, str]:
 def trusted_proxies() -> TrustedProxies:
     """The proxies whose X-Forwarded-For names the client (CAMPAIGN_TRUSTED_PROXIES), parsed once."""
     return TrustedProxies(get_settings().trusted_proxies)
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def secret_key() -> str:
+    """The key session cookies are signed under (``campaign.access.sessions``)."""
+    return _secret_key(get_settings().resolved_database_url)
+
+
+@st.cache_resource(show_spinner=False)
+def _secret_key(url: str) -> str:  # keyed by database: tests switch installations in one process
+    return get_settings().resolved_secret_key()
 
 
 @st.cache_resource(show_spinner=False)

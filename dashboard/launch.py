@@ -28,6 +28,7 @@ from campaign.errors import ConfigurationError
 
 PACKAGE = Path(__file__).resolve().parent
 APP = PACKAGE / "app.py"
+ASGI = PACKAGE / "asgi.py"  # app.py plus the session-cookie route (dashboard.cookies)
 CONFIG = PACKAGE / ".streamlit" / "config.toml"
 
 
@@ -70,7 +71,7 @@ def streamlit_command(*, host: str, port: int, python: str = sys.executable) -> 
         "-m",
         "dashboard.serve",  # Streamlit, with its pages/ folder rule off (see serve.py)
         "run",
-        str(APP),
+        str(ASGI),
         *config_flags(load_config()),
         f"--server.address={host}",
         f"--server.port={port}",
