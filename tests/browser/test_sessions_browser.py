@@ -77,4 +77,12 @@ def test_logging_in_at_the_root_shows_the_navigation(
     navigation.get_by_role("link", name="History").click()
     page.get_by_text(HISTORY).wait_for(timeout=45000)
     assert page.url.endswith("/history")
+
+    other_tab = page.context.new_page()
+    other_tab.goto(dashboard + "/appeals")
+    other_tab.locator(".st-key-staff-nav").get_by_role("link", name="Log out lucia").click()
+    other_tab.get_by_label("User name").wait_for(timeout=45000)
+    page.reload()
+    page.get_by_label("User name").wait_for(timeout=45000)
+    assert page.get_by_text(HISTORY).count() == 0, "logging out in one tab ends the login in all"
     assert shown.outside() == []
