@@ -31,7 +31,7 @@ from redis.retry import Retry
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from campaign.access import screens, users
+from campaign.access import screens, sessions, users
 from campaign.access.clients import TrustedProxies
 from campaign.access.screens import Screen
 from campaign.access.users import UserInfo
@@ -397,9 +397,21 @@ def _user(url: str, name: str) -> UserInfo | None:
     return users.find(_engine(url), name)
 
 
+def session_holds(token: str, *, fresh: bool = False) -> bool:
+    """The login's session record is still there, unexpired (no logout elsewhere); at most 3 s old."""
+    if fresh:
+        return sessions.holds(engine(), token)
+    return _session_holds(get_settings().resolved_database_url, token)
+
+
+@st.cache_data(ttl=3, show_spinner=False, max_entries=256)
+def _session_holds(url: str, token: str) -> bool:
+    return sessions.holds(_engine(url), token)
+
+
 def forget_access() -> None:
     """After an admin's change: the next check reads the database."""
-    for cached in (_screen, _user):
+    for cached in (_screen, _user, _session_holds):
         cached.clear()
 
 

@@ -9,7 +9,8 @@ role-to-page table is ``campaign.access.roles.PAGES``; this module only applies 
 
 A session keeps the user's session stamp from when it logged in (``campaign.access.users``);
 each full run reads the user afresh and ends the session (audited) when the user is gone or
-the stamp changed: a password reset, a role change, a new single sign-on identity.  The
+the stamp changed: a password reset, a role change, a new single sign-on identity; or when
+the login's session record is gone (logged out in another tab) or expired.  The
 screens' once-a-second fragments call ``recheck()`` (cached 3 s), so a removed user or a
 revoked screen loses even an untouched wall screen within seconds.
 """
@@ -66,6 +67,10 @@ def visitor() -> Visitor | None:
     user = data.user(name, fresh=True)
     if user is None or user.session_stamp != st.session_state.get(STAMP):
         _end_session(name, "user removed" if user is None else "password, role or identity changed")
+        return None
+    token = st.session_state.get(SESSION)
+    if token and not data.session_holds(token, fresh=True):
+        _end_session(name, "logged out elsewhere or expired")
         return None
     st.session_state[ROLE] = user.role
     return Visitor(user.name, user.role)
@@ -157,8 +162,11 @@ def recheck() -> None:
             st.rerun(scope="app")
     elif USER in st.session_state:
         user = data.user(st.session_state[USER])
+        token = st.session_state.get(SESSION)
         if user is None or user.session_stamp != st.session_state.get(STAMP):
             st.rerun(scope="app")  # the full run ends the session
+        elif token and not data.session_holds(token):
+            st.rerun(scope="app")
 
 
 def client() -> str:

@@ -122,6 +122,16 @@ def resume(engine: Engine, token: str, *, now: datetime | None = None) -> Resume
     return Resumed(None, reason)
 
 
+def holds(engine: Engine, token: str, *, now: datetime | None = None) -> bool:
+    """The session is still open: not logged out and not expired (tabs already open check this)."""
+    now = now or utcnow()
+    with engine.connect() as connection:
+        found = connection.scalar(
+            select(UserSession.id).where(UserSession.token_hash == _hash(token), UserSession.expires_at > now)
+        )
+    return found is not None
+
+
 def end(engine: Engine, token: str) -> bool:
     """Log out: delete the session at once (every tab holding its cookie is logged out)."""
     with engine.begin() as connection:

@@ -66,3 +66,12 @@ def test_only_a_cookie_signed_with_the_key_names_a_token() -> None:
     assert sessions.unsign("token124" + value[8:], KEY) is None
     for bad in (None, "", "token123", "a.b.c", "." + value.split(".")[1]):
         assert sessions.unsign(bad, KEY) is None
+
+
+def test_an_open_page_sees_a_logout_elsewhere_and_the_end_of_the_session(runtime: Runtime) -> None:
+    user = users.add(runtime.engine, "amina", "staff", PASSWORD, actor="test")
+    token = sessions.start(runtime.engine, user, hours=1, now=NOON)
+    assert sessions.holds(runtime.engine, token, now=NOON + timedelta(minutes=59))
+    assert not sessions.holds(runtime.engine, token, now=NOON + timedelta(hours=1))
+    sessions.end(runtime.engine, token)
+    assert not sessions.holds(runtime.engine, token, now=NOON)
