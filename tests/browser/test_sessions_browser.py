@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from campaign.access import users
-from campaign.runtime import Runtime
+from campaign.settings import Settings
 from tests.browser.conftest import log_in
 from tests.browser.test_staff_pages_browser import dashboard  # noqa: F401 - the fixture: `campaign dashboard`
+from tests.cli.test_cli_access import campaign
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("hassan")]
 HISTORY = "Signatures by country"  # a panel heading of the History page
@@ -18,7 +18,7 @@ HISTORY = "Signatures by country"  # a panel heading of the History page
 def test_a_login_lasts_across_reloads_tabs_and_shared_links_until_the_password_changes(
     dashboard: str,  # noqa: F811
     visit: object,
-    runtime: Runtime,
+    settings: Settings,
     staff: str,
 ) -> None:
     shown = visit(dashboard + "/history")  # type: ignore[operator]
@@ -40,7 +40,8 @@ def test_a_login_lasts_across_reloads_tabs_and_shared_links_until_the_password_c
     assert second.get_by_label("User name").count() == 0, "a shared link in a new tab is logged in"
     assert "campaign=torture" in second.url
 
-    users.set_password(runtime.engine, staff, "another long password", actor="test")
+    changed = campaign(settings, "user", "passwd", staff, "--password-stdin", input="another long one\n")
+    assert changed.returncode == 0, changed.stderr
     page.reload()
     page.get_by_label("User name").wait_for(timeout=45000)
     assert page.get_by_text(HISTORY).count() == 0, "a password reset ends the login everywhere"
