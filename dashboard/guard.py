@@ -124,10 +124,16 @@ def log_in(user: UserInfo, client: str = "") -> None:
 
 
 def deliver_cookie() -> None:
-    """Right after a login: the page fetches its session cookie with the one-time code."""
+    """Right after a login: the page fetches its session cookie with the one-time code.
+
+    The slot is there on every run, filled or not, so the page's own elements keep their
+    places (Streamlit knows them by position: an expander that moved would close).
+    """
+    slot = st.empty()
     code = st.session_state.pop(COOKIE_HANDOFF, None)
     if code:
-        st.html(cookies.script(code), unsafe_allow_javascript=True)
+        with slot:
+            st.html(cookies.script(code), unsafe_allow_javascript=True)
 
 
 def log_out() -> None:
