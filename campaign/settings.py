@@ -112,6 +112,12 @@ class Settings(BaseSettings):
         description="The dashboard's address as screens reach it, for printed screen links; "
         "empty: http://127.0.0.1:<dashboard port>.",
     )
+    session_hours: float = Field(
+        12.0,
+        gt=0,
+        le=24 * 90,
+        description="How long a dashboard login lasts across reloads, tabs and shared links, in hours.",
+    )
     overlay_tokens: bool = Field(
         True,
         description="Require a screen token (?token=) on the overlay, its stream and total.txt; "

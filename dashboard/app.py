@@ -42,10 +42,15 @@ def navigation() -> StreamlitPage:
         return st.navigation(
             [st.Page(page[0], title=page[1], url_path=visitor.screen.page)], position="hidden"
         )
-    # Streamlit serves the default page at "/" only; a hidden copy of Live takes "/" so that
-    # "/live" itself stays a working address for wall screens.
+    # Streamlit serves the default page at "/": a person who logs in there gets the start
+    # page with their navigation; "/live" stays the clean wall screen.
     home = st.Page(
-        PAGES / "live.py", title="Live", icon="📈", url_path="home", default=True, visibility="hidden"
+        PAGES / "home.py",
+        title="Home",
+        icon=":material/home:",
+        url_path="home",
+        default=True,
+        visibility="hidden",
     )
     logout = st.Page(PAGES / "logout.py", title="Log out", url_path="logout", visibility="hidden")
     screens = [
@@ -79,7 +84,9 @@ def main() -> None:
         initial_sidebar_state="collapsed",
         menu_items={},
     )
-    navigation().run()
+    page = navigation()
+    guard.deliver_cookie()
+    page.run()
 
 
 main()

@@ -202,6 +202,11 @@ def staff_heading(title: str, subtitle: str) -> str:
     return f'<h1 class="sf-h">{escape(title)}</h1><div class="sf-sub">{escape(subtitle)}</div>'
 
 
+def home_heading(subtitle: str) -> str:
+    """The start page's heading (its own class: tests tell it from the staff pages by it)."""
+    return f'<h1 class="sf-h sf-home">Campaign room</h1><div class="sf-sub">{escape(subtitle)}</div>'
+
+
 def panel_heading(text: str) -> str:
     return f'<div class="sf-panel-h">{escape(text)}</div>'
 

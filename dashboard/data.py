@@ -31,7 +31,7 @@ from redis.retry import Retry
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from campaign.access import screens, users
+from campaign.access import screens, sessions, users
 from campaign.access.clients import TrustedProxies
 from campaign.access.screens import Screen
 from campaign.access.users import UserInfo
@@ -50,7 +50,7 @@ from campaign.live.figures import AppealFigures, CampaignFigures
 from campaign.live.view import LiveView, connect
 from campaign.messaging import report as outbox_report
 from campaign.runtime import redis_url
-from campaign.settings import get_settings
+from campaign.settings import Settings, get_settings
 from campaign.storage.db import create_db_engine
 from campaign.supporters.phones import PhoneVault
 from dashboard import frames, style, tables
@@ -191,6 +191,20 @@ def campaign_names() -> dict[str, str]:
 def trusted_proxies() -> TrustedProxies:
     """The proxies whose X-Forwarded-For names the client (CAMPAIGN_TRUSTED_PROXIES), parsed once."""
     return TrustedProxies(get_settings().trusted_proxies)
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def secret_key() -> str:
+    """The key session cookies are signed under (``campaign.access.sessions``)."""
+    return _secret_key(get_settings().resolved_database_url)
+
+
+@st.cache_resource(show_spinner=False)
+def _secret_key(url: str) -> str:  # keyed by database: tests switch installations in one process
+    return get_settings().resolved_secret_key()
 
 
 @st.cache_resource(show_spinner=False)
@@ -383,9 +397,21 @@ def _user(url: str, name: str) -> UserInfo | None:
     return users.find(_engine(url), name)
 
 
+def session_holds(token: str, *, fresh: bool = False) -> bool:
+    """The login's session record is still there, unexpired (no logout elsewhere); at most 3 s old."""
+    if fresh:
+        return sessions.holds(engine(), token)
+    return _session_holds(get_settings().resolved_database_url, token)
+
+
+@st.cache_data(ttl=3, show_spinner=False, max_entries=256)
+def _session_holds(url: str, token: str) -> bool:
+    return sessions.holds(_engine(url), token)
+
+
 def forget_access() -> None:
     """After an admin's change: the next check reads the database."""
-    for cached in (_screen, _user):
+    for cached in (_screen, _user, _session_holds):
         cached.clear()
 
 

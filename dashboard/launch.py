@@ -10,7 +10,9 @@ The file is ``.streamlit/config.toml`` at the top of the project.  The package r
 through ``dashboard/.streamlit/config.toml``, a relative link in the source tree that
 building a wheel turns into a copy (package data), so an installed dashboard carries
 the same settings.  Streamlit itself also reads a ``.streamlit/`` folder beside the main
-script, so a plain ``streamlit run dashboard/app.py`` agrees too.
+script, so a plain ``streamlit run dashboard/asgi.py`` agrees too.  The entry is
+``asgi.py`` (``app.py`` plus the session-cookie route): ``app.py`` alone serves the pages,
+but a login then lasts only as long as its browser tab.
 
 This module imports neither Streamlit nor the rest of the dashboard: the core's command
 line calls it.
@@ -28,6 +30,7 @@ from campaign.errors import ConfigurationError
 
 PACKAGE = Path(__file__).resolve().parent
 APP = PACKAGE / "app.py"
+ASGI = PACKAGE / "asgi.py"  # app.py plus the session-cookie route (dashboard.cookies)
 CONFIG = PACKAGE / ".streamlit" / "config.toml"
 
 
@@ -70,7 +73,7 @@ def streamlit_command(*, host: str, port: int, python: str = sys.executable) -> 
         "-m",
         "dashboard.serve",  # Streamlit, with its pages/ folder rule off (see serve.py)
         "run",
-        str(APP),
+        str(ASGI),
         *config_flags(load_config()),
         f"--server.address={host}",
         f"--server.port={port}",

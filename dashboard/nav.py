@@ -16,6 +16,7 @@ from dashboard import guard
 
 # (file, url_path, label, icon); a link shows only to those whose role sees the page.
 LINKS = (
+    ("pages/home.py", "", "Home", ":material/home:"),
     ("pages/live.py", "live", "Live", ":material/monitoring:"),
     ("pages/on_air.py", "on-air", "On air", ":material/live_tv:"),
     ("pages/map.py", "map", "Map", ":material/map:"),
@@ -32,7 +33,7 @@ def staff_links() -> None:
     visitor = guard.visitor()
     with st.container(horizontal=True, key="staff-nav", vertical_alignment="center", gap="medium"):
         for path, url_path, label, icon in LINKS:
-            if visitor is not None and visitor.may_see(url_path):
+            if visitor is not None and visitor.screen is None and (not url_path or visitor.may_see(url_path)):
                 st.page_link(path, label=label, icon=icon)
         if visitor is not None and visitor.screen is None:
             st.page_link("pages/logout.py", label=f"Log out {visitor.name}", icon=":material/logout:")

@@ -32,7 +32,7 @@ from campaign import audit, files
 from campaign.access import roles as access
 from campaign.access import throttle
 from campaign.errors import BadRequest, ConfigurationError, NotFound, Unauthorized
-from campaign.storage.models import User, utcnow
+from campaign.storage.models import User, UserSession, utcnow
 
 log = logging.getLogger("campaign.users")
 
@@ -155,6 +155,12 @@ def find(engine: Engine, name: str) -> UserInfo | None:
     return _info(row) if row else None
 
 
+def by_id(engine: Engine, user_id: int) -> UserInfo | None:
+    with engine.connect() as connection:
+        row = connection.execute(_columns().where(User.id == user_id)).first()
+    return _info(row) if row else None
+
+
 def by_email(engine: Engine, email: str) -> UserInfo | None:
     with engine.connect() as connection:
         row = connection.execute(_columns().where(User.email == email.strip().lower())).first()
@@ -213,6 +219,8 @@ def remove(engine: Engine, name: str, *, actor: str) -> None:
             raise NotFound(f"no user named {name!r}")
         if user.role == "admin" and _admins(connection) <= 1:
             raise BadRequest(f"{name!r} is the last admin; make another admin first")
+        user_id = select(User.id).where(User.name == name).scalar_subquery()
+        connection.execute(delete(UserSession).where(UserSession.user_id == user_id))
         connection.execute(delete(User).where(User.name == name))
     audit.record(engine, actor, "user.remove", name)
 

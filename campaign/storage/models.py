@@ -465,6 +465,27 @@ class User(Base):
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
+class UserSession(Base):
+    """A dashboard login that lasts across reloads, tabs and shared links (``campaign.access.sessions``).
+
+    The browser holds a signed cookie with a random token; only its SHA-256 is stored here.
+    ``stamp`` is the user's session stamp when the session began (id, creation time,
+    ``session_epoch``): once the user's stamp differs, or the user is gone, the session is over.
+    """
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    stamp: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    client: Mapped[str] = mapped_column(String(64), default="")
+
+
 class LoginThrottle(Base):
     """Failed logins per user name (``user:<name>``) or per client (``client:<address>``)."""
 

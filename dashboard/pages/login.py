@@ -62,7 +62,7 @@ with middle:
             else:
                 st.error("Wrong user name or password.")
         else:
-            guard.log_in(user)
+            guard.log_in(user, client)
             data.forget_access()
             st.rerun()
 
@@ -85,7 +85,7 @@ with middle:
                     st.session_state[SSO_REFUSED] = refused.message
                 else:
                     st.session_state.pop(SSO_REFUSED, None)
-                    guard.log_in(found)
+                    guard.log_in(found, guard.client())
                     st.rerun()
             reason = st.session_state.get(SSO_REFUSED, "this account has no access here")
             st.error(f"Single sign-on refused: {reason}.")

@@ -1,4 +1,5 @@
-"""Log out: end this session (and the single sign-on session, if any), then the login form."""
+"""Log out: end this login (its session record, so every tab and reload too) and the single
+sign-on session, if any; then the login form."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dashboard import data, guard
 name = st.session_state.get(guard.USER)
 if name:
     audit.record(data.engine(), name, "logout", name)
-guard.log_out()
+guard.end_login()
 if st.user.get("is_logged_in"):  # only with single sign-on configured
     st.logout()
 else:

@@ -189,8 +189,7 @@ def test_messages_in_the_browser(
     with runtime.engine.begin() as connection:
         connection.execute(update(OutboxMessage).values(status="unknown", claimed_at=utcnow()))
     page.wait_for_timeout(6000)  # the page's figures are cached for 5 s
-    page.reload()
-    log_in(page, lead)  # a new session: the login form again
+    page.reload()  # a new Streamlit session, the same login (issue 17: sessions that last)
     page.get_by_text("In doubt: 3 texts").wait_for(timeout=45000)
     page.get_by_role("button", name="Resend all 3").wait_for(timeout=30000)
     page.get_by_role("button", name="Resend all 3").scroll_into_view_if_needed()

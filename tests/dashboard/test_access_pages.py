@@ -71,7 +71,7 @@ def log_in_form(at: AppTest, name: str, password: str) -> AppTest:
     return at
 
 
-# Hidden pages every logged-in user has: "" (the default: a copy of Live at "/") and log-out.
+# Hidden pages every logged-in user has: "" (the default: the start page at "/") and log-out.
 ALWAYS = {"", "logout"}
 BUILT = {"live", "on-air", "map", "outcomes", "history", "messages", "appeals", "admin"}
 
@@ -114,7 +114,7 @@ def test_a_forbidden_address_shows_none_of_its_data(
     shown = text(at)
     assert "Audit log" not in shown and "victim" not in shown, "no admin data"
     assert '<h1 class="sf-h">' not in shown, "no staff page (Map, Outcomes) ran"
-    assert 'class="cr-card' in shown, "the visitor's default page (Live) ran instead"
+    assert 'class="sf-h sf-home"' in shown, "the visitor's start page ran instead"
 
 
 @pytest.mark.parametrize("path", ["live", "on-air", "map", "admin"])

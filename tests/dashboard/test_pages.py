@@ -27,8 +27,8 @@ def sign(client: TestClient, runtime: Runtime) -> None:
     runtime.live.refresh(runtime.engine, runtime.vault)  # as the ingest keeper does at start
 
 
-def page(path: str | None = None, role: str = "staff", **query: str) -> AppTest:
-    """A page as a logged-in user of ``role`` sees it."""
+def page(path: str | None = "pages/live.py", role: str = "staff", **query: str) -> AppTest:
+    """A page as a logged-in user of ``role`` sees it (Live unless told; "/" is the start page)."""
     at = AppTest.from_file(APP, default_timeout=30)
     sign_in(at, role)
     for name, value in query.items():
