@@ -1,7 +1,7 @@
 """user_sessions: dashboard logins that last across reloads, tabs and shared links
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-03 07:40:00
 
 The browser keeps a signed cookie with a random token; the table keeps the token's SHA-256,
@@ -18,7 +18,7 @@ from alembic import op
 from campaign.storage.types import UtcDateTime
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
