@@ -38,7 +38,10 @@ from pathlib import Path
 
 from dashboard import guard
 
-Path({out!r}).write_text(guard.client() or "(unknown)")
+# Written whole, then renamed: the test sees the file only with its answer in it.
+written = Path({out!r} + ".part")
+written.write_text(guard.client() or "(unknown)")
+written.replace({out!r})
 """
 
 
