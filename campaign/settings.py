@@ -29,6 +29,12 @@ DEFAULT_YES_WORDS = (
 )  # fmt: skip
 
 
+def _comma_list(value: object) -> tuple[str, ...]:
+    """A comma-separated setting (or a list given in code) as its stripped, non-empty parts."""
+    parts = value.split(",") if isinstance(value, str) else value if isinstance(value, tuple | list) else ()
+    return tuple(str(part).strip() for part in parts if str(part).strip())
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CAMPAIGN_",
@@ -171,6 +177,11 @@ class Settings(BaseSettings):
         "X-Forwarded-For names the client (e.g. 127.0.0.1 for a proxy on this machine). "
         "Empty: every client is its connecting address and X-Forwarded-For is ignored.",
     )
+    milestone_notify: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Comma-separated phone numbers (international form, +31...) of the leads who get "
+        "a text when a total passes a milestone. Empty: nobody is texted.",
+    )
     streams_per_client: int = Field(
         8, ge=0, description="Overlay event streams one client may hold open at once (0: no cap)."
     )
@@ -202,6 +213,15 @@ class Settings(BaseSettings):
                     raise ValueError(f"{part!r} is not an e-mail domain such as amnesty.org")
         return value
 
+    @field_validator("milestone_notify", mode="before")
+    @classmethod
+    def _split_numbers(cls, value: object) -> object:
+        numbers = _comma_list(value)
+        for i, part in enumerate(numbers, 1):  # the entry is not echoed: it may be someone's number
+            if not re.fullmatch(r"\+[0-9 ]{8,20}", str(part)):
+                raise ValueError(f"entry {i} is not a phone number in international form (+31...)")
+        return numbers
+
     @field_validator("metrics_token")
     @classmethod
     def _long_enough(cls, value: SecretStr) -> SecretStr:
@@ -213,15 +233,13 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _split_proxies(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = tuple(part.strip() for part in value.split(",") if part.strip())
-        if isinstance(value, tuple | list):
-            for part in value:
-                try:
-                    ipaddress.ip_network(part, strict=False)
-                except ValueError:
-                    raise ValueError(f"{part!r} is not an IP address or network") from None
-        return value
+        proxies = _comma_list(value)
+        for part in proxies:
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an IP address or network") from None
+        return proxies
 
     # -- scale-out: background workers (campaign worker) --
     work_claim_after: float = Field(

@@ -13,7 +13,16 @@ from rich.table import Table
 
 from campaign.appeals import registry as appeal_service
 from campaign.runtime import Runtime
-from cli.common import console, errors, open_runtime
+from cli.common import (
+    GoalOption,
+    MilestonesOption,
+    NoMilestonesOption,
+    StretchStepOption,
+    console,
+    errors,
+    goal_shown,
+    open_runtime,
+)
 
 appeal_app = typer.Typer(help="Urgent Action appeals.", no_args_is_help=True)
 
@@ -70,7 +79,7 @@ def appeal_edit(
     title: Annotated[str | None, typer.Option(help="New title.")] = None,
     person: Annotated[str | None, typer.Option(help="The person or case.")] = None,
     sms_text: Annotated[str | None, typer.Option(help="The alert text, at most 160 characters.")] = None,
-    goal: Annotated[int | None, typer.Option(help="Signatures aimed for; 0 removes the goal.")] = None,
+    goal: GoalOption = None,
     country: Annotated[str | None, typer.Option(help="Country of concern, ISO code.")] = None,
     target_name: Annotated[str | None, typer.Option(help="The authority the signatures go to.")] = None,
     target_email: Annotated[
@@ -86,11 +95,9 @@ def appeal_edit(
             help="Keep it off the public counter and widget (and public campaign totals), or put it back.",
         ),
     ] = None,
-    milestone: Annotated[
-        list[int] | None,
-        typer.Option(help="A total whose passing is announced once (repeat it; replaces the list)."),
-    ] = None,
-    no_milestones: Annotated[bool, typer.Option("--no-milestones", help="Remove the milestones.")] = False,
+    milestone: MilestonesOption = None,
+    no_milestones: NoMilestonesOption = False,
+    stretch_step: StretchStepOption = None,
 ) -> None:
     """Change an appeal's title, text, goal, target, publicity or milestones (only what is given)."""
     rt = open_runtime()
@@ -107,6 +114,7 @@ def appeal_edit(
         target_fax=target_fax,
         private=private,
         milestones=[] if no_milestones else milestone,
+        stretch_step=stretch_step,
     )
     if not changed:
         console.print(f"appeal [bold]{slug}[/] unchanged")
@@ -115,8 +123,8 @@ def appeal_edit(
     labels = {"target_authority": "target name"}
     for name, (_, after) in changed.items():
         shown = after if after not in (None, "") else "(none)"
-        if name == "milestones":
-            shown = ", ".join(f"{m:,}" for m in after or []) or "(none)"  # type: ignore[attr-defined]
+        if name in ("milestones", "stretch_step"):
+            shown = goal_shown(name, after)
         if name == "private":
             shown = "yes: off the public counter and widget" if after else "no: on the public counter"
         console.print(f"{labels.get(name, name.replace('_', ' '))}: {shown}", highlight=False)

@@ -4,7 +4,9 @@ reading dates and times typed on the command line (a wrong one is one clear line
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Annotated
 
+import typer
 from rich.console import Console
 from sqlalchemy import Engine
 
@@ -12,6 +14,17 @@ from campaign.errors import BadRequest
 from campaign.runtime import Runtime
 from campaign.settings import get_settings
 from campaign.storage import db
+
+# The options an appeal and a campaign share for their goal and milestones.
+GoalOption = Annotated[int | None, typer.Option(help="Signatures aimed for; 0 removes the goal.")]
+MilestonesOption = Annotated[
+    list[int] | None,
+    typer.Option("--milestone", help="A total whose passing is announced once (repeat it; replaces them)."),
+]
+NoMilestonesOption = Annotated[bool, typer.Option("--no-milestones", help="Remove the milestones.")]
+StretchStepOption = Annotated[
+    int | None, typer.Option(help="Move the goal on by this many when it is reached; 0 stops it.")
+]
 
 console = Console()
 errors = Console(stderr=True)
@@ -60,3 +73,12 @@ def parse_day_or_when(text: str | None, what: str) -> date | datetime | None:
         except ValueError:
             pass
     return parse_when(text, what)
+
+
+def goal_shown(name: str, value: object) -> str:
+    """A goal, milestones or stretch step as a command prints it."""
+    if isinstance(value, list | tuple):
+        return ", ".join(f"{m:,}" for m in value) or "(none)"
+    if isinstance(value, int) and value:
+        return f"{value:,} when the goal is reached" if name == "stretch_step" else f"{value:,}"
+    return "(none)"

@@ -28,6 +28,7 @@ from campaign.storage import db, embedded_redis
 from cli import access as cli_access
 from cli import activity as cli_activity
 from cli import appeals as cli_appeals
+from cli import campaigns as cli_campaigns
 from cli import delivery as cli_delivery
 from cli import history as cli_history
 from cli import messaging as cli_messaging
@@ -47,6 +48,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(redis_app, name="redis")
 cli_appeals.add_to(app)  # appeal
+cli_campaigns.add_to(app)  # campaign (goals and milestones of a campaign or all)
 cli_activity.add_to(app)  # token, social, poll, demonstration, outcome
 cli_scale.add_to(app)  # worker
 cli_privacy.add_to(app)  # supporter, retention, keys

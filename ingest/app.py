@@ -30,7 +30,7 @@ from campaign.access.clients import TrustedProxies
 from campaign.errors import NotFound, error_body
 from campaign.inbound.message import InboundSms
 from campaign.inbound.spool import Spool
-from campaign.messaging import outbox
+from campaign.messaging import lead_notices, outbox
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from ingest import operator_gate, overlay, public
@@ -117,7 +117,7 @@ async def lifespan(
         Recent(lambda: outbox.in_doubt(rt.engine)),
     )
     committer = GroupCommitter(rt, Spool(settings.spool_dir, rt.vault), metrics=metrics)
-    hub.attach(rt.redis_url, rt.live, rt.engine)
+    hub.attach(rt.redis_url, rt.live, rt.engine, lead_notices.notifier(rt.vault, settings.milestone_notify))
     await committer.start()
     await hub.start()
     try:

@@ -12,10 +12,11 @@ A campaign's total is the sum of its appeals' latest totals, each of which only 
 sum is exact and only grows too; which appeal belongs to which campaign is read from Redis
 when a campaign viewer connects, every ``POLL_SECONDS`` and when an unknown appeal moves.
 
-When an appeal's total passes one of its milestones, each process that sees it tries to claim
-it in the database, which lets exactly one win (also across restarts); the winner announces it
-on the channel and every process sends ``event: milestone`` to that appeal's viewers.  A
-milestone waiting in a viewer's mailbox is never dropped for a newer total.
+When a total (an appeal's, a campaign's or everything's) passes one of its milestones, one
+process claims it (``ingest.milestone_watch``) and announces it on the channel; every process
+sends ``event: milestone`` to that scope's viewers.  A milestone waiting in a viewer's mailbox
+is never dropped for a newer total.  A campaign's own goal (``campaign campaign edit``) is the
+one its feeds show; without one, the sum of its appeals' goals.
 
 The endpoints read the hub and the screen gate from the app's lifespan state
 (``request.state.hub`` and ``request.state.gate``, see ``ingest.app``).  One client (its
@@ -31,10 +32,8 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Coroutine
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import Engine
@@ -44,11 +43,12 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from campaign.access.clients import TrustedProxies
-from campaign.appeals import milestones
+from campaign.appeals.milestones import OnClaim
 from campaign.errors import CampaignError, NotFound
 from campaign.live.figures import Milestone, updates
 from campaign.live.view import LiveView
 from campaign.storage.models import EVERY_CAMPAIGN
+from ingest.milestone_watch import MilestoneWatch
 from ingest.ratelimit import client_of
 from ingest.screen_gate import TTL, ScreenGate
 
@@ -87,19 +87,19 @@ class TotalsHub:
         self._delivered_at: dict[str, float] = {}
         self._scheduled: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
-        self._campaign_of: dict[str, str] = {}  # appeal slug -> campaign slug
+        self.campaign_of: dict[str, str] = {}  # appeal slug -> campaign slug
         self._reloading: asyncio.Task[None] | None = None
         self.engine: Engine | None = None
-        self._marks: dict[str, tuple[int, ...]] = {}  # appeal slug -> its milestones
-        self._marks_read_at = -POLL_SECONDS
-        self._claimed: set[tuple[str, int]] = set()  # tried by this process already
-        self._side_tasks: set[asyncio.Task[None]] = set()
+        self.watch = MilestoneWatch(self)
 
-    def attach(self, redis_url: str, view: LiveView, engine: Engine | None = None) -> None:
+    def attach(
+        self, redis_url: str, view: LiveView, engine: Engine | None = None, on_claim: OnClaim | None = None
+    ) -> None:
         """Connect the hub to the live view (and, to claim milestones, the database)."""
         self.redis_url = redis_url
         self.view = view
         self.engine = engine
+        self.watch.on_claim = on_claim
 
     @property
     def viewers(self) -> int:
@@ -111,6 +111,8 @@ class TotalsHub:
             asyncio.create_task(self._poll(), name="totals-poll"),
             asyncio.create_task(self._heartbeat(), name="totals-heartbeat"),
         ]
+        if self.engine is not None:
+            self._tasks.append(asyncio.create_task(self.watch.poll(), name="milestones-poll"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -121,10 +123,11 @@ class TotalsHub:
     def announce(self, appeal: str, total: int) -> None:
         """An appeal's new total; its campaign's and everything's sums move with it."""
         self.publish(appeal, total)
-        self._watch_milestones(appeal, total)
+        if self.engine is not None:
+            self.watch.moved(appeal, total)
         if not any(key.startswith(CAMPAIGN) for key in self._mailboxes):
             return
-        campaign = self._campaign_of.get(appeal)
+        campaign = self.campaign_of.get(appeal)
         if campaign is None:  # a new appeal: learn its campaign, then add it in
             self._reload_soon()
             return
@@ -132,53 +135,13 @@ class TotalsHub:
 
     def _publish_sums(self, campaigns: list[str]) -> None:
         for campaign in campaigns:
-            members = [slug for slug, c in self._campaign_of.items() if campaign in (c, EVERY_CAMPAIGN)]
+            members = [slug for slug, c in self.campaign_of.items() if campaign in (c, EVERY_CAMPAIGN)]
             self.publish(campaign_scope(campaign), sum(self.latest.get(slug, 0) for slug in members))
-
-    def _watch_milestones(self, appeal: str, total: int) -> None:
-        if self.engine is None:
-            return
-        if time.monotonic() - self._marks_read_at >= POLL_SECONDS:
-            self._marks_read_at = time.monotonic()  # one read at a time
-            self._spawn(self._read_marks())
-        due = [m for m in self._marks.get(appeal, ()) if m <= total and (appeal, m) not in self._claimed]
-        if due:
-            self._claimed.update((appeal, m) for m in due)
-            self._spawn(self._claim(appeal, due))
-
-    async def _read_marks(self) -> None:
-        try:
-            totals = await asyncio.to_thread(self.view.appeal_totals)
-        except Exception as error:  # Redis away: try again at the next announcement
-            self._marks_read_at = -POLL_SECONDS
-            log.debug("milestones not read (%s)", error)
-            return
-        self._marks = {t.slug: t.milestones for t in totals if t.milestones}
-        for t in totals:
-            if t.milestones:
-                self._watch_milestones(t.slug, max(t.total, self.latest.get(t.slug, 0)))
-
-    async def _claim(self, appeal: str, due: list[int]) -> None:
-        assert self.engine is not None
-        scope = milestones.appeal_scope(appeal)
-        for milestone in due:
-            try:
-                if await asyncio.to_thread(milestones.claim, self.engine, scope, milestone):
-                    at = datetime.now(UTC).isoformat(timespec="seconds")
-                    await asyncio.to_thread(self.view.announce_milestone, scope, milestone, at)
-            except Exception as error:  # the database or Redis away: another announcement retries
-                self._claimed.discard((appeal, milestone))
-                log.warning("milestone %s of %s not claimed yet (%s)", milestone, scope, error)
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._side_tasks.add(task)
-        task.add_done_callback(self._side_tasks.discard)
 
     def celebrate(self, passed: Milestone) -> None:
         """A milestone claimed by some process: to this process's viewers of its scope, never dropped."""
         kind, _, slug = passed.scope.partition(":")
-        key = slug if kind == "appeal" else campaign_scope(slug)
+        key = slug if kind == "appeal" else campaign_scope(slug or passed.scope)  # "all" has no colon
         text = f"event: milestone\ndata: {json.dumps(passed.as_json())}\n\n"
         for mailbox in self._mailboxes.get(key, ()):
             try:
@@ -236,10 +199,10 @@ class TotalsHub:
 
     async def _current_sum(self, campaign: str) -> int | None:
         totals = await asyncio.to_thread(self.view.appeal_totals)
-        self._campaign_of = {t.slug: t.campaign for t in totals}
+        self.campaign_of = {t.slug: t.campaign for t in totals}
         for t in totals:
             self.publish(t.slug, t.total)
-        if campaign != EVERY_CAMPAIGN and campaign not in self._campaign_of.values():
+        if campaign != EVERY_CAMPAIGN and campaign not in self.campaign_of.values():
             return None
         self._publish_sums([campaign])
         return self.latest.get(campaign_scope(campaign))
@@ -399,9 +362,11 @@ async def campaign_figures(request: Request) -> Response:
     """A campaign's summed figures (``all``: every appeal's), for the holders of its screen tokens."""
     slug, unknown = _scope(request)
     await request.state.gate.admit(request, slug)
-    figures = await asyncio.to_thread(request.state.hub.view.scope_figures, request.path_params["slug"])
+    hub: TotalsHub = request.state.hub
+    figures = await asyncio.to_thread(hub.view.scope_figures, request.path_params["slug"])
     if figures is None:
         raise NotFound(unknown)
+    figures.own_goal = hub.watch.goal(figures.campaign)
     return JSONResponse(figures.as_json(), headers={"Cache-Control": "no-cache"})
 
 
@@ -411,6 +376,8 @@ async def overlay(request: Request) -> Response:
     token = await request.state.gate.admit(request, slug)
     if slug.startswith(CAMPAIGN):
         scope = await asyncio.to_thread(hub.view.scope_figures, slug[len(CAMPAIGN) :])
+        if scope is not None:
+            scope.own_goal = hub.watch.goal(scope.campaign)
         figures = None if scope is None else (scope.title, scope.goal, scope.signatures)
     else:
         one = await asyncio.to_thread(hub.view.figures, slug)

@@ -293,9 +293,12 @@ def backend_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def start_ingest(settings: Settings, log: Path, port: int | None = None) -> Server:
+def start_ingest(
+    settings: Settings, log: Path, port: int | None = None, extra_env: dict[str, str] | None = None
+) -> Server:
     port = port or free_port()
     env = {
+        **(extra_env or {}),
         **os.environ,
         **backend_env(settings),
         "CAMPAIGN_PUBLIC_URL": settings.public_url,

@@ -6,24 +6,37 @@ notices tries to ``claim`` it, and the database's unique (scope, milestone) lets
 of them win, once, even after restarts or a Redis flush.  The winner announces it on the
 live view's channel and every process passes it on to its viewers (see ``ingest.overlay``).
 Milestones already passed when they are set are recorded as passed, not announced.
+
+A campaign (``campaign:torture``) and the whole network (``all``) have milestones and a goal
+too (see ``campaign.appeals.goals``).  A scope with a stretch step treats its goal as one more
+milestone: the claim that records the goal reached moves the goal on by the step, in the same
+transaction, so it moves once however many processes saw it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, select, update
 
 from campaign.errors import BadRequest
 from campaign.storage.db import dialect_insert
-from campaign.storage.models import MilestonePassed, utcnow
+from campaign.storage.models import EVERY_CAMPAIGN, Appeal, MilestonePassed, ScopeGoal, utcnow
+
+# Called in the claim's transaction once a milestone is recorded: (connection, scope, milestone, at).
+OnClaim = Callable[[Connection, str, int, datetime], None]
 
 MOST = 50  # milestones per appeal
 
 
 def appeal_scope(slug: str) -> str:
     return f"appeal:{slug}"
+
+
+def campaign_scope(slug: str) -> str:
+    """A campaign's scope; the reserved slug ``all`` is the whole network's."""
+    return EVERY_CAMPAIGN if slug == EVERY_CAMPAIGN else f"campaign:{slug}"
 
 
 def check(values: Iterable[int]) -> list[int]:
@@ -44,10 +57,60 @@ def check_goal(goal: int | None, passed: Iterable[int]) -> None:
         raise BadRequest(f"goal {goal}: under milestone {highest}, which the total has passed already")
 
 
-def claim(engine: Engine, scope: str, milestone: int, at: datetime | None = None) -> bool:
-    """Record that ``scope`` passed ``milestone``; True only for the one caller that recorded it."""
+def check_step(step: int | None) -> int | None:
+    """A stretch step: None unchanged, 0 removes it, below zero refused."""
+    if step is not None and step < 0:
+        raise BadRequest(f"stretch step {step}: must be a positive number of signatures (0 removes it)")
+    return step
+
+
+def marks(milestones: Iterable[int], goal: int | None, stretch_step: int | None) -> tuple[int, ...]:
+    """What a scope announces: its milestones, and its goal when the goal stretches."""
+    found = set(milestones)
+    if goal and stretch_step:
+        found.add(goal)
+    return tuple(sorted(found))
+
+
+def stretched(goal: int | None, stretch_step: int | None, total: int) -> int | None:
+    """The goal moved on by whole steps until the total is under it (a goal set below the total)."""
+    if not goal or not stretch_step or goal > total:
+        return goal
+    return goal + ((total - goal) // stretch_step + 1) * stretch_step
+
+
+def claim(
+    engine: Engine,
+    scope: str,
+    milestone: int,
+    at: datetime | None = None,
+    on_claim: OnClaim | None = None,
+) -> bool:
+    """Record that ``scope`` passed ``milestone``; True only for the one caller that recorded it.
+
+    If ``milestone`` is the scope's goal and the goal stretches, the goal moves on by its step;
+    ``on_claim`` (e.g. queuing the leads' texts) runs in the same transaction, so it runs once.
+    """
+    moment = at or utcnow()
     with engine.begin() as connection:
-        return _insert(connection, scope, milestone, at or utcnow(), announced=True)
+        if not _insert(connection, scope, milestone, moment, announced=True):
+            return False
+        _stretch(connection, scope, milestone)
+        if on_claim is not None:
+            on_claim(connection, scope, milestone, moment)
+        return True
+
+
+def _stretch(connection: Connection, scope: str, reached: int) -> None:
+    """Move a reached stretch goal on by its step; the WHERE makes it happen at most once."""
+    kind, _, slug = scope.partition(":")
+    table: type[Appeal] | type[ScopeGoal] = Appeal if kind == "appeal" else ScopeGoal
+    where = Appeal.slug == slug if kind == "appeal" else ScopeGoal.scope == scope
+    connection.execute(
+        update(table)
+        .where(where, table.goal == reached, table.stretch_step > 0)
+        .values(goal=table.goal + table.stretch_step)
+    )
 
 
 def record_passed(connection: Connection, scope: str, milestones: Iterable[int], total: int) -> None:

@@ -37,6 +37,7 @@ class AppealSummary:
     campaign_name: str = ""
     private: bool = False
     milestones: tuple[int, ...] = ()
+    stretch_step: int | None = None
 
     def public(self) -> dict[str, object]:
         """What the live view shows of an appeal."""
@@ -49,7 +50,10 @@ class AppealSummary:
             "campaign": self.campaign,
             "campaign_name": self.campaign_name,
             "private": int(self.private),
-            "milestones": ",".join(str(m) for m in self.milestones),
+            # What the watchers announce: the milestones, and the goal when it stretches.
+            "milestones": ",".join(
+                str(m) for m in milestone_rules.marks(self.milestones, self.goal, self.stretch_step)
+            ),
         }
 
 
@@ -176,8 +180,12 @@ def edit_appeal(
     target_fax: str | None = None,
     private: bool | None = None,
     milestones: list[int] | None = None,
+    stretch_step: int | None = None,
 ) -> dict[str, tuple[object, object]]:
     """Change what is given (None: unchanged; "" clears a text; goal 0 clears the goal).
+
+    ``stretch_step`` (0 removes it) moves the goal on by that many signatures each time the
+    total reaches it; a goal the total has passed already moves on at once.
 
     ``private`` keeps the appeal off the public counter and widget (and out of public
     campaign totals); screens and the on-air feeds still show it.
@@ -215,11 +223,13 @@ def edit_appeal(
         wanted["private"] = private
     if milestones is not None:  # [] removes them
         wanted["milestones"] = milestone_rules.check(milestones) or None
+    if milestone_rules.check_step(stretch_step) is not None:
+        wanted["stretch_step"] = stretch_step or None
     changed: dict[str, tuple[object, object]] = {}
     with Session(engine) as session, session.begin():
         appeal = _appeal(session, slug)
         scope = milestone_rules.appeal_scope(slug)
-        if "goal" in wanted or "milestones" in wanted:
+        if "goal" in wanted or "milestones" in wanted or "stretch_step" in wanted:
             connection = session.connection()
             total = session.scalar(
                 select(Tally.count).where(Tally.appeal_id == appeal.id, Tally.kind == "total")
@@ -230,9 +240,15 @@ def edit_appeal(
                 connection, scope, marks if isinstance(marks, list) else [], total or 0
             )
             new_goal = wanted.get("goal", appeal.goal)
-            milestone_rules.check_goal(
-                new_goal if isinstance(new_goal, int) else None, milestone_rules.passed(connection, scope)
+            step = wanted.get("stretch_step", appeal.stretch_step)
+            goal_now = milestone_rules.stretched(
+                new_goal if isinstance(new_goal, int) else None,
+                step if isinstance(step, int) else None,
+                total or 0,
             )
+            if goal_now != new_goal:
+                wanted["goal"] = goal_now
+            milestone_rules.check_goal(goal_now, milestone_rules.passed(connection, scope))
         for name, value in wanted.items():
             before = getattr(appeal, name)
             if before != value:
@@ -314,6 +330,7 @@ def list_appeals(engine: Engine) -> list[AppealSummary]:
                 campaign_name=campaign_name,
                 private=bool(appeal.private),
                 milestones=tuple(appeal.milestones or ()),
+                stretch_step=appeal.stretch_step,
             )
             for appeal, campaign_slug, campaign_name in rows
         ]

@@ -121,6 +121,7 @@ class ScopeFigures:
     campaign: str
     title: str
     appeals: list[AppealFigures]
+    own_goal: int | None = None  # the campaign's own goal (campaign.appeals.goals), if it has one
 
     @property
     def signatures(self) -> int:
@@ -132,7 +133,9 @@ class ScopeFigures:
 
     @property
     def goal(self) -> int | None:
-        """The sum of the appeals' goals, only if each has one (as the screens show it)."""
+        """The campaign's own goal; else the sum of the appeals' goals, only if each has one."""
+        if self.own_goal:
+            return self.own_goal
         if not self.appeals or any(not a.goal for a in self.appeals):
             return None
         return sum(a.goal or 0 for a in self.appeals)

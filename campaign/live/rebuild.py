@@ -18,6 +18,7 @@ from typing import Any
 import redis
 from sqlalchemy import Engine, func, select
 
+from campaign.appeals.milestones import marks
 from campaign.live import cluster
 from campaign.live.changes import Signed, epoch_minute, tally_field
 from campaign.live.figures import LiveReads
@@ -254,6 +255,7 @@ class DatabaseSnapshot:
                         Campaign.name.label("campaign_name"),
                         Appeal.private,
                         Appeal.milestones,
+                        Appeal.stretch_step,
                     ).join(Campaign, Campaign.id == Appeal.campaign_id)
                 )
                 .mappings()
@@ -265,7 +267,9 @@ class DatabaseSnapshot:
                 row["slug"]: {
                     **{k: row[k] for k in shown},
                     "private": int(bool(row["private"])),
-                    "milestones": ",".join(str(m) for m in row["milestones"] or ()),
+                    "milestones": ",".join(
+                        str(m) for m in marks(row["milestones"] or (), row["goal"], row["stretch_step"])
+                    ),
                 }
                 for row in appeal_rows
             }

@@ -47,7 +47,8 @@ from campaign.storage.models import OutboxMessage, Supporter, lane_of, utcnow
 
 # reply: any other answer to a text (JOIN, START, an unknown word) where the provider
 # cannot answer in the webhook's response
-KINDS = ("alert", "thank_you", "outcome", "help", "opt_out_confirmation", "reply")
+# milestone: a note to a lead (CAMPAIGN_MILESTONE_NOTIFY) that a total passed a milestone
+KINDS = ("alert", "thank_you", "outcome", "help", "opt_out_confirmation", "reply", "milestone")
 STATUSES = ("queued", "sending", "sent", "delivered", "failed", "cancelled", "unknown")
 FINAL = frozenset({"delivered", "failed", "cancelled"})
 LANES = ("reply", "bulk")  # in the order the sender serves them

@@ -93,6 +93,20 @@ class Appeal(Base):
     private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # Round numbers that set things off when the total passes them (see campaign.appeals.milestones).
     milestones: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
+    # A stretch goal: once the goal is reached it moves on by this many signatures.
+    stretch_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class ScopeGoal(Base):
+    """The goal and milestones of a campaign (``campaign:torture``) or of everything (``all``)."""
+
+    __tablename__ = "scope_goals"
+
+    scope: Mapped[str] = mapped_column(String(80), primary_key=True)
+    goal: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    milestones: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
+    stretch_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class MilestonePassed(Base):

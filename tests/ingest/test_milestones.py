@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -16,12 +17,12 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from campaign.access import screens
-from campaign.appeals import milestones
+from campaign.appeals import goals, milestones
 from campaign.appeals import registry as appeals
 from campaign.errors import BadRequest
 from campaign.runtime import Runtime
 from campaign.settings import Settings
-from campaign.storage.models import MilestonePassed
+from campaign.storage.models import MilestonePassed, OutboxMessage
 from tests.conftest import post_twilio, start_ingest, twilio_form
 
 pytestmark = pytest.mark.usefixtures("hassan")
@@ -139,3 +140,95 @@ def test_a_milestone_is_announced_once_across_processes_and_restarts(
         assert len(rows(runtime)) == 2
     finally:
         third.stop()
+
+
+def test_a_campaigns_and_everythings_milestones_and_stretch_goal_are_announced_once(
+    settings: Settings, runtime: Runtime, tmp_path: Path
+) -> None:
+    """Two processes, then a restart: each milestone of campaign torture and of all goes out once,
+    the stretch goal moves on when reached, and the lead is texted once per milestone."""
+    goals.edit(runtime.engine, "torture", goal=2, stretch_step=3, milestones=[3])
+    goals.edit(runtime.engine, "all", milestones=[3])
+    token = screens.create(runtime.engine, "everything", actor="test")
+    lead = {"CAMPAIGN_MILESTONE_NOTIFY": "+31611112222"}
+    first = start_ingest(settings, tmp_path / "first.log", extra_env=lead)
+    second = start_ingest(settings, tmp_path / "second.log", extra_env=lead)
+    servers = (first, second)
+    try:
+
+        async def scenario() -> list[list[tuple[str, dict[str, object]]]]:
+            opened = [asyncio.Event() for _ in range(3)]
+            urls = [
+                f"{first.url}/api/v1/campaigns/torture/stream?token={token}",
+                f"{second.url}/api/v1/campaigns/torture/stream?token={token}",
+                f"{second.url}/api/v1/campaigns/all/stream?token={token}",
+            ]
+            watchers = [asyncio.create_task(watch(url, o, 6)) for url, o in zip(urls, opened, strict=True)]
+            for event in opened:
+                await asyncio.wait_for(event.wait(), 10)
+            for i in range(6):  # each text through either process
+                with httpx.Client(base_url=servers[i % 2].url) as http:
+                    form = twilio_form(f"SMc{i}", f"+3161234570{i}", "JA")
+                    response = await asyncio.to_thread(post_twilio, http, form)
+                assert response.status_code == 200
+                await asyncio.sleep(0.3)
+            return list(await asyncio.wait_for(asyncio.gather(*watchers), 20))
+
+        torture_one, torture_two, everything = asyncio.run(scenario())
+        for seen in (torture_one, torture_two):
+            passed = [(data["scope"], data["milestone"]) for kind, data in seen if kind == "milestone"]
+            assert passed == [("campaign:torture", 2), ("campaign:torture", 3), ("campaign:torture", 5)]
+        passed = [(data["scope"], data["milestone"]) for kind, data in everything if kind == "milestone"]
+        assert passed == [("all", 3)]
+        assert goals.get(runtime.engine, "torture").goal == 8, "the stretch goal moved on twice"
+        for server in servers:  # each process reads the moved goal within its poll
+            figures = wait_for_goal(f"{server.url}/api/v1/campaigns/torture?token={token}", 8)
+            assert (figures["signatures"], figures["goal"]) == (6, 8)
+    finally:
+        second.stop()
+        first.stop()
+    expected = [("all", 3, True), ("campaign:torture", 2, True), ("campaign:torture", 3, True)]
+    assert sorted(rows(runtime)) == [*expected, ("campaign:torture", 5, True)]
+    assert lead_texts(runtime) == [
+        "Milestone: all appeals together passed 3 signatures",
+        "Milestone: campaign torture passed 2 signatures",
+        "Milestone: campaign torture passed 3 signatures",
+        "Milestone: campaign torture passed 5 signatures",
+    ]
+
+    third = start_ingest(settings, tmp_path / "third.log", extra_env=lead)
+    try:
+
+        async def after_restart() -> list[tuple[str, dict[str, object]]]:
+            opened = asyncio.Event()
+            watcher = asyncio.create_task(
+                watch(f"{third.url}/api/v1/campaigns/all/stream?token={token}", opened, 7)
+            )
+            await asyncio.wait_for(opened.wait(), 10)
+            with httpx.Client(base_url=third.url) as http:
+                await asyncio.to_thread(post_twilio, http, twilio_form("SMc9", "+31612345709", "JA"))
+            return await asyncio.wait_for(watcher, 20)
+
+        assert [kind for kind, _ in asyncio.run(after_restart())] == ["total", "total"]
+        assert len(rows(runtime)) == 4
+        assert len(lead_texts(runtime)) == 4
+    finally:
+        third.stop()
+
+
+def wait_for_goal(url: str, goal: int) -> dict[str, object]:
+    deadline = time.monotonic() + 15
+    while True:
+        figures: dict[str, object] = httpx.get(url).json()
+        if figures["goal"] == goal or time.monotonic() > deadline:
+            return figures
+        time.sleep(0.2)
+
+
+def lead_texts(runtime: Runtime) -> list[str]:
+    """The leads' milestone texts in the outbox (reply lane), without their time."""
+    with runtime.engine.connect() as connection:
+        found = connection.execute(
+            select(OutboxMessage.body).where(OutboxMessage.kind == "milestone", OutboxMessage.lane == "reply")
+        )
+        return sorted(body.rsplit(" (", 1)[0] for (body,) in found)
