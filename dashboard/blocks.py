@@ -41,9 +41,18 @@ class Status:
     note: str = ""
 
 
-def heading(title: str, subtitle: str, now: datetime, zone: str, status: Status) -> str:
+MAX_MARKS = 2  # milestones the heading names at once (the newest)
+
+
+def heading(
+    title: str, subtitle: str, now: datetime, zone: str, status: Status, marks: Sequence[str] = ()
+) -> str:
+    """The Live page's heading; ``marks``: milestones passed lately, the newest shown first."""
     marker = '<span class="cr-live">LIVE</span>' if status.live else '<span class="cr-live off">PAUSED</span>'
     note = f'<span class="cr-note alert">{escape(status.note)}</span>' if status.note else ""
+    if marks:
+        shown = " · ".join(escape(m) for m in list(reversed(marks))[:MAX_MARKS])
+        note += f'<span class="cr-milestone" title="milestones passed in the last hour">★ {shown}</span>'
     return (
         '<div class="cr-head">'
         f'<div class="cr-title">{marker}<h1>{escape(title)}</h1>'

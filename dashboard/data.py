@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -36,7 +36,7 @@ from campaign.access.clients import TrustedProxies
 from campaign.access.screens import Screen
 from campaign.access.users import UserInfo
 from campaign.activity.demonstrations import listing
-from campaign.appeals import outcomes
+from campaign.appeals import milestones, outcomes
 from campaign.appeals.deliveries import DeliveryRecord
 from campaign.appeals.deliveries import history as deliveries_of
 from campaign.appeals.petition import Petition
@@ -176,6 +176,48 @@ def _today(url: str, zone: str, day: date, campaigns: tuple[str, ...]) -> pd.Dat
     return tables.on_day(every, day, list(campaigns))
 
 
+RECENT_MILESTONES = timedelta(hours=1)  # how long the Live screen names a milestone passed
+
+
+def recent_milestones(scopes: Sequence[str], tz: ZoneInfo) -> pd.DataFrame:
+    """Milestones these scopes passed in the last hour, as ``frames.milestone_marks``.
+
+    At most 5 s old; a wall screen must not stop for the database, so a failed read is none.
+    """
+    return _recent_milestones(get_settings().resolved_database_url, tuple(sorted(scopes)), tz.key)
+
+
+@st.cache_data(ttl=5, show_spinner=False, max_entries=32)
+def _recent_milestones(url: str, scopes: tuple[str, ...], zone: str) -> pd.DataFrame:
+    since = datetime.now(UTC) - RECENT_MILESTONES
+    try:
+        passed = milestones.announced(_engine(url), since=since, scopes=scopes)
+    except (SQLAlchemyError, OSError):
+        passed = []
+    return frames.milestone_marks(passed, ZoneInfo(zone))
+
+
+def history_milestones(filters: Filters) -> pd.DataFrame:
+    """The milestones History marks for these filters: of the appeals, else the campaigns, else all."""
+    settings = get_settings()
+    return _history_milestones(
+        settings.resolved_database_url, filters.appeals, filters.campaigns, settings.timezone
+    )
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=32)
+def _history_milestones(
+    url: str, appeals: tuple[str, ...], campaigns: tuple[str, ...], zone: str
+) -> pd.DataFrame:
+    if appeals:
+        scopes: list[str] | None = [milestones.appeal_scope(a) for a in appeals]
+    elif campaigns:
+        scopes = [milestones.campaign_scope(c) for c in campaigns]
+    else:
+        scopes = None  # everything: every scope's milestones
+    return frames.milestone_marks(milestones.announced(_engine(url), scopes=scopes), ZoneInfo(zone))
+
+
 def campaign_names() -> dict[str, str]:
     """Campaign names for a wall screen: an empty mapping (slugs are shown) if SQL is away."""
     try:
@@ -240,7 +282,7 @@ def appeal_list() -> list[AppealSummary]:
 
 def forget_history() -> None:
     """After a staff form wrote to the database: the next read is fresh, not 30 s old."""
-    for cached in (_campaigns, _demonstrations, _outcomes, _appeals, _today, _history):
+    for cached in (_campaigns, _demonstrations, _outcomes, _appeals, _today, _history, _history_milestones):
         cached.clear()
 
 

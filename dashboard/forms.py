@@ -1,4 +1,4 @@
-"""The staff forms: add or edit a demonstration, record an outcome.
+"""The staff forms: add or edit a demonstration, record an outcome; an appeal's milestones field.
 
 The core checks every value (``campaign.activity.demonstrations.prepare``,
 ``campaign.appeals.outcomes.record``) and says what is wrong in one sentence
@@ -27,10 +27,10 @@ from sqlalchemy.exc import IntegrityError
 from campaign.activity import demonstrations
 from campaign.activity.demonstrations import DemonstrationInput
 from campaign.activity.geo import country_name
-from campaign.appeals import outcomes
+from campaign.appeals import milestones, outcomes
 from campaign.appeals.registry import AppealSummary
 from campaign.errors import BadRequest, CampaignError
-from dashboard import data
+from dashboard import data, frames
 
 FLASH = "staff:flash"
 NEW = "new"
@@ -331,6 +331,25 @@ def outcome_form(appeals: Sequence[AppealSummary], tz: ZoneInfo) -> None:
         return
     verdict = "good" if recorded.good else "not good"
     _saved(f"Recorded for {recorded.appeal}: {outcomes.KINDS[recorded.kind][0]} ({verdict})")
+
+
+def milestones_input(label: str, current: Sequence[int], *, key: str) -> list[int] | None:
+    """A milestones field for an appeal's or campaign's form: the list typed, or None if it is wrong.
+
+    Shows the stored milestones ("10 000, 25 000"); a wrong entry is named under the field
+    (``milestones.parse``) and the form should not save.  An empty field removes them.
+    """
+    typed = st.text_input(
+        label,
+        value=", ".join(frames.grouped(m) for m in current),
+        key=key,
+        help="Totals whose passing is announced once, e.g. 10000, 25000.",
+    )
+    try:
+        return milestones.parse(typed)
+    except BadRequest as error:
+        st.error(error.message, icon=":material/error:")
+        return None
 
 
 def _saved(message: str) -> None:

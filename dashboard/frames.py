@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from campaign.activity.geo import country_name
+from campaign.appeals import milestones
 from campaign.live.figures import AppealFigures
+from campaign.storage.models import EVERY_CAMPAIGN
 from dashboard.params import Selection
 
 OPEN = "open"
@@ -174,3 +176,28 @@ def missing_note(picked: Picked) -> str:
         return ""
     names = ", ".join(repr(s) for s in picked.missing)
     return f"not found: {names}"
+
+
+def milestone_scopes(picked: Picked, selection: Selection) -> tuple[str, ...]:
+    """The milestone scopes a screen speaks for: its appeals, their campaigns, and ``all``."""
+    scopes = [milestones.appeal_scope(a.slug) for a in picked.appeals]
+    scopes += [
+        milestones.campaign_scope(c) for c in dict.fromkeys(a.campaign for a in picked.appeals if a.campaign)
+    ]
+    if selection.everything:
+        scopes.append(milestones.campaign_scope(EVERY_CAMPAIGN))
+    return tuple(scopes)
+
+
+def milestone_marks(passed: Sequence[milestones.Passed], tz: ZoneInfo) -> pd.DataFrame:
+    """Milestones as the screens mark them: at (local, naive), label ("10 000 reached 14:02 · torture").
+
+    The scope is named only when the milestones are of more than one.
+    """
+    several = len({p.scope for p in passed}) > 1
+    rows = []
+    for p in passed:
+        at = p.at.astimezone(tz).replace(tzinfo=None)
+        named = f" · {p.scope.partition(':')[2] or p.scope}" if several else ""
+        rows.append({"at": at, "label": f"{grouped(p.milestone)} reached {at:%H:%M}{named}"})
+    return pd.DataFrame(rows, columns=["at", "label"])

@@ -130,6 +130,7 @@ def live_css(p: Palette) -> str:
 .cr-clock span {{ display: block; color: var(--cr-muted); font-size: 16px; }}
 .cr-note {{ color: var(--cr-muted); font-size: 16px; }}
 .cr-note.alert {{ color: var(--cr-alert); }}
+.cr-milestone {{ color: var(--cr-good); font-size: 20px; font-weight: 700; white-space: nowrap; }}
 .cr-cards {{ display: grid; gap: 14px; grid-template-columns: repeat(auto-fit, minmax(240px, 1fr));
   height: 176px; }}
 .cr-card {{ background: var(--cr-surface); border: 1px solid var(--cr-border); border-radius: 14px;

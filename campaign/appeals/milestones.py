@@ -15,7 +15,9 @@ transaction, so it moves once however many processes saw it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, select, update
@@ -48,6 +50,23 @@ def check(values: Iterable[int]) -> list[int]:
     if len(found) > MOST:
         raise BadRequest(f"{len(found)} milestones: at most {MOST}")
     return found
+
+
+def parse(text: str) -> list[int]:
+    """Milestones as typed in a form: "10000, 25 000; 50.000" -> [10000, 25000, 50000] (checked).
+
+    Commas, semicolons and line breaks separate them; spaces, dots and apostrophes inside a
+    number group its thousands.  An entry that is not a whole number is named in the error.
+    """
+    values = []
+    for entry in re.split(r"[,;\n]+", text):
+        digits = re.sub(r"[\s.'\u202f\u00a0]", "", entry)
+        if not digits:
+            continue
+        if not re.fullmatch(r"-?[0-9]{1,15}", digits):
+            raise BadRequest(f"milestone {entry.strip()!r}: not a whole number of signatures, e.g. 10000")
+        values.append(int(digits))
+    return check(values)
 
 
 def check_goal(goal: int | None, passed: Iterable[int]) -> None:
@@ -133,3 +152,28 @@ def _insert(connection: Connection, scope: str, milestone: int, at: datetime, *,
         .returning(MilestonePassed.id)  # a row only when inserted (rowcount can be -1 with RETURNING)
     )
     return connection.execute(statement).first() is not None
+
+
+@dataclass(frozen=True)
+class Passed:
+    """A milestone announced: what the Live screen and History mark."""
+
+    scope: str
+    milestone: int
+    at: datetime
+
+
+def announced(
+    engine: Engine, *, since: datetime | None = None, scopes: Iterable[str] | None = None
+) -> list[Passed]:
+    """Milestones announced (not those passed before they were set), oldest first."""
+    query = select(MilestonePassed.scope, MilestonePassed.milestone, MilestonePassed.passed_at).where(
+        MilestonePassed.announced.is_(True)
+    )
+    if since is not None:
+        query = query.where(MilestonePassed.passed_at >= since)
+    if scopes is not None:
+        query = query.where(MilestonePassed.scope.in_(sorted(set(scopes))))
+    with engine.connect() as connection:
+        rows = connection.execute(query.order_by(MilestonePassed.passed_at, MilestonePassed.id))
+        return [Passed(scope, milestone, at) for scope, milestone, at in rows]

@@ -27,11 +27,18 @@ _UTC = ZoneInfo("UTC")  # the map's (empty) demonstrations need a zone
 
 
 def signatures_over_time(
-    series: pd.DataFrame, peaks: pd.DataFrame, p: Palette, *, hourly: bool, height: int = 360
+    series: pd.DataFrame,
+    peaks: pd.DataFrame,
+    p: Palette,
+    *,
+    hourly: bool,
+    height: int = 360,
+    milestones: pd.DataFrame | None = None,
 ) -> go.Figure:
-    """Signatures per hour or per day, with the busiest hours (the TV moments) marked.
+    """Signatures per hour or per day, with the busiest hours (the TV moments) and milestones marked.
 
-    ``series``: at, signatures; ``peaks``: at, signatures (busiest first, per hour).
+    ``series``: at, signatures; ``peaks``: at, signatures (busiest first, per hour);
+    ``milestones``: at (local, naive), label, as ``frames.milestone_marks``.
     """
     figure = go.Figure()
     unit = "hour" if hourly else "day"
@@ -70,7 +77,45 @@ def signatures_over_time(
             bgcolor=p.surface if rank < PEAK_LABELS else None,
             bordercolor=p.border if rank < PEAK_LABELS else None,
         )
+    if milestones is not None:
+        _mark_milestones(figure, milestones, series, p, hourly)
     return figure
+
+
+def _mark_milestones(
+    figure: go.Figure, milestones: pd.DataFrame, series: pd.DataFrame, p: Palette, hourly: bool
+) -> None:
+    """A dotted line at each milestone's bar, labelled at the top, like the TV moments' marks."""
+    if not len(milestones):
+        return
+    stamps = pd.to_datetime(series["at"])
+    zone = stamps.dt.tz
+    at = pd.to_datetime(milestones["at"])
+    at = at.dt.tz_localize(zone) if zone is not None else at
+    first, last = stamps.min(), stamps.max() + (timedelta(hours=1) if hourly else timedelta(days=1))
+    for when, label in zip(_bucket(at, hourly), milestones["label"], strict=True):
+        if not first <= when < last:
+            continue  # outside the view's span
+        figure.add_shape(
+            type="line",
+            x0=when,
+            x1=when,
+            yref="paper",
+            y0=0,
+            y1=1,
+            line={"color": p.good, "width": 2, "dash": "dot"},
+        )
+        figure.add_annotation(
+            x=when,
+            y=1,
+            yref="paper",
+            text=f"★ {label}",
+            showarrow=False,
+            xanchor="left",
+            yanchor="top",
+            font={"size": 12, "color": p.good},
+            name="milestone",
+        )
 
 
 def _bucket(values: pd.Series, hourly: bool) -> list[pd.Timestamp]:

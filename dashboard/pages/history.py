@@ -2,7 +2,7 @@
 
 Filters for dates, campaign, appeal, channel, provider, country, platform and outcome,
 all kept in the URL (``/history?campaign=torture&from=2008-01-01&channel=sms``) so a view
-is shared by its address; headline figures; signatures over time with the TV moments
+is shared by its address; headline figures; signatures over time with the TV moments and milestones
 marked, by country on the offline map, by channel, members who joined, social activity
 against signatures; the appeals with their totals and outcomes; and downloads of exactly
 what is filtered, the filters written into each file.  Figures come from the rollups
@@ -152,7 +152,9 @@ title.html(blocks.staff_heading("History", described))
 st.html(blocks.history_headline(view.headline, tz))
 with st.container(key="panel-over-time"):
     st.plotly_chart(
-        history_charts.signatures_over_time(view.over_time, view.peaks, p, hourly=view.hourly),
+        history_charts.signatures_over_time(
+            view.over_time, view.peaks, p, hourly=view.hourly, milestones=data.history_milestones(filters)
+        ),
         key="chart-over-time",
         theme=None,
         config=STAFF_CONFIG,

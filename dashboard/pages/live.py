@@ -1,7 +1,8 @@
 """Live: the campaign room's wall screen, for 1920x1080 without scrolling or clicks.
 
 Per appeal the count, rate, goal, channels, countries, new network members and the
-latest actions, updated every second; per campaign its social figures (Facebook joins,
+latest actions, updated every second; the milestones passed in the last hour, in the
+heading; per campaign its social figures (Facebook joins,
 posts, photos, web visits and the share from social media) and today's demonstrations,
 in a slim strip under the cards when it has any.  The URL chooses what is shown:
 ``?appeal=hassan`` (or a comma list), ``?campaign=torture``, ``?theme=light``.
@@ -37,7 +38,8 @@ def board() -> None:
         status = blocks.Status(live=True, note=frames.missing_note(shared.picked))
 
     # Charts: the same elements, in the same order, with the same keys on every run.
-    st.html(blocks.heading(shared.title, shared.subtitle, now, str(tz), status))
+    passed = data.recent_milestones(frames.milestone_scopes(shared.picked, params.selection), tz)
+    st.html(blocks.heading(shared.title, shared.subtitle, now, str(tz), status, list(passed["label"])))
     st.html(blocks.cards(appeals, session.members(read, tz), label=shared.title))
     if shared.strip:
         st.html(shared.strip)

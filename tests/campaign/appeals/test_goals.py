@@ -57,3 +57,12 @@ def test_a_goal_set_under_the_total_moves_on_by_whole_steps() -> None:
     assert milestones.stretched(100, 50, 100) == 150
     assert milestones.stretched(100, 50, 260) == 300
     assert milestones.stretched(100, None, 260) == 100
+
+
+def test_milestones_typed_in_a_form_are_read_or_named() -> None:
+    assert milestones.parse("25 000, 10000;\n50.000, 10'000,") == [10000, 25000, 50000]
+    assert milestones.parse("  ") == []
+    with pytest.raises(BadRequest, match="milestone 'ten thousand': not a whole number"):
+        milestones.parse("5000, ten thousand")
+    with pytest.raises(BadRequest, match="milestone -5: must be a positive number"):
+        milestones.parse("-5")
