@@ -129,7 +129,7 @@ async def lifespan(
             "gate": ScreenGate(settings.overlay_tokens, rt.engine),
             "unsigned": unsigned,
             "proxies": TrustedProxies(settings.trusted_proxies),
-            "counter": public.PublicCounter(rt.live),
+            "counter": public.PublicCounter(rt.live, hub.watch.goal),
         }
     finally:
         await hub.stop()

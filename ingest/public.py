@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,9 @@ THEMES = ("light", "dark")
 class PublicCounter:
     """The public figures of each scope, read from the live view at most once a second."""
 
-    def __init__(self, view: LiveView):
+    def __init__(self, view: LiveView, own_goal: Callable[[str], int | None] = lambda campaign: None):
         self.view = view
+        self.own_goal = own_goal  # a campaign's own goal, as the milestone watch last read it
         self._answers: dict[tuple[str, str], tuple[float, bytes | None, str]] = {}
         self._reading: dict[tuple[str, str], asyncio.Task[tuple[bytes | None, str]]] = {}
 
@@ -85,6 +87,7 @@ class PublicCounter:
             scope = self.view.scope_figures(slug, public=True)
             if scope is None:
                 return None
+            scope.own_goal = self.own_goal(slug)
             title, total, goal = scope.title, scope.signatures, scope.goal
             last_minute, updated_at = scope.last_minute, scope.updated_at
         return {

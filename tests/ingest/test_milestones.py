@@ -184,6 +184,8 @@ def test_a_campaigns_and_everythings_milestones_and_stretch_goal_are_announced_o
         for server in servers:  # each process reads the moved goal within its poll
             figures = wait_for_goal(f"{server.url}/api/v1/campaigns/torture?token={token}", 8)
             assert (figures["signatures"], figures["goal"]) == (6, 8)
+            public = wait_for_goal(f"{server.url}/public/campaigns/torture", 8)
+            assert (public["total"], public["goal"]) == (6, 8), "the public counter shows it too"
     finally:
         second.stop()
         first.stop()
