@@ -17,6 +17,7 @@ KIND_LABELS = {
     "help": "Help replies",
     "opt_out_confirmation": "Opt-out confirmations",
     "reply": "Other replies",
+    "milestone": "Milestone notes to leads",
 }
 STATUS_ORDER = ("delivered", "sent", "sending", "queued", "cancelled", "unknown", "failed")
 

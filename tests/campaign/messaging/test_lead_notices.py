@@ -10,10 +10,12 @@ from sqlalchemy import select
 
 from campaign.appeals import milestones
 from campaign.errors import ConfigurationError
-from campaign.messaging import lead_notices
+from campaign.messaging import alerts, lead_notices
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from campaign.storage.models import OutboxMessage, Supporter
+from tests.campaign.messaging.conftest import make_due, outbox_rows, send_all, subscribe
+from tests.support.sms_api import SmsApi
 
 LEAD = "+31611112222"
 
@@ -51,3 +53,21 @@ def test_a_wrong_lead_number_is_named_by_its_place_never_echoed(tmp_path: Path) 
     assert "CAMPAIGN_MILESTONE_NOTIFY" in error.value.message and "entry 2" in error.value.message
     assert "0612345678" not in error.value.message
     assert Settings.load(data_dir=tmp_path, milestone_notify=f" {LEAD} ,").milestone_notify == (LEAD,)
+
+
+def test_the_leads_text_goes_before_a_big_alert_queued_earlier(
+    rt: Runtime, messaging: Settings, api: SmsApi, hassan: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    subscribe(rt, [f"+316{40000000 + i}" for i in range(12)])
+    alerts.queue(rt.engine, alerts.plan(rt.engine, "hassan"), "test")
+    make_due(rt)  # the alert is due first
+    notify = lead_notices.notifier(rt.vault, [LEAD])
+    assert milestones.claim(rt.engine, "appeal:hassan", 10000, on_claim=notify)
+    caplog.set_level(logging.DEBUG)
+    totals = send_all(messaging, rt, concurrency=1)
+    assert totals.sent == 13
+    first = outbox_rows(rt)
+    sent_order = sorted((row for row in first if row.sent_at), key=lambda row: (row.sent_at, row.id))
+    assert sent_order[0].kind == "milestone", "the lead hears first, whatever bulk waits"
+    assert api.texts_to(LEAD) == [sent_order[0].body]
+    assert "11112222" not in caplog.text, "the lead's number is masked in every log"
