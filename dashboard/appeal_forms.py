@@ -50,8 +50,12 @@ def milestone_list(text: str) -> list[int]:
 
 
 def translation_lines(text: str) -> dict[str, str]:
-    """Thank-you texts typed one a line as ``fr=Merci ! …``."""
-    return parse_translations([line for line in text.splitlines() if line.strip()], "fr=text, one a line")
+    """Thank-you texts typed one a line as ``fr=Merci ! …`` (``default=`` is the appeal's own language)."""
+    given = [line for line in text.splitlines() if line.strip()]
+    default = [line.split("=", 1)[1] for line in given if line.strip().startswith("default=")]
+    rest = [line for line in given if not line.strip().startswith("default=")]
+    found = parse_translations(rest, "fr=text, one a line")
+    return {**found, "default": default[-1]} if default else found
 
 
 def translation_text(translations: tuple[tuple[str, str], ...]) -> str:
