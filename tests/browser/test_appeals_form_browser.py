@@ -1,7 +1,8 @@
 """Running an appeal from the Appeals page in Chromium (issue 17, items 3 and 6): a lead
-creates an appeal with the form, a supporter texts its keyword through the ingest's signed
-SMS webhook, and the Live screen, opened in a second tab of the same login, counts it.
-Nothing is requested outside this machine, from either tab."""
+creates an appeal with the form (a mistake first, shown under it), a supporter texts its
+keyword through the ingest's signed SMS webhook, and the Live screen, opened in a second
+tab of the same login, counts it.  Nothing is requested outside this machine, from either
+tab."""
 
 from __future__ import annotations
 
@@ -38,11 +39,15 @@ def test_create_an_appeal_text_its_keyword_and_live_counts_it(
     page.get_by_label("Title", exact=True).fill("Free Ahmed")
     choose(page, "Campaign", "Torture")
     page.get_by_label("Person", exact=True).fill("Ahmed")
-    page.get_by_label("Keywords", exact=True).fill("AHMED")
+    page.get_by_label("Keywords", exact=True).fill("AHMED HASSAN")
     page.get_by_label("SMS text", exact=True).fill(
         "Ahmed is held without charge. Reply AHMED to demand his release."
     )
     page.get_by_label("Goal", exact=True).fill("500")
+    page.get_by_role("button", name="Create appeal").click()
+    page.get_by_text("keyword 'HASSAN' is used by the open appeal 'hassan'").wait_for(timeout=30000)
+    assert page.get_by_label("Title", exact=True).input_value() == "Free Ahmed", "what was typed is kept"
+    page.get_by_label("Keywords", exact=True).fill("AHMED")
     page.get_by_role("button", name="Create appeal").click()
     page.get_by_text("Created appeal ahmed: Free Ahmed").wait_for(timeout=30000)
     shown.screenshot("appeals-created")
