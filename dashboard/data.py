@@ -117,6 +117,11 @@ def live() -> LiveRead:
     return _read(redis_url(get_settings(), start=False))
 
 
+def live_writer() -> LiveView:
+    """The live view an appeal's change is published to (``campaign.appeals.registry.publish``)."""
+    return _live_view(redis_url(get_settings(), start=False))
+
+
 def timezone() -> ZoneInfo:
     """The organisation's time zone, in which screens show every time."""
     return get_settings().tz

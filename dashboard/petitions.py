@@ -1,4 +1,4 @@
-"""The Appeals page's tables and its two flows: set an appeal's target, deliver its petition.
+"""The Appeals page's tables and its deliver flow (``dashboard.appeal_forms`` has its forms).
 
 Delivering takes two clicks: "Deliver…" shows exactly what will go where (count, period,
 addresses) and "Confirm and send" sends it; "Cancel" goes back.  The core
@@ -17,7 +17,6 @@ import pandas as pd
 import streamlit as st
 
 from campaign.appeals import deliveries
-from campaign.appeals import registry as appeals
 from campaign.appeals.deliveries import DeliveryFailed, DeliveryRecord, SmtpConfig
 from campaign.appeals.petition import Figures, Petition
 from campaign.appeals.registry import AppealSummary, Target
@@ -131,30 +130,6 @@ def flash() -> None:
         st.success(message, icon=":material/check_circle:")
     elif kind == "error":
         st.error(message, icon=":material/error:")
-
-
-def target_form(slug: str, target: Target) -> None:
-    """Set who an appeal's signatures go to (as ``campaign appeal edit``)."""
-    with st.form(f"target-form-{slug}", border=False):
-        name = st.text_input("Authority", value=target.name, key=f"target-name-{slug}")
-        left, right = st.columns(2)
-        email = left.text_input("Email address", value=target.email, key=f"target-email-{slug}")
-        fax = right.text_input(
-            "Fax gateway address",
-            value=target.fax,
-            placeholder="0031701234567@fax.example.org",
-            help="The email-to-fax gateway's address for the authority's fax number.",
-            key=f"target-fax-{slug}",
-        )
-        saved = st.form_submit_button("Save target", key=f"target-save-{slug}")
-    if not saved:
-        return
-    try:
-        appeals.edit_appeal(data.engine(), slug, target_name=name, target_email=email, target_fax=fax)
-    except CampaignError as error:
-        st.error(error.message)
-        return
-    _done("success", f"Saved the target of {slug}")
 
 
 def deliver_flow(slug: str, petition: Petition, history: Sequence[DeliveryRecord]) -> None:

@@ -1,17 +1,20 @@
-"""Appeals: each appeal's target authority, signatures and deliveries, for campaign leads.
+"""Appeals: create and run appeals, and deliver their petitions, for campaign leads.
 
-Pick an appeal (kept in the URL: ``/appeals?appeal=hassan``) to see the petition as it
-would be delivered (the figures by country and by day, the period covered), download
-its PDF and CSV, set its target's addresses, and deliver it by email and fax with a
-confirmation.  Every delivery, failed ones too, is listed with its message ids and the
-SHA-256 of the document sent.
+"New appeal" creates one (as ``campaign appeal add``).  Pick an appeal (kept in the URL:
+``/appeals?appeal=hassan``) to feature it on a short code, close or reopen it, edit it (its
+texts, keywords, goal, target authority and addresses, thank-you translations, milestones),
+see the petition as it would be delivered (the figures by country and by day, the period
+covered), download its PDF and CSV, and deliver it by email and fax with a confirmation.
+Every delivery, failed ones too, is listed with its message ids and the SHA-256 of the
+document sent.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import blocks, data, nav, petitions, session, style
+from campaign.appeals.registry import Target
+from dashboard import appeal_forms, blocks, data, nav, petitions, session, style
 
 p = style.DARK
 st.html(style.staff_css(p))
@@ -26,8 +29,12 @@ targets = data.appeal_targets()
 table = petitions.overview(summaries, targets, data.delivery_history(), tz)
 titles = {a.slug: a.title for a in summaries}
 
-st.html(blocks.staff_heading("Appeals", "targets, signatures and deliveries to the authorities"))
+st.html(
+    blocks.staff_heading("Appeals", "appeals, their targets, signatures and deliveries to the authorities")
+)
 petitions.flash()
+with st.expander("New appeal", icon=":material/add_circle:"):
+    appeal_forms.create_form(data.campaigns())
 st.dataframe(
     table,
     hide_index=True,
@@ -55,11 +62,17 @@ slug = st.selectbox(
     index=slugs.index(asked) if asked in slugs else None,
     format_func=lambda s: f"{titles[s]} ({s})",
     placeholder="Choose an appeal to see its petition and deliver it",
-    key="appeals-appeal",
+    key=appeal_forms.PICKED,
 )
 session.share({"appeal": slug})
 if slug is None:
     st.stop()
+
+appeal = next(a for a in summaries if a.slug == slug)
+st.html(blocks.panel_heading(f"Appeal: {appeal.title}"))
+appeal_forms.status_row(appeal, data.settings().short_code)
+with st.expander("Edit appeal", icon=":material/edit:"):
+    appeal_forms.edit_form(appeal, targets.get(slug, Target("", "", "")))
 
 petition = data.petition(slug)
 figures = petition.figures
@@ -109,8 +122,6 @@ with st.container(horizontal=True, key="downloads"):
     )  # fmt: skip
 history = data.delivery_history(slug)
 petitions.deliver_flow(slug, petition, history)
-with st.expander("Target authority", icon=":material/account_balance:"):
-    petitions.target_form(slug, targets.get(slug, figures.target))
 
 st.html(blocks.panel_heading("Deliveries"))
 st.dataframe(

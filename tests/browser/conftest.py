@@ -1,7 +1,8 @@
 """A real headless Chromium (Debian's package) driven by Playwright; no browser download.
 
-Every request the page makes is recorded; anything not on this machine is refused and
-reported, so a page that reaches for a CDN fails its test here as it would at a venue.
+Every request the page (and any tab opened from its context) makes is recorded; anything
+not on this machine is refused and reported, so a page that reaches for a CDN fails its
+test here as it would at a venue.
 """
 
 from __future__ import annotations
@@ -76,19 +77,20 @@ def visit(browser: object) -> Iterator[object]:
     def open_page(url: str, width: int = 1920, height: int = 1080) -> Visit:
         context = browser.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
         contexts.append(context)
-        page = context.new_page()
         requests: list[str] = []
 
         def guard(route: object) -> None:
             url = route.request.url  # type: ignore[attr-defined]
-            requests.append(url)
             host = urlparse(url).hostname or ""
             if host in LOCAL or url.startswith(("data:", "blob:")):
                 route.continue_()  # type: ignore[attr-defined]
             else:
                 route.abort()  # type: ignore[attr-defined]
 
-        page.route("**/*", guard)
+        # On the context, not the page: a second tab (context.new_page()) is watched too.
+        context.on("request", lambda request: requests.append(request.url))  # type: ignore[attr-defined]
+        context.route("**/*", guard)
+        page = context.new_page()
         page.goto(url)
         return Visit(page, requests)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from campaign import audit
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from campaign.storage.models import Signature
@@ -35,7 +36,7 @@ def campaign(
     )
 
 
-def test_appeal_add_list_feature_close(settings: Settings, runtime: Runtime) -> None:
+def test_appeal_add_list_feature_close_reopen_edit(settings: Settings, runtime: Runtime) -> None:
     added = campaign(
         settings,
         "appeal", "add", "--slug", "hassan", "--title", "Stop the torture of Hassan",
@@ -53,6 +54,25 @@ def test_appeal_add_list_feature_close(settings: Settings, runtime: Runtime) -> 
     closed = campaign(settings, "appeal", "close", "hassan")
     assert closed.returncode == 0 and "closed appeal hassan" in closed.stdout
     assert runtime.recorder.directory().by_slug["hassan"].status == "closed"
+    reopened = campaign(settings, "appeal", "reopen", "hassan")
+    assert reopened.returncode == 0 and "reopened appeal hassan" in reopened.stdout
+    assert runtime.recorder.directory().by_slug["hassan"].status == "open"
+    assert runtime.live.figures("hassan").status == "open"  # type: ignore[union-attr]
+    edited = campaign(
+        settings, "appeal", "edit", "hassan", "--keyword", "HASSAN", "--keyword", "FREEHASSAN",
+        "--translation", "fr=Merci ! Vous soutenez {person}.",
+    )  # fmt: skip
+    assert edited.returncode == 0, edited.stderr
+    assert "keywords: HASSAN FREEHASSAN" in edited.stdout and "thank-you texts: fr" in edited.stdout
+    entries = [(e.action, e.subject) for e in reversed(audit.recent(runtime.engine))]
+    assert entries == [
+        ("appeal.add", "hassan"),
+        ("appeal.feature", "hassan"),
+        ("appeal.close", "hassan"),
+        ("appeal.reopen", "hassan"),
+        ("appeal.edit", "hassan"),
+    ]
+    assert {e.actor for e in audit.recent(runtime.engine)} == {audit.cli_actor()}
 
 
 @pytest.mark.parametrize(
@@ -71,6 +91,7 @@ def test_appeal_add_list_feature_close(settings: Settings, runtime: Runtime) -> 
             "unknown placeholder",
         ),
         (["appeal", "close", "nobody"], "no appeal 'nobody'"),
+        (["appeal", "reopen", "nobody"], "no appeal 'nobody'"),
         (["import", "signatures", "/nonexistent.csv"], "No such file"),
     ],
 )

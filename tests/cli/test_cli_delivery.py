@@ -123,7 +123,17 @@ def test_appeal_edit_sets_milestones(settings: Settings, runtime: Runtime, hassa
         ),
         ({"title": "  "}, "title: must not be empty"),
         ({"goal": -5}, "goal: must be a positive number (0 removes the goal)"),
-        ({"sms_text": "x" * 161}, "sms text: 161 characters; an SMS holds 160"),
+        (
+            {"sms_text": "x" * 161},
+            "sms text needs 2 SMS segments (GSM-7, 161 characters); at most 1 allowed "
+            "(160 characters in GSM-7; CAMPAIGN_ALERT_MAX_SEGMENTS)",
+        ),
+        ({"sms_text": "x" * 161, "max_segments": 2}, "sms text: 161 characters; an appeal keeps at most 160"),
+        ({"keywords": ["JA JA"]}, "keyword 'JA JA': one word of at most 32 characters"),
+        (
+            {"translations": {"fr": "Merci {name}"}},
+            "reply template: unknown placeholder {name}; use {count}, {others}, {person}, {title}",
+        ),
         ({"country": "Tunisia"}, "country: use the two-letter ISO code, e.g. TN"),
     ],
 )
