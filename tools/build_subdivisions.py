@@ -12,11 +12,13 @@ Each country's shapes are simplified so that a country fills a map panel without
 tolerance that grows with the country's size.  A border two subdivisions share is simplified
 once, the same way for both (split at the points where the set of neighbours changes), so
 neighbours keep touching and no slivers open between them.  Subdivisions that Natural Earth
-splits in several parts under one ISO 3166-2 code become one MultiPolygon.
+splits in several parts under one ISO 3166-2 code become one MultiPolygon.  Rings are wound
+clockwise (holes the other way), as d3-geo and so Plotly read them.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import sys
@@ -96,6 +98,13 @@ def _simplify(ring: Ring, owners: dict[Point, frozenset[int]], tolerance: float)
     return result if len(set(result)) >= 3 else None
 
 
+def _wound(ring: Ring, *, outer: bool) -> Ring:
+    """Outer rings clockwise, holes counter-clockwise: the order d3-geo (so Plotly) draws as
+    the inside; the other way round a province is drawn as the whole globe without it."""
+    twice_area = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in itertools.pairwise(ring))
+    return ring[::-1] if (twice_area > 0) == outer else ring
+
+
 def _polygons(geometry: dict[str, Any]) -> list[list[Ring]]:
     parts = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
     return [[_round(ring) for ring in part] for part in parts]
@@ -124,7 +133,8 @@ def _country(features: list[dict[str, Any]]) -> dict[str, Any]:
             if outer is None:
                 continue
             holes = [h for h in (_simplify(r, frozen, tolerance) for r in polygon[1:]) if h]
-            kept.append([[list(p) for p in ring] for ring in [outer, *holes]])
+            rings = [_wound(outer, outer=True), *(_wound(hole, outer=False) for hole in holes)]
+            kept.append([[list(p) for p in ring] for ring in rings])
         if not kept:
             continue
         code = properties["iso_3166_2"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -64,3 +65,11 @@ def test_every_shipped_file_is_one_countrys_geojson() -> None:
         collection = json.loads(path.read_text(encoding="utf-8"))
         assert collection["type"] == "FeatureCollection" and collection["features"]
         assert all(str(f["id"]).startswith(f"{path.stem}-") or f["id"] for f in collection["features"])
+        for feature in collection["features"]:
+            for outer, *holes in feature["geometry"]["coordinates"]:
+                # Clockwise outside, as Plotly (d3-geo) reads it; otherwise it fills the globe.
+                assert _twice_area(outer) < 0 and all(_twice_area(hole) > 0 for hole in holes)
+
+
+def _twice_area(ring: list[list[float]]) -> float:
+    return sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in itertools.pairwise(ring))
