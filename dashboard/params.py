@@ -183,9 +183,14 @@ def map_params(query: Query) -> MapParams:
         start=start,
         end=end,
         shade=next((s for s in MAP_SHADES if s == shade), "demonstrations"),
-        region=_last(query, "region").lower()[:LABEL_LENGTH] or None,
-        country=_last(query, "country")[:LABEL_LENGTH] or None,
+        region=_typed(_last(query, "region").lower()),
+        country=_typed(_last(query, "country")),
     )
+
+
+def _typed(value: str) -> str | None:
+    """A value kept as typed for the page to check and name: at most ``LABEL_LENGTH`` characters."""
+    return value[:LABEL_LENGTH].strip() or None
 
 
 def outcomes_params(query: Query) -> OutcomesParams:
@@ -199,7 +204,7 @@ def map_query(params: MapParams) -> dict[str, str | None]:
         "from": params.start.isoformat() if params.start else None,
         "to": params.end.isoformat() if params.end else None,
         "shade": None if params.shade == "demonstrations" else params.shade,
-        "region": None if params.country else params.region,
+        "region": params.region,
         "country": params.country,
     }
 

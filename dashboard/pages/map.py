@@ -62,7 +62,7 @@ picked = middle.date_input(
 )
 start, end = date_range(picked)
 shade = right.segmented_control(
-    "Shade countries by",
+    "Shade subdivisions by" if frame.country else "Shade countries by",
     MAP_SHADES,
     default=params.shade,
     format_func=str.capitalize,
