@@ -71,6 +71,7 @@ def bounds(country: str) -> tuple[float, float, float, float] | None:
     )
 
 
+@functools.lru_cache(maxsize=65536)  # the map asks again for each day of its replay
 def locate(country: str, latitude: float, longitude: float) -> Subdivision | None:
     """The subdivision of ``country`` a place lies in, or None (no shapes, or too far off)."""
     point = (longitude, latitude)

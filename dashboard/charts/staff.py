@@ -66,6 +66,14 @@ def demonstration_map(
             return _subdivision_shading(_subdivision_counts(rows, frame.country), frame.country, p, top)
         return _shading(_counts(rows, shade, signatures), p, shade, top)
 
+    def step(rows: pd.DataFrame, top: int) -> go.Choropleth:
+        """A replay frame changes the values only: the shapes (up to a few hundred kB for a
+        country's subdivisions) are sent once, with the figure, not once per day."""
+        if frame.country:
+            counts = _subdivision_counts(rows, frame.country)
+            return go.Choropleth(z=[math.log10(1 + n) for n in counts], customdata=counts)
+        return shading(rows, top)
+
     counts = _subdivision_counts(shown, frame.country) if frame.country else _counts(shown, shade, signatures)
     top = max(counts, default=0)  # the last day has the most: one scale for the whole replay
     figure.add_trace(shading(shown, top))
@@ -76,7 +84,7 @@ def demonstration_map(
             go.Frame(
                 name=day.isoformat(),
                 data=[
-                    shading(demos[demos["day"] <= day], top),
+                    step(demos[demos["day"] <= day], top),
                     _markers(demos[demos["day"] <= day], p, _size_ref(demos)),
                     _photo_markers(pictures[pictures["day"] <= day], p),
                 ],

@@ -249,5 +249,11 @@ def test_regions_and_subdivisions_draw_offline(
     shown.page.get_by_text("Kisumu candles").first.wait_for()
     shown.page.wait_for_timeout(1000)
     shown.screenshot("map-kenya-provinces")
+    # The replay's first day: the provinces stay drawn (a frame changes their values only).
+    rail = shown.page.locator(".slider-rail-touch-rect").first.bounding_box()
+    assert rail is not None
+    shown.page.mouse.click(rail["x"] + 2, rail["y"] + rail["height"] / 2)
+    shown.page.wait_for_function(f"{POINTS} == 1", timeout=15000)  # Nairobi's march alone
+    assert shown.page.evaluate(SUBDIVISION_SHAPES) == 8
     assert all(not u.startswith(dashboard + "/app/static/topojson/world_50m") for u in shown.requests)
     assert shown.outside() == [], f"the map reached outside: {shown.outside()}"

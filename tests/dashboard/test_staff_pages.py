@@ -169,7 +169,8 @@ def test_map_shades_a_countrys_subdivisions(
         "KE-500": 0, "KE-600": 1, "KE-700": 0, "KE-800": 0,
     }  # fmt: skip
     first = figure["frames"][0]["data"][0]
-    assert dict(zip(first["locations"], values(first["customdata"]), strict=True))["KE-300"] == 0, "replay"
+    assert dict(zip(shading["locations"], values(first["customdata"]), strict=True))["KE-300"] == 0, "replay"
+    assert "geojson" not in first, "the shapes are sent once, not with each day"
     lat, lon = figure["layout"]["geo"]["lataxis"]["range"], figure["layout"]["geo"]["lonaxis"]["range"]
     assert lat[0] < -4.6 and lat[1] > 5 and lon[0] < 34 and lon[1] > 41.8, "Kenya fills the frame"
 
