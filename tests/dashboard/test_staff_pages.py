@@ -140,6 +140,10 @@ def test_map_frames_a_region_from_the_url(dashboard_env: Settings, marches: list
     assert [round(v, 1) for v in values(figure["data"][1]["lat"])] == [-1.3]
     assert len(figure["frames"]) == 3 and all(len(f["data"]) == 3 for f in figure["frames"]), "replay"
 
+    at.selectbox(key="map-area-europe").set_value("asia").run()
+    assert not at.exception and at.query_params["region"] == "asia", "a region picked is kept in the URL"
+    assert chart(at, "chart-map")["layout"]["geo"]["lonaxis"]["range"] == [25, 150]
+
 
 def test_map_shades_a_countrys_subdivisions(
     dashboard_env: Settings, runtime: Runtime, kenya: AppealSummary
