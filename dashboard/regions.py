@@ -88,6 +88,12 @@ def in_frame(frame: Frame, demos: pd.DataFrame) -> pd.DataFrame:
     """The demonstrations (or photos) a frame shows: of its country, or inside its box."""
     if frame.country and "country" in demos:
         return demos[demos["country"] == frame.country].reset_index(drop=True)
+    if frame.country:  # photos know their position only: those inside one of its subdivisions
+        inside = [
+            subdivisions.locate(frame.country, row.latitude, row.longitude) is not None
+            for row in demos.itertuples(index=False)
+        ]
+        return demos[pd.Series(inside, index=demos.index, dtype=bool)].reset_index(drop=True)
     if frame is WORLD:
         return demos
     (south, north), (west, east) = frame.lataxis, frame.lonaxis

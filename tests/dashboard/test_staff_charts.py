@@ -116,6 +116,16 @@ def test_a_country_frame_shades_its_subdivisions() -> None:
     assert (geo.lataxis.range, geo.lonaxis.range) == (kenya.lataxis, kenya.lonaxis)
     assert list(regions.in_frame(regions.region_frame("Europe"), frame)["city"]) == ["London"]
     assert len(regions.in_frame(regions.region_frame("world"), frame)) == 3
+    photos = tables.photos(
+        [
+            {"campaign": "kenya", "title": title, "url": "https://flic.kr/p/x", "thumbnail": None,
+             "latitude": lat, "longitude": lon, "occurred_at": datetime(2008, 3, 1, tzinfo=UTC)}
+            for title, lat, lon in [("Kisumu", -0.09, 34.77), ("Kampala", 0.35, 32.58), ("Lamu", -2.27, 40.9)]
+        ],
+        TZ,
+    )  # fmt: skip
+    assert list(regions.in_frame(kenya, photos)["title"]) == ["Kisumu", "Lamu"], "Kampala is in Uganda"
+    assert len(regions.in_frame(kenya, photos.iloc[:0])) == 0
     with pytest.raises(BadRequest, match="unknown region 'mars'"):
         regions.region_frame("mars")
     russia = regions.country_frame("RU")  # across the antimeridian: its main part, not the globe
