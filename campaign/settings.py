@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     flickr_api_url: str = Field(
         "https://api.flickr.com/services/rest/", description="Flickr's REST endpoint."
     )
+    map_photo_thumbnails: bool = Field(
+        False,
+        description="Show Flickr photos' thumbnails on the Map page (the browser loads them from Flickr).",
+    )
     ingest_host: str = Field("127.0.0.1", description="Address the ingest service listens on.")
     ingest_port: int = Field(8000, ge=1, le=65535, description="Port of the ingest service.")
     dashboard_port: int = Field(8501, ge=1, le=65535, description="Port of the dashboard.")

@@ -250,6 +250,42 @@ def demonstration_list(frame: pd.DataFrame) -> str:
     return f'<div class="sf-demos">{"".join(cards)}</div>'
 
 
+def photo_list(frame: pd.DataFrame, *, thumbnails: bool = False, limit: int = 60) -> str:
+    """The newest Flickr photos on the map: title, day and a link to the photo's page.
+
+    Thumbnails only when the operator allows them (``CAMPAIGN_MAP_PHOTO_THUMBNAILS``): the
+    browser then loads them from Flickr, without a referrer; otherwise nothing leaves."""
+    if not len(frame):
+        return '<div class="sf-empty">No Flickr photos with a place in this view.</div>'
+    cards = []
+    for row in frame.iloc[::-1].head(limit).itertuples(index=False):
+        image = (
+            f'<div class="sf-photos">{_link(row.url)}<img src="{escape(row.thumbnail, quote=True)}" '
+            'loading="lazy" referrerpolicy="no-referrer" alt="photo"></a></div>'
+            if thumbnails and isinstance(row.thumbnail, str) and row.thumbnail.startswith("https://")
+            else ""
+        )
+        cards.append(
+            '<div class="sf-demo">'
+            f'<div class="sf-when">{row.taken:%a %d %b %Y · %H:%M}</div>'
+            f'<div class="sf-title">{escape(row.title or "Untitled photo")}</div>'
+            f'<div class="sf-links">{_link(row.url)}{escape(row.url)}</a></div>' + image + "</div>"
+        )
+    return f'<div class="sf-demos">{"".join(cards)}</div>'
+
+
+def subdivision_counts(table: pd.DataFrame, country: str) -> str:
+    """Demonstrations per subdivision of one country, most first, as one line of cards."""
+    if not len(table):
+        return f'<div class="sf-empty">No demonstration placed in a subdivision of {escape(country)}.</div>'
+    ordered = table.sort_values(["value", "name"], ascending=[False, True], kind="stable")
+    return (
+        '<div class="sf-figures">'
+        + "".join(_figure(str(row.name), grouped(int(row.value)), row.code) for row in ordered.itertuples())
+        + "</div>"
+    )
+
+
 def map_summary(frame: pd.DataFrame) -> str:
     """The figures of a map view in one line of cards: demonstrations, countries, people."""
     known = frame["attendance"].dropna()

@@ -36,6 +36,7 @@ from campaign.access.clients import TrustedProxies
 from campaign.access.screens import Screen
 from campaign.access.users import UserInfo
 from campaign.activity.demonstrations import listing
+from campaign.activity.flickr import placed_photos
 from campaign.appeals import milestones, outcomes
 from campaign.appeals.deliveries import DeliveryRecord
 from campaign.appeals.deliveries import history as deliveries_of
@@ -275,6 +276,12 @@ def demonstrations(campaign: str | None) -> pd.DataFrame:
     return _demonstrations(settings.resolved_database_url, campaign, settings.timezone)
 
 
+def flickr_photos(campaign: str | None) -> pd.DataFrame:
+    """A campaign's Flickr photos that have a position (every campaign's for None), as ``tables.photos``."""
+    settings = get_settings()
+    return _photos(settings.resolved_database_url, campaign, settings.timezone)
+
+
 def outcome_table(campaign: str | None) -> pd.DataFrame:
     """One row per appeal with its latest outcome, as ``campaign.appeals.outcomes.frame``."""
     return _outcomes(get_settings().resolved_database_url, campaign)
@@ -287,7 +294,16 @@ def appeal_list() -> list[AppealSummary]:
 
 def forget_history() -> None:
     """After a staff form wrote to the database: the next read is fresh, not 30 s old."""
-    for cached in (_campaigns, _demonstrations, _outcomes, _appeals, _today, _history, _history_milestones):
+    for cached in (
+        _campaigns,
+        _demonstrations,
+        _photos,
+        _outcomes,
+        _appeals,
+        _today,
+        _history,
+        _history_milestones,
+    ):
         cached.clear()
 
 
@@ -299,6 +315,11 @@ def _campaigns(url: str) -> dict[str, str]:
 @st.cache_data(ttl=30, show_spinner=False, max_entries=32)
 def _demonstrations(url: str, campaign: str | None, zone: str) -> pd.DataFrame:
     return tables.demonstrations(listing(_engine(url), campaign), ZoneInfo(zone))
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=32)
+def _photos(url: str, campaign: str | None, zone: str) -> pd.DataFrame:
+    return tables.photos(placed_photos(_engine(url), campaign), ZoneInfo(zone))
 
 
 @st.cache_data(ttl=30, show_spinner=False, max_entries=32)

@@ -153,12 +153,17 @@ MAP_SHADES: tuple[MapShade, ...] = ("demonstrations", "signatures")
 
 @dataclass(frozen=True)
 class MapParams:
-    """``/map?campaign=kenya&from=2008-02-27&to=2008-03-31&shade=signatures``."""
+    """``/map?campaign=kenya&from=2008-02-27&to=2008-03-31&shade=signatures&country=KE``.
+
+    ``region`` and ``country`` are kept as typed (trimmed, at most ``LABEL_LENGTH``
+    characters): the page checks them and says which one it does not know."""
 
     campaign: str | None = None
     start: date | None = None
     end: date | None = None
     shade: MapShade = "demonstrations"
+    region: str | None = None  # "europe"; None: the world
+    country: str | None = None  # "KE" (or a name): one country and its subdivisions
 
 
 @dataclass(frozen=True)
@@ -178,7 +183,14 @@ def map_params(query: Query) -> MapParams:
         start=start,
         end=end,
         shade=next((s for s in MAP_SHADES if s == shade), "demonstrations"),
+        region=_typed(_last(query, "region").lower()),
+        country=_typed(_last(query, "country")),
     )
+
+
+def _typed(value: str) -> str | None:
+    """A value kept as typed for the page to check and name: at most ``LABEL_LENGTH`` characters."""
+    return value[:LABEL_LENGTH].strip() or None
 
 
 def outcomes_params(query: Query) -> OutcomesParams:
@@ -192,6 +204,8 @@ def map_query(params: MapParams) -> dict[str, str | None]:
         "from": params.start.isoformat() if params.start else None,
         "to": params.end.isoformat() if params.end else None,
         "shade": None if params.shade == "demonstrations" else params.shade,
+        "region": params.region,
+        "country": params.country,
     }
 
 

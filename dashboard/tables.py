@@ -10,6 +10,7 @@ Saturday" is read the way the organisers announced it, and Plotly draws it unshi
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pycountry
 
+from campaign.activity import subdivisions
 from campaign.activity.geo import country_name
 from campaign.appeals.outcomes import KINDS, good_share
 from campaign.live.figures import AppealFigures, CampaignFigures
@@ -133,6 +135,37 @@ def by_country(frame: pd.DataFrame) -> pd.DataFrame:
     )
     grouped = grouped.rename(columns={"country_name": "name"})
     return grouped[["iso3", "name", "value", "attendance"]].astype({"value": "int64", "attendance": "int64"})
+
+
+def by_subdivision(frame: pd.DataFrame, country: str) -> pd.DataFrame:
+    """Demonstrations in each subdivision of ``country`` they lie in: code, name, value.
+
+    Placed by their coordinates in the shapes shipped with the project; one outside every
+    subdivision (at sea, or in another country) is not counted."""
+    found = Counter(
+        place
+        for row in frame[frame["country"] == country].itertuples(index=False)
+        if (place := subdivisions.locate(country, row.latitude, row.longitude)) is not None
+    )
+    ordered = sorted(found.items(), key=lambda item: item[0].code)
+    rows = [{"code": place.code, "name": place.name, "value": n} for place, n in ordered]
+    return pd.DataFrame(rows, columns=["code", "name", "value"]).astype({"value": "int64"})
+
+
+PHOTO_COLUMNS = ["campaign", "title", "url", "thumbnail", "latitude", "longitude", "taken", "day"]
+
+
+def photos(rows: Iterable[Mapping[str, Any]], tz: ZoneInfo) -> pd.DataFrame:
+    """``campaign.activity.flickr.placed_photos`` rows with their local time and day."""
+    table = [
+        {
+            **{k: row[k] for k in ("campaign", "title", "url", "thumbnail", "latitude", "longitude")},
+            "taken": local(row["occurred_at"], tz),
+            "day": local(row["occurred_at"], tz).date(),
+        }
+        for row in rows
+    ]
+    return pd.DataFrame(table, columns=PHOTO_COLUMNS)
 
 
 def signatures_by_country(appeals: Iterable[AppealFigures], campaign: str | None) -> pd.DataFrame:

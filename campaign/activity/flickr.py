@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from campaign import __version__
 from campaign.activity import social
@@ -27,6 +27,7 @@ from campaign.activity.geo import country_code
 from campaign.activity.social import SocialInput
 from campaign.errors import BadRequest, CampaignError
 from campaign.live.view import LiveView
+from campaign.storage.models import Campaign, SocialEvent
 from campaign.supporters.phones import PhoneVault
 
 EXTRAS = "geo,date_taken,date_upload,url_q"
@@ -34,6 +35,7 @@ MAX_PER_PAGE = 500  # Flickr's own limit
 MAX_PAGES = 100  # Flickr returns at most a few thousand results per search anyway
 BASE58 = "123456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"  # Flickr's short-URL alphabet
 FATAL_CODES = {100}  # an invalid API key does not fix itself; other failures may
+MAP_PHOTOS = 2000  # the newest photos with a position that the map draws
 TAG = re.compile(r"[^\x00-\x1f,]{1,100}(,[^\x00-\x1f,]{1,100}){0,19}")
 
 
@@ -238,3 +240,41 @@ def poll(
         if not found["photo"] or page >= min(pages, MAX_PAGES):
             return report
         page += 1
+
+
+def placed_photos(
+    engine: Engine, campaign: str | None = None, limit: int = MAP_PHOTOS
+) -> list[dict[str, Any]]:
+    """The newest Flickr photos that have a position, oldest first, for the map.
+
+    Each: campaign, title, url (the photo's page), thumbnail (Flickr's address, or None),
+    latitude, longitude, occurred_at.  Photos without a position are left out."""
+    query = (
+        select(SocialEvent.occurred_at, SocialEvent.attributes, Campaign.slug)
+        .join(Campaign, Campaign.id == SocialEvent.campaign_id)
+        .where(SocialEvent.platform == "flickr", SocialEvent.kind == "photo")
+        .order_by(SocialEvent.occurred_at.desc(), SocialEvent.id.desc())
+    )
+    if campaign:
+        query = query.where(Campaign.slug == campaign)
+    found: list[dict[str, Any]] = []
+    with engine.connect() as connection:
+        # Positions live in the attributes (JSON): read newest first until enough have one.
+        for occurred_at, attributes, slug in connection.execute(query.execution_options(yield_per=500)):
+            latitude, longitude = _number(attributes.get("latitude")), _number(attributes.get("longitude"))
+            if latitude is None or longitude is None or abs(latitude) > 90 or abs(longitude) > 180:
+                continue
+            found.append(
+                {
+                    "campaign": slug,
+                    "title": str(attributes.get("title") or ""),
+                    "url": str(attributes.get("url") or ""),
+                    "thumbnail": attributes.get("thumbnail"),
+                    "latitude": latitude,
+                    "longitude": longitude,
+                    "occurred_at": occurred_at,
+                }
+            )
+            if len(found) >= limit:
+                break
+    return found[::-1]

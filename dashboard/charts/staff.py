@@ -9,12 +9,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import plotly.graph_objects as go
 
+from campaign.activity import subdivisions
+from dashboard import tables
 from dashboard.charts.common import FONT, MIN_ROWS, SEPARATORS, mark_empty, span_time_axis, staff_layout
 from dashboard.frames import grouped
+from dashboard.regions import WORLD, Frame
 from dashboard.style import Palette
 from dashboard.tables import by_country, world
 
@@ -24,6 +29,7 @@ TOPOJSON_URL = "/app/static/topojson/"
 MAP_CONFIG = {"displayModeBar": False, "scrollZoom": False, "responsive": True, "topojsonURL": TOPOJSON_URL}
 LAND = "#232A36"
 SHADE_SCALE = [[0.0, LAND], [0.001, "#1D4657"], [0.5, "#2A7594"], [1.0, "#3FA7CF"]]
+PHOTO = "#4CC9F0"  # Flickr photos: small squares in the palette's second colour, beside the yellow marches
 MARKER_AREA = 46  # px: the diameter of the largest demonstration's marker
 SHADE_NAMES = {"demonstrations": "demonstrations", "signatures": "signatures"}
 
@@ -36,32 +42,53 @@ def demonstration_map(
     signatures: pd.DataFrame | None = None,
     days: Sequence[date] = (),
     height: int = 620,
+    frame: Frame = WORLD,
+    photos: pd.DataFrame | None = None,
 ) -> go.Figure:
     """Demonstrations as markers sized by attendance on countries shaded by ``shade``.
 
     ``demos``: as ``tables.demonstrations``; ``signatures``: iso3, name, value (for
-    ``shade="signatures"``).  With ``days``, one animation frame per day replays the
-    campaign: each frame shows the demonstrations up to that day, and the countries
-    shaded by them; signatures have no history by country, so they stay as they are now.
-    Every country is part of the shading (zero looks like plain land), so each shape
-    can be hovered and each is drawn as its own path.
+    ``shade="signatures"``); ``frame``: the part of the world shown (``dashboard.regions``):
+    for one country, its subdivisions are shaded by demonstrations instead of the countries;
+    ``photos``: Flickr photos (``tables.photos``) drawn as small squares.  With ``days``, one
+    animation frame per day replays the campaign: each frame shows the demonstrations and
+    photos up to that day, and the shapes shaded by them; signatures have no history by
+    country, so they stay as they are now.  Every shape is part of the shading (zero looks
+    like plain land), so each can be hovered and each is drawn as its own path.
     """
     figure = go.Figure()
     steps = list(days)
     shown = demos if not steps else demos[demos["day"] <= steps[-1]]
-    counts = _counts(shown, shade, signatures)
+    pictures = photos if photos is not None else tables.photos([], ZoneInfo("UTC"))
+
+    def shading(rows: pd.DataFrame, top: int) -> go.Choropleth:
+        if frame.country:
+            return _subdivision_shading(_subdivision_counts(rows, frame.country), frame.country, p, top)
+        return _shading(_counts(rows, shade, signatures), p, shade, top)
+
+    def step(rows: pd.DataFrame, top: int) -> go.Choropleth:
+        """A replay frame changes the values only: the shapes (up to a few hundred kB for a
+        country's subdivisions) are sent once, with the figure, not once per day."""
+        if frame.country:
+            counts = _subdivision_counts(rows, frame.country)
+            return go.Choropleth(z=[math.log10(1 + n) for n in counts], customdata=counts)
+        return shading(rows, top)
+
+    counts = _subdivision_counts(shown, frame.country) if frame.country else _counts(shown, shade, signatures)
     top = max(counts, default=0)  # the last day has the most: one scale for the whole replay
-    figure.add_trace(_shading(counts, p, shade, top))
+    figure.add_trace(shading(shown, top))
     figure.add_trace(_markers(shown, p, _size_ref(demos)))
+    figure.add_trace(_photo_markers(pictures if not steps else pictures[pictures["day"] <= steps[-1]], p))
     if len(steps) > 1:
         figure.frames = [
             go.Frame(
                 name=day.isoformat(),
                 data=[
-                    _shading(_counts(demos[demos["day"] <= day], shade, signatures), p, shade, top),
+                    step(demos[demos["day"] <= day], top),
                     _markers(demos[demos["day"] <= day], p, _size_ref(demos)),
+                    _photo_markers(pictures[pictures["day"] <= day], p),
                 ],
-                traces=[0, 1],
+                traces=[0, 1, 2],
             )
             for day in steps
         ]
@@ -75,9 +102,9 @@ def demonstration_map(
         separators=SEPARATORS,
         showlegend=False,
         hoverlabel={"bgcolor": p.surface, "bordercolor": p.border, "font": {"color": p.text, "size": 15}},
-        uirevision="map",
+        uirevision=f"map-{frame.name}",  # a new region or country is a new view, not a kept zoom
         geo={
-            "projection": {"type": "natural earth"},
+            "projection": {"type": frame.projection, "rotation": {"lon": frame.center_lon}},
             "showframe": False,
             "showcoastlines": False,
             "showland": True,
@@ -88,7 +115,8 @@ def demonstration_map(
             "countrywidth": 0.6,
             "showlakes": False,
             "bgcolor": "rgba(0,0,0,0)",
-            "lataxis": {"range": [-57, 84]},
+            "lataxis": {"range": list(frame.lataxis)},
+            "lonaxis": {"range": list(frame.lonaxis)},
             "resolution": 110,
         },
     )
@@ -102,6 +130,30 @@ def _counts(demos: pd.DataFrame, shade: str, signatures: pd.DataFrame | None) ->
     counts = by_country(demos) if shade == "demonstrations" else signatures
     values = dict(zip(counts["iso3"], counts["value"], strict=True)) if counts is not None else {}
     return [int(values.get(code, 0)) for code in world()["iso3"]]
+
+
+def _subdivision_counts(demos: pd.DataFrame, country: str) -> list[int]:
+    """Demonstrations in each subdivision of ``country``, in ``subdivisions.subdivisions`` order."""
+    values = tables.by_subdivision(demos, country)
+    found = dict(zip(values["code"], values["value"], strict=True))
+    return [int(found.get(s.code, 0)) for s in subdivisions.subdivisions(country)]
+
+
+def _colorbar(what: str, top: int, p: Palette) -> dict[str, Any]:
+    return {
+        "title": {"text": what, "side": "top", "font": {"size": 13, "color": p.muted}},
+        "orientation": "h",
+        "thickness": 8,
+        "len": 0.22,
+        "x": 0.01,
+        "xanchor": "left",
+        "y": 0.04,
+        "yanchor": "bottom",
+        "outlinewidth": 0,
+        "tickfont": {"size": 12, "color": p.muted},
+        "tickvals": [0, math.log10(1 + max(top, 1))],
+        "ticktext": ["0", grouped(max(top, 1))],
+    }
 
 
 def _shading(counts: list[int], p: Palette, shade: str, top: int) -> go.Choropleth:
@@ -119,20 +171,44 @@ def _shading(counts: list[int], p: Palette, shade: str, top: int) -> go.Chorople
         colorscale=SHADE_SCALE,
         marker={"line": {"color": p.background, "width": 0.6}},
         hovertemplate=f"<b>%{{text}}</b><br>%{{customdata:,d}} {what}<extra></extra>",
-        colorbar={
-            "title": {"text": what, "side": "top", "font": {"size": 13, "color": p.muted}},
-            "orientation": "h",
-            "thickness": 8,
-            "len": 0.22,
-            "x": 0.01,
-            "xanchor": "left",
-            "y": 0.04,
-            "yanchor": "bottom",
-            "outlinewidth": 0,
-            "tickfont": {"size": 12, "color": p.muted},
-            "tickvals": [0, math.log10(1 + max(top, 1))],
-            "ticktext": ["0", grouped(max(top, 1))],
-        },
+        colorbar=_colorbar(what, top, p),
+    )
+
+
+def _subdivision_shading(counts: list[int], country: str, p: Palette, top: int) -> go.Choropleth:
+    """A country's subdivisions shaded like the countries, from the shapes shipped with the
+    project (sent inside the figure: nothing is fetched)."""
+    found = subdivisions.subdivisions(country)
+    return go.Choropleth(
+        geojson=subdivisions.shapes(country),
+        locations=[s.code for s in found],
+        featureidkey="id",
+        z=[math.log10(1 + n) for n in counts],
+        customdata=counts,
+        text=[s.name for s in found],
+        zmin=0,
+        zmax=math.log10(1 + max(top, 1)),
+        colorscale=SHADE_SCALE,
+        marker={"line": {"color": p.muted, "width": 0.8}},
+        hovertemplate="<b>%{text}</b><br>%{customdata:,d} demonstrations<extra></extra>",
+        colorbar=_colorbar("demonstrations", top, p),
+    )
+
+
+def _photo_markers(photos: pd.DataFrame, p: Palette) -> go.Scattergeo:
+    """Flickr photos as small squares; hover gives the title, the day and the photo's link."""
+    custom = [
+        [row.title or "Untitled photo", f"{row.taken:%a %d %b %Y}", row.url] for row in photos.itertuples()
+    ]
+    return go.Scattergeo(
+        lat=photos["latitude"],
+        lon=photos["longitude"],
+        mode="markers",
+        customdata=custom,
+        marker={"size": 8, "symbol": "square", "color": PHOTO, "line": {"color": p.background, "width": 1}},
+        hovertemplate=(
+            "<b>%{customdata[0]}</b><br>Flickr photo · %{customdata[1]}<br>%{customdata[2]}<extra></extra>"
+        ),
     )
 
 

@@ -209,3 +209,51 @@ def choose(page: object, box: str, option: str) -> None:
         except PlaywrightTimeout:
             if attempt == 3:
                 raise
+
+
+SUBDIVISION_SHAPES = "document.querySelectorAll('.geo path.choroplethlocation').length"
+POINTS = "document.querySelectorAll('.geo .scattergeo path.point').length"
+
+
+def test_regions_and_subdivisions_draw_offline(
+    campaign_data: None, runtime: Runtime, dashboard: str, visit: object, staff: str
+) -> None:
+    """Each region at its own scale, then Kenya's provinces with a Flickr photo: every shape
+    from the dashboard's own files, and no image fetched from Flickr."""
+    taken = datetime.now(UTC) - timedelta(hours=2)
+    social.record(
+        runtime.engine,
+        [
+            SocialInput(
+                "flickr", "photo", "53114", taken, "kenya",
+                attributes={"title": "Kisumu candles", "latitude": -0.09, "longitude": 34.77,
+                            "thumbnail": "https://live.staticflickr.com/65535/kisumu_q.jpg",
+                            "url": "https://flic.kr/p/hDn"},
+            )
+        ],
+    )  # fmt: skip
+    shown = visit(dashboard + "/map?campaign=kenya&region=europe")  # type: ignore[operator]
+    log_in(shown.page, staff)
+    shown.page.wait_for_function(f"{SUBDIVISION_SHAPES} > 100", timeout=45000)
+    shown.page.wait_for_function(f"{POINTS} == 6", timeout=15000)  # London to Oslo; not Nairobi
+    shown.page.wait_for_timeout(1000)
+    shown.screenshot("map-europe")
+    for region in ("africa", "americas", "asia", "middle-east", "world"):
+        shown.page.goto(f"{dashboard}/map?campaign=kenya&region={region}")
+        shown.page.wait_for_function(f"{SUBDIVISION_SHAPES} > 100", timeout=45000)
+        assert shown.page.get_by_text("Unknown region").count() == 0
+
+    shown.page.goto(dashboard + "/map?campaign=kenya&country=KE")
+    shown.page.wait_for_function(f"{SUBDIVISION_SHAPES} == 8", timeout=45000)  # Kenya's provinces
+    shown.page.wait_for_function(f"{POINTS} == 2", timeout=15000)  # Nairobi's march, Kisumu's photo
+    shown.page.get_by_text("Kisumu candles").first.wait_for()
+    shown.page.wait_for_timeout(1000)
+    shown.screenshot("map-kenya-provinces")
+    # The replay's first day: the provinces stay drawn (a frame changes their values only).
+    rail = shown.page.locator(".slider-rail-touch-rect").first.bounding_box()
+    assert rail is not None
+    shown.page.mouse.click(rail["x"] + 2, rail["y"] + rail["height"] / 2)
+    shown.page.wait_for_function(f"{POINTS} == 1", timeout=15000)  # Nairobi's march alone
+    assert shown.page.evaluate(SUBDIVISION_SHAPES) == 8
+    assert all(not u.startswith(dashboard + "/app/static/topojson/world_50m") for u in shown.requests)
+    assert shown.outside() == [], f"the map reached outside: {shown.outside()}"

@@ -10,7 +10,7 @@ import pytest
 
 from campaign.errors import BadRequest
 from campaign.live.figures import AppealFigures, CampaignFigures
-from dashboard import blocks, forms, style, tables
+from dashboard import blocks, forms, regions, style, tables
 from dashboard.charts import staff as charts
 from dashboard.params import MapParams, date_range, map_params, map_query
 
@@ -72,7 +72,8 @@ def test_the_map_draws_every_country_and_replays_day_by_day() -> None:
     frame = demos()
     steps = tables.days(frame)
     figure = charts.demonstration_map(frame, P, shade="demonstrations", days=steps)
-    shading, markers = figure.data
+    shading, markers, photos = figure.data
+    assert not len(photos.lat), "no Flickr photos given"
     assert shading.type == "choropleth" and len(shading.locations) > 200  # every country is a shape
     z = dict(zip(shading.locations, shading.customdata, strict=True))
     assert (z["KEN"], z["GBR"], z["NLD"]) == (2, 1, 0)
@@ -88,6 +89,47 @@ def test_the_map_draws_every_country_and_replays_day_by_day() -> None:
     assert first[0].zmax == shading.zmax  # one colour scale for the whole replay
     assert figure.layout.sliders[0].active == len(steps) - 1  # opens on the last day
     assert charts.MAP_CONFIG["topojsonURL"] == "/app/static/topojson/"
+
+
+def test_a_country_frame_shades_its_subdivisions() -> None:
+    frame = tables.demonstrations(
+        [
+            row(1, "Nairobi", "KE", DAY, 2500, latitude=-1.29, longitude=36.82),
+            row(2, "London", "GB", DAY, 600, latitude=51.51, longitude=-0.13),
+            row(3, "Mombasa", "KE", DAY + timedelta(days=1), None, latitude=-4.05, longitude=39.67),
+        ],
+        TZ,
+    )
+    kenya = regions.country_frame("Kenya")
+    assert (kenya.key, kenya.name, kenya.projection) == ("KE", "Kenya", "mercator")
+    assert kenya.lataxis[0] < -4.7 < 5.1 < kenya.lataxis[1]
+    assert kenya.lonaxis[0] < 33.9 < 41.9 < kenya.lonaxis[1]
+    figure = charts.demonstration_map(regions.in_frame(kenya, frame), P, frame=kenya, days=tables.days(frame))
+    shading = figure.data[0]
+    assert shading.featureidkey == "id" and len(shading.geojson["features"]) == 8
+    counts = dict(zip(shading.locations, shading.customdata, strict=True))
+    assert (counts["KE-110"], counts["KE-300"], sum(counts.values())) == (1, 1, 2), "London is not in Kenya"
+    first = figure.frames[0].data[0]
+    assert dict(zip(shading.locations, first.customdata, strict=True))["KE-300"] == 0, "day one: Nairobi only"
+    assert first.geojson is None, "the shapes are sent once, not with every day of the replay"
+    geo = figure.layout.geo
+    assert (geo.lataxis.range, geo.lonaxis.range) == (kenya.lataxis, kenya.lonaxis)
+    assert list(regions.in_frame(regions.region_frame("Europe"), frame)["city"]) == ["London"]
+    assert len(regions.in_frame(regions.region_frame("world"), frame)) == 3
+    photos = tables.photos(
+        [
+            {"campaign": "kenya", "title": title, "url": "https://flic.kr/p/x", "thumbnail": None,
+             "latitude": lat, "longitude": lon, "occurred_at": datetime(2008, 3, 1, tzinfo=UTC)}
+            for title, lat, lon in [("Kisumu", -0.09, 34.77), ("Kampala", 0.35, 32.58), ("Lamu", -2.27, 40.9)]
+        ],
+        TZ,
+    )  # fmt: skip
+    assert list(regions.in_frame(kenya, photos)["title"]) == ["Kisumu", "Lamu"], "Kampala is in Uganda"
+    assert len(regions.in_frame(kenya, photos.iloc[:0])) == 0
+    with pytest.raises(BadRequest, match="unknown region 'mars'"):
+        regions.region_frame("mars")
+    russia = regions.country_frame("RU")  # across the antimeridian: its main part, not the globe
+    assert russia.lonaxis[1] - russia.lonaxis[0] < 220 and russia.lonaxis[1] > 180
 
 
 def test_the_map_shades_by_signatures() -> None:
@@ -220,7 +262,12 @@ def test_live_heights_fit_one_screen() -> None:
 def test_map_parameters_round_trip() -> None:
     params = map_params({"campaign": ["Kenya"], "from": ["2008-03-31"], "to": ["2008-02-27"], "shade": ["x"]})
     assert params == MapParams("kenya", date(2008, 2, 27), date(2008, 3, 31), "demonstrations")
-    assert map_query(params) == {"campaign": "kenya", "from": "2008-02-27", "to": "2008-03-31", "shade": None}
+    assert map_query(params) == {
+        "campaign": "kenya", "from": "2008-02-27", "to": "2008-03-31", "shade": None,
+        "region": None, "country": None,
+    }  # fmt: skip
+    typed = map_params({"region": [" Middle-East "], "country": ["ke"]})
+    assert (typed.region, typed.country) == ("middle-east", "ke")  # the page checks them, naming a bad one
     assert map_params({"from": ["yesterday"]}).start is None
     assert (
         date_range((DAY,)) == (DAY, None) and date_range(DAY) == (DAY, DAY) and date_range(()) == (None, None)

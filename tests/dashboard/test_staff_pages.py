@@ -27,7 +27,7 @@ from campaign.appeals import outcomes
 from campaign.appeals import registry as appeals
 from campaign.appeals.registry import AppealSummary
 from campaign.runtime import Runtime
-from campaign.settings import Settings
+from campaign.settings import Settings, get_settings
 from tests.conftest import post_twilio, twilio_form
 from tests.dashboard.test_pages import html, page
 
@@ -98,7 +98,8 @@ def test_map_shows_the_demonstrations(dashboard_env: Settings, marches: list[dic
     assert "Vigil in Nairobi" in shown and ">example.org<" in shown and f'src="{PHOTO}"' in shown
 
     figure = chart(at, "chart-map")
-    shading, markers = figure["data"]
+    shading, markers, photos = figure["data"]
+    assert photos["lat"] == [] or not values(photos["lat"]), "no Flickr photos stored"
     z = dict(zip(shading["locations"], values(shading["customdata"]), strict=True))
     assert (z["KEN"], z["GBR"], z["NLD"], z["FRA"]) == (1, 1, 1, 0)
     assert sorted(round(v, 1) for v in values(markers["lat"])) == [-1.3, 51.5, 52.4]
@@ -125,6 +126,113 @@ def test_map_filters_come_from_the_url(
     shading = chart(page("pages/map.py", campaign="kenya", shade="signatures"), "chart-map")["data"][0]
     z = dict(zip(shading["locations"], values(shading["customdata"]), strict=True))
     assert (z["KEN"], z["NLD"], z["GBR"]) == (2, 1, 0), "signatures by country, not demonstrations"
+
+
+def test_map_frames_a_region_from_the_url(dashboard_env: Settings, marches: list[dict[str, Any]]) -> None:
+    at = page("pages/map.py", campaign="kenya", region="Europe")
+    assert re.search(r'Demonstrations</div><div class="sf-v">2<', html(at)), "London, Amsterdam: no Nairobi"
+    assert at.query_params["region"] == "europe"
+    geo = chart(at, "chart-map")["layout"]["geo"]
+    assert (geo["projection"]["type"], geo["lataxis"]["range"], geo["lonaxis"]["range"]) == (
+        "mercator", [34, 71], [-25, 45],
+    )  # fmt: skip
+    figure = chart(page("pages/map.py", campaign="kenya", region="africa"), "chart-map")
+    assert [round(v, 1) for v in values(figure["data"][1]["lat"])] == [-1.3]
+    assert len(figure["frames"]) == 3 and all(len(f["data"]) == 3 for f in figure["frames"]), "replay"
+
+    at.selectbox(key="map-area-europe").set_value("asia").run()
+    assert not at.exception and at.query_params["region"] == "asia", "a region picked is kept in the URL"
+    assert chart(at, "chart-map")["layout"]["geo"]["lonaxis"]["range"] == [25, 150]
+
+
+def test_map_shades_a_countrys_subdivisions(
+    dashboard_env: Settings, runtime: Runtime, kenya: AppealSummary
+) -> None:
+    demonstrations.save(
+        runtime.engine,
+        [
+            DemonstrationInput("kenya", "Vigil", "Nairobi", "KE", at_noon(today() - timedelta(days=1))),
+            DemonstrationInput("kenya", "March", "Mombasa", "KE", at_noon(today())),
+            DemonstrationInput("kenya", "Rally", "Kisumu", "KE", at_noon(today())),
+            DemonstrationInput("kenya", "Candles", "Amsterdam", "NL", at_noon(today())),
+        ],
+    )
+    at = page("pages/map.py", campaign="kenya", country="ke")
+    assert not at.warning, [w.value for w in at.warning]
+    assert at.query_params["country"] == "KE" and "region" not in at.query_params
+    shown = html(at)
+    assert re.search(r'Demonstrations</div><div class="sf-v">3<', shown), "Kenya's, not Amsterdam's"
+    assert re.search(r'Coast</div><div class="sf-v">1</div><div class="sf-s">KE-300<', shown)
+
+    figure = chart(at, "chart-map")
+    shading = figure["data"][0]
+    assert len(shading["geojson"]["features"]) == 8, "Kenya's eight provinces, shipped with the project"
+    counts = dict(zip(shading["locations"], values(shading["customdata"]), strict=True))
+    assert counts == {
+        "KE-110": 1, "KE-200": 0, "KE-300": 1, "KE-400": 0,
+        "KE-500": 0, "KE-600": 1, "KE-700": 0, "KE-800": 0,
+    }  # fmt: skip
+    first = figure["frames"][0]["data"][0]
+    assert dict(zip(shading["locations"], values(first["customdata"]), strict=True))["KE-300"] == 0, "replay"
+    assert "geojson" not in first, "the shapes are sent once, not with each day"
+    lat, lon = figure["layout"]["geo"]["lataxis"]["range"], figure["layout"]["geo"]["lonaxis"]["range"]
+    assert lat[0] < -4.6 and lat[1] > 5 and lon[0] < 34 and lon[1] > 41.8, "Kenya fills the frame"
+
+    signatures = page("pages/map.py", campaign="kenya", country="KE", shade="signatures")
+    assert [i.value for i in signatures.info] == [
+        "Signatures are known by country only (a phone number tells no more): "
+        "Kenya's subdivisions are shaded by demonstrations."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "warning"),
+    [
+        (
+            {"region": "mars"},
+            "Unknown region 'mars': one of world, europe, africa, americas, asia, middle-east",
+        ),
+        ({"country": "Atlantis"}, "Unknown country 'Atlantis'"),
+        ({"country": "RE"}, "No subdivisions are shipped for Réunion (RE)"),
+    ],
+)
+def test_map_says_which_area_it_does_not_know(
+    dashboard_env: Settings, marches: list[dict[str, Any]], query: dict[str, str], warning: str
+) -> None:
+    at = page("pages/map.py", campaign="kenya", **query)
+    assert [w.value for w in at.warning] == [f"{warning}; the map shows the world."]
+    assert re.search(r'Demonstrations</div><div class="sf-v">3<', html(at))
+
+
+def test_map_draws_flickr_photos_without_fetching_them(
+    dashboard_env: Settings, runtime: Runtime, kenya: AppealSummary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    thumbnail = "https://live.staticflickr.com/65535/kibera_q.jpg"
+    moment = at_noon(today()) - timedelta(hours=3)
+    social.record(
+        runtime.engine,
+        [
+            SocialInput(
+                "flickr", "photo", "53112", moment, "kenya",
+                attributes={"title": "Kibera march", "latitude": -1.31, "longitude": 36.79,
+                            "thumbnail": thumbnail, "url": "https://flic.kr/p/hDm"},
+            ),
+            SocialInput("flickr", "photo", "53113", moment, "kenya", attributes={"title": "Nowhere"}),
+        ],
+    )  # fmt: skip
+    at = page("pages/map.py", campaign="kenya", country="KE")
+    photos = chart(at, "chart-map")["data"][2]
+    assert [round(v, 2) for v in values(photos["lat"])] == [-1.31], "a photo without a place is not drawn"
+    assert (
+        photos["customdata"][0][0] == "Kibera march" and photos["customdata"][0][2] == "https://flic.kr/p/hDm"
+    )
+    shown = html(at)
+    assert 'href="https://flic.kr/p/hDm"' in shown and "Kibera march" in shown
+    assert thumbnail not in shown, "no image from Flickr unless the operator allows it"
+
+    monkeypatch.setenv("CAMPAIGN_MAP_PHOTO_THUMBNAILS", "true")
+    get_settings.cache_clear()
+    assert f'src="{thumbnail}"' in html(page("pages/map.py", campaign="kenya", country="KE"))
 
 
 def test_a_new_demonstration_is_stored(

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from dashboard import params
 from tests.fuzz.conftest import FUZZ, nasty_text
 
-NAMES = ["appeal", "campaign", "theme", "label", "goal", "from", "to", "shade", "x"]
+NAMES = ["appeal", "campaign", "theme", "label", "goal", "from", "to", "shade", "region", "country", "x"]
 queries = st.dictionaries(
     st.one_of(st.sampled_from(NAMES), st.text(max_size=10)),
     st.lists(st.one_of(nasty_text, st.text(max_size=30), st.integers().map(str)), min_size=1, max_size=4),

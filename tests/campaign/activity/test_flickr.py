@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from sqlalchemy import select
 
-from campaign.activity.flickr import FlickrClient, FlickrError, poll, short_url
+from campaign.activity.flickr import FlickrClient, FlickrError, placed_photos, poll, short_url
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from campaign.storage.models import SocialEvent
@@ -253,6 +253,21 @@ def test_what_is_kept_of_a_photo(runtime: Runtime, flickr_client: FlickrClient) 
     assert rows["2290000001"].actor_hash == rows["2290000003"].actor_hash  # the same owner
     dump = json.dumps([dict(row._mapping) for row in rows.values()], default=str)
     assert "@N0" not in dump  # no owner id in clear, not even in a URL
+
+
+def test_the_map_reads_the_photos_that_have_a_place(runtime: Runtime, flickr_client: FlickrClient) -> None:
+    poll(runtime.engine, runtime.live, runtime.vault, flickr_client, "kenya", TAG)
+    placed = placed_photos(runtime.engine, "kenya")
+    with runtime.engine.connect() as connection:
+        stored = len(connection.execute(select(SocialEvent.id)).all())
+    assert 0 < len(placed) < stored, "a photo without a position is left out"
+    assert [p["occurred_at"] for p in placed] == sorted(p["occurred_at"] for p in placed), "oldest first"
+    candles = next(p for p in placed if p["title"] == "Candles for Kenya")
+    assert (candles["latitude"], candles["longitude"], candles["url"]) == (
+        -1.283333, 36.816667, short_url("2290000001"),
+    )  # fmt: skip
+    assert placed_photos(runtime.engine, "kenya", limit=1) == placed[-1:], "the newest first when limited"
+    assert placed_photos(runtime.engine, "torture") == []
 
 
 def test_short_urls_are_flickrs() -> None:
