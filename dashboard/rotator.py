@@ -12,6 +12,7 @@ cookie or, for a rotating screen's token, by the token and its place in the play
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -40,13 +41,21 @@ def run_if_asked() -> None:
         try:
             playlist = asked()
         except CampaignError as refused:
-            st.error(f"This rotating screen cannot start: {refused.message}", icon=":material/error:")
+            st.error(f"This rotating screen cannot start: {plain(refused.message)}", icon=":material/error:")
             st.stop()
     else:
         return
     st.html(player(playlist, frames(playlist, token)), unsafe_allow_javascript=True)
     watch()
     st.stop()
+
+
+def plain(text: str) -> str:
+    """``text`` as itself in Markdown: the address's own words must not become a link or an image."""
+    return _PUNCTUATION.sub(r"\\\1", text)
+
+
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # CommonMark lets a backslash escape each of them
 
 
 def asked() -> Playlist:

@@ -37,8 +37,8 @@ class Entry:
     @property
     def text(self) -> str:
         """The entry as written in a playlist, in its shortest form."""
-        if self.appeal:
-            return f"{self.page}:{self.appeal}"
+        if self.appeal:  # an appeal called "all" keeps its long form: "live:all" is everything
+            return f"{self.page}:{'appeal:' if self.appeal == EVERY_CAMPAIGN else ''}{self.appeal}"
         return f"{self.page}:campaign:{self.campaign}" if self.campaign else self.page
 
     def query(self) -> dict[str, str]:

@@ -75,3 +75,8 @@ def test_a_logged_in_rotation_by_its_address_alone(
         timeout=TURN_MS
     )  # type: ignore[attr-defined]
     assert shown.outside() == []  # type: ignore[attr-defined]
+
+    page.goto(dashboard_url + "/live?rotate=live:hassan,live:nobody&every=5")  # logged in still
+    refused = "This rotating screen cannot start: rotate: 'live:nobody': no appeal 'nobody'"
+    expect(page.get_by_text(refused)).to_be_visible(timeout=TURN_MS)
+    assert page.locator("#rotation").count() == 0

@@ -26,6 +26,13 @@ def test_every_way_of_naming_a_scope_reads_the_same() -> None:
     assert playlist.text == "live:hassan,map,live:campaign:torture,on-air,on-air:hassan,map"
     assert rotation.parse(playlist.text, playlist.every) == playlist, "the written form reads back"
     assert rotation.parse("live").every == rotation.EVERY_DEFAULT
+    odd = rotation.parse("live:appeal:all,live:campaign,live:appeal:appeal")
+    assert odd.entries == (
+        Entry("live", appeal="all"),
+        Entry("live", appeal="campaign"),
+        Entry("live", appeal="appeal"),
+    )
+    assert rotation.parse(odd.text) == odd
 
 
 @pytest.mark.parametrize(
