@@ -11,6 +11,7 @@ import json
 import re
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from campaign.access import rotation, screens
@@ -108,3 +109,16 @@ def test_a_rotating_token_plays_its_own_list_and_shows_only_its_entries(
     assert player(wall) is None
     shown = "\n".join(str(e.proto.body) for e in wall.get("html"))
     assert "Stop the torture of Hassan" in shown and "Reach Out for Kenya" not in shown
+
+
+def test_a_revoked_rotating_token_ends_the_rotation(dashboard_env: Settings, runtime: Runtime) -> None:
+    token = screens.create(runtime.engine, "Lobby", rotate=rotation.parse("live:hassan,on-air"), actor="test")
+    at = app()
+    at.query_params["token"] = token
+    open_path(at, "live")
+    assert player(at) is not None
+    screens.revoke(runtime.engine, "Lobby", actor="test")
+    st.cache_data.clear()  # the dashboard checks a link at most every 3 s; the test does not wait
+    at.run()
+    assert not at.exception
+    assert player(at) is None and "revoked" in at.error[0].value
