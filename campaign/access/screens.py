@@ -49,9 +49,9 @@ class Screen:
 
     @property
     def pages(self) -> tuple[str, ...]:
-        """The dashboard pages this token opens."""
+        """The dashboard pages this token opens; a rotating one's always /live, where it plays."""
         playlist = self.playlist
-        return playlist.pages if playlist else (self.page,)
+        return tuple(dict.fromkeys((self.page, *playlist.pages))) if playlist else (self.page,)
 
     @property
     def scope(self) -> str:

@@ -93,3 +93,8 @@ def test_a_rotating_token_covers_its_entries_only(runtime: Runtime) -> None:
     with pytest.raises(NotFound, match="no appeal 'nobody'"):
         screens.create(runtime.engine, "Ghost", rotate=rotation.parse("live:nobody"), actor="test")
     assert [s.name for s in screens.listing(runtime.engine)] == ["Lobby"]
+    gallery = screens.create(
+        runtime.engine, "Gallery", rotate=rotation.parse("on-air:hassan,on-air"), actor="test"
+    )
+    shown = screens.verify(runtime.engine, gallery)
+    assert shown is not None and shown.pages == ("live", "on-air"), "it plays at /live"
