@@ -140,6 +140,10 @@ STREAMS = {
     "campaign": "/api/v1/campaigns/torture/stream",
     "all": "/api/v1/campaigns/all/stream",
 }
+# The issue asks for a campaign's stream beside an appeal's, in the same run.
+DEFAULT_STREAMS = ("appeal", "campaign")
+# Each stream's rounds sign from numbers of their own: a number that signed already counts no more.
+STREAM_PREFIXES = {"appeal": NUMBER_PREFIX, "campaign": NUMBER_PREFIX + "1", "all": NUMBER_PREFIX + "2"}
 
 
 def run(
@@ -163,7 +167,7 @@ def run(
             burst.run(server.url, pools[0], 1.0)  # warm-up
             without = burst.run(server.url, pools[1], burst.seconds)
             time.sleep(1.0)  # the last batches commit before the viewers connect
-        result = asyncio.run(_measure(server, token, viewers, rounds, path))
+        result = asyncio.run(_measure(server, token, viewers, rounds, path, STREAM_PREFIXES[stream]))
         if burst is not None and without is not None and not result.error:
             result.burst = asyncio.run(_burst_with(server, token, viewers, burst, pools[2], without, path))
         time.sleep(1.0)  # whatever the viewers' leaving makes the ingest log
@@ -212,7 +216,12 @@ async def _burst_with(
 
 
 async def _measure(
-    server: servers.Server, token: str, count: int, rounds: int, path: str = STREAM_PATH
+    server: servers.Server,
+    token: str,
+    count: int,
+    rounds: int,
+    path: str = STREAM_PATH,
+    number_prefix: str = NUMBER_PREFIX,
 ) -> FanoutResult:
     pid = server.process.pid
     rss_before = (proc.rss_bytes(pid) or 0) / 2**20
@@ -233,7 +242,7 @@ async def _measure(
         result.connect_s = round(time.perf_counter() - began, 2)
         await asyncio.sleep(0.5)
         result.rss_after_mb = round((proc.rss_bytes(pid) or 0) / 2**20, 1)
-        signer = Signer(NUMBER_PREFIX)
+        signer = Signer(number_prefix)
         async with httpx.AsyncClient(base_url=server.url, timeout=ROUND_TIMEOUT) as client:
             for _ in range(rounds):
                 result.rounds.append(await _round(client, signer, viewers, pid))

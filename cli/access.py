@@ -15,7 +15,7 @@ from rich.table import Table
 
 from campaign import audit
 from campaign.access import roles as access
-from campaign.access import screens, users
+from campaign.access import rotation, screens, users
 from campaign.errors import BadRequest
 from campaign.settings import get_settings
 from cli.common import console, errors, open_engine
@@ -129,13 +129,31 @@ def screen_add(
         bool, typer.Option("--all", help="Show every appeal and the whole network's sum.")
     ] = False,
     page: Annotated[str, typer.Option(help="on-air or live.")] = "on-air",
+    rotate: Annotated[
+        str | None,
+        typer.Option(
+            help='Rotate through pages and scopes, e.g. "live:hassan,on-air:campaign:torture,live:all".'
+        ),
+    ] = None,
+    every: Annotated[
+        int | None,
+        typer.Option(
+            help=f"Seconds per page of --rotate ({rotation.EVERY_LEAST} to {rotation.EVERY_MOST}).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Make a screen link; it is printed once and only its hash is kept."""
-    if sum((appeal is not None, campaign is not None, everything)) != 1:
-        raise BadRequest("say what the screen shows: --appeal SLUG, --campaign SLUG or --all")
+    if sum((appeal is not None, campaign is not None, everything, rotate is not None)) != 1:
+        raise BadRequest("say what the screen shows: --appeal SLUG, --campaign SLUG, --all or --rotate LIST")
+    if every is not None and rotate is None:
+        raise BadRequest("--every is the seconds per page of --rotate; give --rotate too")
+    playlist = rotation.parse(rotate, every) if rotate is not None else None
     settings = get_settings()
     engine = open_engine()
-    token = screens.create(engine, name, page=page, appeal=appeal, campaign=campaign, actor=audit.cli_actor())
+    token = screens.create(
+        engine, name, page=page, appeal=appeal, campaign=campaign, rotate=playlist, actor=audit.cli_actor()
+    )
     screen = next(s for s in screens.listing(engine) if s.name == name.strip())
     errors.print(f"screen [bold]{screen.name}[/] ({screen.page}, {screen.scope}) made; shown this once:")
     for what, url in screens.urls(

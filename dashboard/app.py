@@ -37,10 +37,10 @@ def navigation() -> StreamlitPage:
         login = [st.Page(PAGES / "login.py", title="Log in", url_path="login", default=True)]
         login += [st.Page(PAGES / "login.py", title="Log in", url_path=path) for path in access.PAGES]
         return st.navigation(login, position="hidden")
-    if visitor.screen is not None:  # a screen link: its one page, no menu
-        page = SCREEN_PAGES[visitor.screen.page]
+    if visitor.screen is not None:  # a screen link: its page (a rotating one's pages), no menu
+        pages = [(path, SCREEN_PAGES[path]) for path in visitor.screen.pages if path in SCREEN_PAGES]
         return st.navigation(
-            [st.Page(page[0], title=page[1], url_path=visitor.screen.page)], position="hidden"
+            [st.Page(page, title=title, url_path=path) for path, (page, title) in pages], position="hidden"
         )
     # Streamlit serves the default page at "/": a person who logs in there gets the start
     # page with their navigation; "/live" stays the clean wall screen.

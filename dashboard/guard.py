@@ -49,7 +49,7 @@ class Visitor:
 
     def may_see(self, url_path: str) -> bool:
         if self.screen is not None:
-            return url_path == self.screen.page
+            return url_path in self.screen.pages
         return access.may_see(self.role, url_path)
 
 
@@ -150,13 +150,23 @@ def end_login() -> None:
     log_out()
 
 
-def pinned(query: dict[str, list[str]]) -> dict[str, list[str]]:
-    """A screen's URL parameters with its token's selection in force: a token shows its screen only."""
+def pinned(query: dict[str, list[str]], page: str = "") -> dict[str, list[str]]:
+    """A screen's URL parameters with its token's selection in force: a token shows its screen only.
+
+    A rotating screen's token shows ``page`` with the scope of its playlist's entry at
+    ``?slot=`` (the rotation's frames say which), or of the page's first entry.
+    """
     token = st.query_params.get("token")
     screen = data.screen(token) if token else None
     if screen is None:
         return query
     chosen = {name: values for name, values in query.items() if name not in ("appeal", "campaign")}
+    playlist = screen.playlist
+    if playlist is not None:
+        entry = playlist.entry(page, st.query_params.get("slot"))
+        # A page outside the playlist never runs (the navigation leaves it out); nothing matches nothing.
+        scope = entry.query() if entry is not None else {"appeal": "-"}
+        return chosen | {name: [value] for name, value in scope.items()}
     return chosen | {name: [value] for name, value in screen.query().items()}
 
 

@@ -26,9 +26,9 @@ MEMBERS_AT_START = "screen:members-at-start"
 State = MutableMapping[Any, Any]
 
 
-def query() -> dict[str, list[str]]:
-    """The page's URL parameters, each with all its values (a screen token's selection in force)."""
-    return guard.pinned({name: st.query_params.get_all(name) for name in st.query_params})
+def query(page: str = "") -> dict[str, list[str]]:
+    """The page's URL parameters, each with all its values (a screen token's selection for ``page``)."""
+    return guard.pinned({name: st.query_params.get_all(name) for name in st.query_params}, page)
 
 
 def steady(read: LiveRead, tz: ZoneInfo, state: State | None = None) -> tuple[LiveRead, Status]:

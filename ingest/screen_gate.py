@@ -91,7 +91,7 @@ class ScreenGate:
                 f"screen {screen.name!r} is an {screen.page} screen; the latest signers go to wall-screen"
                 " tokens only (campaign screen add NAME --page live)"
             )
-        if not screen.covers(slug, await self._campaign(slug) if screen.campaign else None):
+        if not screen.covers(slug, await self._campaign(slug) if screen.campaign or screen.rotate else None):
             raise Forbidden(f"screen {screen.name!r} shows {screen.scope}, not appeal {slug!r}")
         return True
 

@@ -21,6 +21,15 @@ def test_smoke_runs_every_default_section_with_tiny_sizes(monkeypatch: pytest.Mo
     assert args.subscribers == 2_000 and args.history_rows == 5_000 and args.screens == [0, 1]
 
 
+def test_fanout_watches_an_appeals_stream_and_its_campaigns_beside_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert parsed(monkeypatch, "--smoke").stream == ["appeal", "campaign"]
+    assert parsed(monkeypatch, "--stream", "all, appeal,all").stream == ["all", "appeal"]
+    with pytest.raises(SystemExit):
+        parsed(monkeypatch, "--stream", "appeal,nowhere")
+
+
 def test_smoke_and_quick_exclude_each_other(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SystemExit):
         parsed(monkeypatch, "--smoke", "--quick")
@@ -33,6 +42,8 @@ def test_a_figure_below_target_is_not_a_failure_but_an_unfinished_section_is() -
     assert "Timeout" in bench.unfinished("screens", {"error": "TimeoutError: Page.wait_for_selector"})
     fanout = {"error": "", "connected": 3, "viewers": 20}
     assert bench.unfinished("fanout", fanout) == "3 of 20 viewers connected"
+    beside = {"error": "", "connected": 20, "viewers": 20, "others": {"campaign": fanout}}
+    assert bench.unfinished("fanout", beside) == "campaign stream: 3 of 20 viewers connected"
     history = {"rows": 5, "SQLite": {"check": "ok"}, "PostgreSQL": {"check": "MISMATCH 4 != 5"}}
     assert "PostgreSQL" in bench.unfinished("history", history)
 

@@ -525,6 +525,9 @@ class ScreenToken(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # A rotating wall screen's playlist (campaign.access.rotation) and seconds per page.
+    rotate: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    rotate_every: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 # Texts to many at once; every other kind answers a supporter's own text and goes first.

@@ -5,7 +5,8 @@ latest actions, updated every second; the milestones passed in the last hour, in
 heading; per campaign its social figures (Facebook joins,
 posts, photos, web visits and the share from social media) and today's demonstrations,
 in a slim strip under the cards when it has any.  The URL chooses what is shown:
-``?appeal=hassan`` (or a comma list), ``?campaign=torture``, ``?theme=light``.
+``?appeal=hassan`` (or a comma list), ``?campaign=torture``, ``?theme=light``;
+``?rotate=live:hassan,on-air:all&every=20`` cycles through pages (``dashboard.rotator``).
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ from datetime import datetime
 
 import streamlit as st
 
-from dashboard import blocks, data, frames, guard, session, style
+from dashboard import blocks, data, frames, guard, rotator, session, style
 from dashboard.charts.common import SCREEN_CONFIG
 from dashboard.params import live_params
 
 # Widgets: the URL is the only control a wall screen has.
-params = live_params(session.query())
+params = live_params(session.query("live"))
 palette = style.palette(params.theme)
 st.html(style.live_css(palette))
+rotator.run_if_asked()  # ``?rotate=`` (or a rotating screen's token): a player of pages, not this one
 
 
 @st.fragment(run_every=1)

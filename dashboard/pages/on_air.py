@@ -15,7 +15,7 @@ from dashboard import counter, data, frames, guard, session, style
 from dashboard.params import on_air_params
 
 # Widgets: the URL is the only control a broadcast browser source has.
-params = on_air_params(session.query())
+params = on_air_params(session.query("on-air"))
 st.html(style.on_air_css(params.theme))
 
 

@@ -100,8 +100,21 @@ def test_user_add_prompts_twice(settings: Settings, runtime: Runtime) -> None:
         (["user", "remove", "nobody"], "", "no user named 'nobody'"),
         (["user", "passwd", "nobody", "--password-stdin"], PASSWORD, "no user named 'nobody'"),
         (["screen", "add", "x", "--appeal", "nobody"], "", "no appeal 'nobody'"),
-        (["screen", "add", "x"], "", "--campaign SLUG or --all"),
-        (["screen", "add", "x", "--all", "--campaign", "torture"], "", "--campaign SLUG or --all"),
+        (["screen", "add", "x"], "", "--campaign SLUG, --all or --rotate LIST"),
+        (
+            ["screen", "add", "x", "--all", "--campaign", "torture"],
+            "",
+            "--campaign SLUG, --all or --rotate LIST",
+        ),
+        (
+            ["screen", "add", "x", "--rotate", "live,charts"],
+            "",
+            "no page 'charts'; the pages are live, on-air, map",
+        ),
+        (["screen", "add", "x", "--rotate", "live:nobody"], "", "'live:nobody': no appeal 'nobody'"),
+        (["screen", "add", "x", "--rotate", "live", "--every", "2"], "", "5 to 3600, not '2'"),
+        (["screen", "add", "x", "--all", "--every", "20"], "", "give --rotate too"),
+        (["screen", "add", "x", "--rotate", "live,map"], "", "the map needs a login"),
         (["screen", "revoke", "nothing"], "", "no active screen named 'nothing'"),
     ],
 )
@@ -150,3 +163,28 @@ def test_screen_add_all_prints_the_network_feed(
     assert total.path == "/api/v1/campaigns/all/total.txt"
     runtime.live.refresh(runtime.engine, runtime.vault)  # the appeal was added after the app started
     assert client.get(total.path, params=dict(total.params)).text == "0"
+
+
+def test_screen_add_rotate_keeps_the_playlist_with_the_token(
+    settings: Settings, runtime: Runtime, hassan: object
+) -> None:
+    made = campaign(
+        settings,
+        "screen",
+        "add",
+        "Lobby",
+        "--rotate",
+        "live:hassan, on-air:campaign:torture,live:all",
+        "--every",
+        "20",
+    )
+    assert made.returncode == 0, made.stderr
+    assert "rotating live:hassan,on-air:campaign:torture,live every 20 s" in " ".join(made.stderr.split())
+    links = dict(line.split(maxsplit=1) for line in made.stdout.splitlines())
+    assert list(links) == ["dashboard"], "a rotating wall screen opens no broadcast feed"
+    token = re.search(r"token=(scr_[\w-]+)", links["dashboard"]).group(1)  # type: ignore[union-attr]
+    assert links["dashboard"] == f"http://127.0.0.1:8501/live?token={token}"
+    screen = screens.verify(runtime.engine, token)
+    assert screen is not None and screen.playlist is not None and screen.playlist.every == 20
+    listing = campaign(settings, "screen", "list").stdout
+    assert "Lobby" in listing and "rotating" in listing and token not in listing

@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from campaign.access import rotation
+from campaign.errors import BadRequest
 from dashboard import params
 from tests.fuzz.conftest import FUZZ, nasty_text
 
@@ -77,3 +79,28 @@ def test_a_crafted_address_with_40000_values_is_bounded() -> None:
     assert all(len(problem) < 200 for problem in history.problems)
     repeated = params.selection({"appeal": ["hassan,HASSAN, hassan"] * 3})
     assert repeated.appeals == ("hassan",)
+
+
+# A rotating screen's list as people type it: pages and scopes, mixed with anything at all.
+rotate_parts = st.one_of(
+    st.sampled_from(
+        ["live", "on-air", "map", "live:hassan", "map:campaign:kenya", "on-air:all", "live:appeal:x"]
+    ),
+    nasty_text,
+)
+
+
+@FUZZ
+@given(
+    text=st.one_of(nasty_text, st.lists(rotate_parts, max_size=25).map(",".join)),
+    every=st.one_of(st.none(), nasty_text, st.integers().map(str)),
+)
+def test_a_rotation_list_is_read_or_refused_in_words(text: str, every: str | None) -> None:
+    try:
+        playlist = rotation.parse(text, every)
+    except BadRequest as refused:
+        assert refused.message.startswith(("rotate: ", "every: ")) and len(refused.message) < 300
+        return
+    assert 0 < len(playlist.entries) <= rotation.MOST_ENTRIES
+    assert rotation.EVERY_LEAST <= playlist.every <= rotation.EVERY_MOST
+    assert rotation.parse(playlist.text, playlist.every) == playlist

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from campaign.access import screens
+from campaign.access import rotation, screens
 from campaign.live.view import LiveView, connect
 from campaign.runtime import Runtime
 from campaign.settings import Settings
@@ -328,3 +328,16 @@ def test_the_api_answers_503_not_500_while_redis_is_down(
     redis_down: Callable[..., TestClient], path: str
 ) -> None:
     assert_error(redis_down().get(path), 503, "unavailable")
+
+
+@pytest.mark.usefixtures("signed_hassan", "kenya")
+def test_a_rotating_wall_screen_token_reads_the_signers_of_its_live_pages_only(
+    client: TestClient, runtime: Runtime
+) -> None:
+    playlist = rotation.parse("live:campaign:torture,on-air:kenya", 20)
+    token = screens.create(runtime.engine, "Lobby", rotate=playlist, actor="test")
+    response = client.get("/api/v1/appeals/hassan", params={"token": token})
+    assert response.status_code == 200 and len(response.json()["recent"]) == 2
+    assert_error(client.get("/api/v1/appeals/kenya", params={"token": token}), 403, "forbidden")
+    feed = client.get("/api/v1/appeals/hassan/total.txt", params={"token": token})
+    assert "on-air screen tokens" in assert_error(feed, 403, "forbidden")["error"]["message"]
