@@ -1,7 +1,7 @@
 """a screen token's playlist: a wall screen that rotates through pages and scopes
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-03 09:20:00
 
 ``rotate`` is the playlist as written (``live:hassan,on-air:campaign:torture``) and
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0015"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
