@@ -108,3 +108,22 @@ def span_time_axis(figure: go.Figure, times: pd.Series, *, bucket: timedelta, le
         first, last = first - missing / 2, last + missing / 2
     figure.update_xaxes(range=[first, last])
     figure.update_traces(width=bucket.total_seconds() * 1000 * 0.9, selector={"type": "bar"})
+
+
+def whole_ticks(peak: float) -> dict[str, object]:
+    """Axis settings for a count: whole numbers only, however small the counts are.
+
+    With a peak of 2, Plotly puts ticks at 0, 0.5, 1, 1.5 and 2, which ``,d`` prints as
+    0, 1, 1, 2, 2; under ten, a tick every one (or two) keeps each label once.
+    """
+    axis: dict[str, object] = {"tickformat": ",d", "rangemode": "tozero"}
+    if 0 < peak < 10:
+        axis.update(tick0=0, dtick=1 if peak <= 5 else 2)
+    return axis
+
+
+def stacked_peak(frame: pd.DataFrame, at: str, value: str) -> float:
+    """The highest stack of ``value`` per ``at`` (0 for nothing)."""
+    if not len(frame):
+        return 0.0
+    return float(frame.groupby(at)[value].sum().max())

@@ -14,7 +14,15 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard import tables
-from dashboard.charts.common import MIN_ROWS, channel_color, mark_empty, span_time_axis, staff_layout
+from dashboard.charts.common import (
+    MIN_ROWS,
+    channel_color,
+    mark_empty,
+    span_time_axis,
+    stacked_peak,
+    staff_layout,
+    whole_ticks,
+)
 from dashboard.charts.staff import demonstration_map
 from dashboard.frames import channel_label
 from dashboard.style import Palette
@@ -53,7 +61,8 @@ def signatures_over_time(
     staff_layout(figure, p, f"Signatures per {unit}", height)
     figure.update_layout(bargap=0.05, showlegend=False)
     figure.update_xaxes(type="date", showgrid=False)
-    figure.update_yaxes(gridcolor=p.grid, zeroline=False, tickformat=",d", rangemode="tozero")
+    peak = stacked_peak(series, "at", "signatures")
+    figure.update_yaxes(gridcolor=p.grid, zeroline=False, **whole_ticks(peak))
     if not len(series):
         figure.update_xaxes(visible=False)
         figure.update_yaxes(visible=False)
@@ -210,7 +219,7 @@ def members_chart(members: pd.DataFrame, p: Palette, *, hourly: bool, height: in
     staff_layout(figure, p, f"Joined the SMS network · {int(members['members'].sum()):,d}", height)
     figure.update_layout(bargap=0.05, showlegend=False)
     figure.update_xaxes(type="date", showgrid=False)
-    figure.update_yaxes(gridcolor=p.grid, zeroline=False, tickformat=",d", rangemode="tozero")
+    figure.update_yaxes(gridcolor=p.grid, zeroline=False, **whole_ticks(stacked_peak(frame, "at", "members")))
     if not len(frame):
         figure.update_xaxes(visible=False)
         figure.update_yaxes(visible=False)
@@ -249,7 +258,7 @@ def social_against_signatures(
         )
     staff_layout(figure, p, "Social activity against signatures", height)
     figure.update_xaxes(type="date", showgrid=False)
-    figure.update_yaxes(gridcolor=p.grid, zeroline=False, tickformat=",d", rangemode="tozero")
+    figure.update_yaxes(gridcolor=p.grid, zeroline=False, **whole_ticks(stacked_peak(per, "at", "events")))
     figure.update_layout(
         barmode="stack",
         bargap=0.05,
@@ -266,8 +275,7 @@ def social_against_signatures(
             "overlaying": "y",
             "side": "right",
             "showgrid": False,
-            "tickformat": ",d",
-            "rangemode": "tozero",
+            **whole_ticks(stacked_peak(series, "at", "signatures")),
         },
         hovermode="x unified",
     )

@@ -8,7 +8,14 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts.common import channel_color, channel_rank, mark_empty, screen_layout
+from dashboard.charts.common import (
+    channel_color,
+    channel_rank,
+    mark_empty,
+    screen_layout,
+    stacked_peak,
+    whole_ticks,
+)
 from dashboard.frames import grouped
 from dashboard.style import Palette
 
@@ -51,7 +58,8 @@ def per_minute_chart(frame: pd.DataFrame, p: Palette, *, height: int = 380) -> g
         ticks="",
         linecolor=p.border,
     )
-    figure.update_yaxes(rangemode="tozero", gridcolor=p.grid, zeroline=False, nticks=5, tickformat=",d")
+    peak = stacked_peak(frame, "minute", "signatures")
+    figure.update_yaxes(gridcolor=p.grid, zeroline=False, nticks=5, **whole_ticks(peak))
     if not appeals:
         # No times to draw: without them Plotly spans hours of empty ten-minute ticks.
         figure.update_xaxes(showticklabels=False)

@@ -69,3 +69,21 @@ def test_per_minute_legend_follows_the_cards() -> None:
     figure = charts.per_minute_chart(frames.per_minute([APPEAL, other], TZ), style.palette("dark"))
     assert [trace.name for trace in figure.data] == ["Stop the torture of Hassan", "Reach Out for Kenya"]
     assert figure.layout.legend.traceorder == "normal"
+
+
+@pytest.mark.parametrize(("counts", "dtick"), [([1, 2], 1), ([3, 4], 1), ([4, 8], 2), ([40, 80], None)])
+def test_small_counts_are_labelled_once_each(counts: list[int], dtick: int | None) -> None:
+    """Two signatures must not read 0, 1, 1, 2, 2 (Plotly's half steps printed as whole numbers)."""
+    first = AppealFigures(
+        slug="hassan",
+        title="Hassan",
+        per_minute=[{"minute": "2026-11-22T03:00+00:00", "signatures": counts[0]}],
+    )
+    other = AppealFigures(
+        slug="kenya",
+        title="Kenya",
+        per_minute=[{"minute": "2026-11-22T03:00+00:00", "signatures": counts[1] - counts[0]}],
+    )
+    figure = charts.per_minute_chart(frames.per_minute([first, other], TZ), style.palette("dark"))
+    assert figure.layout.yaxis.tickformat == ",d"
+    assert figure.layout.yaxis.dtick == dtick  # the stack's height decides, not one appeal's bar

@@ -145,6 +145,8 @@ def test_time_charts_read_well_from_the_first_hour_to_years(
         assert end - start >= (least or (at.max() - at.min()))
         bars = [trace for trace in figure.data if trace.type == "bar"]
         assert bars and all(bar.width == bucket.total_seconds() * 1000 * 0.9 for bar in bars)
+        # Counts of one to three: each whole number labelled once (no 0, 1, 1, 2, 2).
+        assert figure.layout.yaxis.dtick == (1 if len(times) <= 5 else None)
 
 
 def test_a_view_survives_the_round_trip_through_its_url() -> None:
