@@ -126,7 +126,7 @@ def import_signatures(
         chunks = _chunks(read_rows(lines), report)
         head = list(itertools.islice(chunks, 2))  # a file of one chunk is not worth the workers
         processes = workers or _cores()
-        if len(head) < 2 or processes < 2:
+        if len(head) < 2 or processes < 2 or "fork" not in multiprocessing.get_all_start_methods():
             for chunk in itertools.chain(head, chunks):
                 take(_check(chunk, source, appeals, vault))
         else:
