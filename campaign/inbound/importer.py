@@ -31,7 +31,7 @@ from campaign.csvread import Lines, header_of
 from campaign.errors import BadRequest
 from campaign.inbound.recorder import Recorder, SignatureInput
 from campaign.live.changes import LiveChanges
-from campaign.supporters.phones import PhoneVault
+from campaign.supporters.phones import PhoneVault, Sender
 
 REQUIRED = ("appeal", "phone", "signed_at")
 CHANNELS = {"sms", "web", "email", "paper", "whatsapp", "facebook", "import"}
@@ -131,13 +131,13 @@ def import_signatures(
                 take(_check(chunk, source, appeals, vault))
         else:
             with _pool(processes, source, appeals, vault) as pool:
-                pending: deque[Future[list[tuple[int, SignatureInput | str]]]] = deque()
+                pending: deque[Future[list[tuple[int, Packed | str]]]] = deque()
                 for chunk in itertools.chain(head, chunks):
                     pending.append(pool.submit(_check_here, chunk))
                     if len(pending) >= AHEAD * processes:
-                        take(pending.popleft().result())
+                        take(_unpacked(pending.popleft().result()))
                 while pending:
-                    take(pending.popleft().result())
+                    take(_unpacked(pending.popleft().result()))
         flush()
         report.errors = sorted(report.errors + lines.bad)
     return report
@@ -199,9 +199,35 @@ def _start_worker(source: str, appeals: frozenset[str], vault: PhoneVault) -> No
     _worker = (source, appeals, vault)
 
 
-def _check_here(chunk: list[Row]) -> list[tuple[int, SignatureInput | str]]:
+def _check_here(chunk: list[Row]) -> list[tuple[int, Packed | str]]:
     assert _worker is not None, "not a worker process of _pool"
-    return _check(chunk, *_worker)
+    return [(line, r if isinstance(r, str) else _packed(r)) for line, r in _check(chunk, *_worker)]
+
+
+# A signature as a plain tuple between processes: a frozen dataclass unpickles at a third the speed.
+Packed = tuple[str, str, str, str, str, str, str, str, datetime]
+
+
+def _packed(item: SignatureInput) -> Packed:
+    sender = item.sender
+    return (
+        item.appeal_slug,
+        sender.phone_hash,
+        sender.phone_encrypted,
+        sender.country,
+        sender.masked,
+        item.channel,
+        item.provider,
+        item.provider_message_id,
+        item.received_at,
+    )
+
+
+def _unpacked(checked: list[tuple[int, Packed | str]]) -> list[tuple[int, SignatureInput | str]]:
+    return [
+        (line, r if isinstance(r, str) else SignatureInput(r[0], Sender(*r[1:5]), r[5], r[6], r[7], r[8]))
+        for line, r in checked
+    ]
 
 
 # The provider's name lands in History's filters and in every export: a name, never a formula.
