@@ -35,6 +35,12 @@ _TABLES = {
 }
 
 
+def worth_it(connection: Connection, rows: int) -> bool:
+    """Whether a batch of ``rows`` goes in by COPY: on PostgreSQL through psycopg 3 (its ``copy``)."""
+    dialect = connection.dialect
+    return rows >= COPY_FROM and dialect.name == "postgresql" and dialect.driver == "psycopg"
+
+
 def upsert_supporters(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """Rows of ``SUPPORTER_COLUMNS``, one per phone hash: create the new supporters, move the
     last activity of the known ones forward; every row's supporter (id, phone_hash,

@@ -33,7 +33,7 @@ def upsert_supporters(
     if not first:
         return {}
     hashes = sorted(first)
-    if connection.dialect.name == "postgresql" and len(hashes) >= copy_writes.COPY_FROM:
+    if copy_writes.worth_it(connection, len(hashes)):
         copied = [
             (h, first[h][0].phone_encrypted, first[h][0].country, first[h][1], latest[h]) for h in hashes
         ]
@@ -81,7 +81,7 @@ def insert_signatures(connection: Connection, rows: list[dict[str, Any]]) -> set
         ({k: v for k, v in row.items() if not k.startswith("_")} for row in rows),
         key=lambda row: (row["appeal_id"], row["supporter_id"]),
     )
-    if connection.dialect.name == "postgresql" and len(values) >= copy_writes.COPY_FROM:
+    if copy_writes.worth_it(connection, len(values)):
         columns = copy_writes.SIGNATURE_COLUMNS
         return copy_writes.insert_signatures(connection, [tuple(v[c] for c in columns) for v in values])
     return {(a, s) for a, s in connection.execute(_signatures_insert(connection.dialect.name), values)}
