@@ -24,19 +24,12 @@ from sqlalchemy import Column, Index, MetaData, Table, UniqueConstraint, select
 
 from bench.webhooks import counts
 from campaign.inbound import importer
+from campaign.inbound.copy_writes import SIGNATURE_COLUMNS
 from campaign.runtime import Runtime
 from campaign.storage.models import Appeal, Signature
 
 RAW_TABLE = "bench_raw_signatures"
-COLUMNS = (
-    "appeal_id",
-    "supporter_id",
-    "channel",
-    "provider",
-    "provider_message_id",
-    "country",
-    "received_at",
-)
+COLUMNS = SIGNATURE_COLUMNS
 
 
 @dataclass

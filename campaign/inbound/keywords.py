@@ -53,6 +53,9 @@ _TO_LATIN = str.maketrans({**_CYRILLIC_TO_LATIN, **_GREEK_TO_LATIN})
 _TO_CYRILLIC = str.maketrans({latin: cyrillic for cyrillic, latin in _CYRILLIC_TO_LATIN.items()})
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Short texts ("JA", "ja!", "STOP") come again and again: their readings are kept, this many.
+READINGS_KEPT = 4096
+SHORT_TEXT = 40
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 
 
@@ -137,7 +140,12 @@ class Vocabulary:
         self.stop_cjk = tuple(
             " ".join(k) for kind, k in by_key if kind == "stop" and any(_CJK.search(t) for t in k)
         )
-        self.names = _language_names(self.languages)
+
+    @functools.cached_property
+    def names(self) -> dict[str, str]:
+        """Language names (French, Français, Frans) -> code; read from babel's locale data when a
+        text first needs them, not when the book is made (an import never does)."""
+        return _language_names(self.languages)
 
     def single_words(self, kind: str) -> frozenset[str]:
         return frozenset(key[0] for k, key in self._entries if k == kind and len(key) == 1)
@@ -219,8 +227,20 @@ class KeywordBook:
         self.appeal_keywords = {fold(keyword): slug for keyword, slug in appeal_keywords.items()}
         self._language_openers = self.vocabulary.single_words("language")
         self._cjk_openers = tuple(o for o in self._language_openers if _CJK.search(o))
+        self._readings: dict[str, Reading] = {}
 
     def read(self, text: str) -> Reading:
+        """What a text asks for; a short text's reading is remembered (the book never changes)."""
+        if len(text) > SHORT_TEXT:
+            return self._read(text)
+        reading = self._readings.get(text)
+        if reading is None:
+            if len(self._readings) >= READINGS_KEPT:
+                self._readings.clear()
+            reading = self._readings[text] = self._read(text)
+        return reading
+
+    def _read(self, text: str) -> Reading:
         folded = fold(text)
         tokens = [word for word in _WORD.findall(folded) if word != "_"]
         token_forms = [forms(token) for token in tokens]

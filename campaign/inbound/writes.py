@@ -5,6 +5,7 @@ Used by the SMS batch (``campaign.inbound.sms_batch``) and by ``Recorder.record_
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
@@ -12,9 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from campaign.inbound import copy_writes
 from campaign.inbound.directory import Directory
 from campaign.live.changes import LiveChanges, epoch_minute, tally_field
-from campaign.storage.db import dialect_insert
+from campaign.storage.db import dialect_insert, insert_for
 from campaign.storage.models import NETWORK, Signature, Supporter, Tally
 from campaign.supporters.phones import Sender
 
@@ -31,6 +33,11 @@ def upsert_supporters(
     if not first:
         return {}
     hashes = sorted(first)
+    if copy_writes.worth_it(connection, len(hashes)):
+        copied = [
+            (h, first[h][0].phone_encrypted, first[h][0].country, first[h][1], latest[h]) for h in hashes
+        ]
+        return {row["phone_hash"]: row for row in copy_writes.upsert_supporters(connection, copied)}
     table = Supporter.__table__
     rows = [
         {
@@ -44,14 +51,7 @@ def upsert_supporters(
         }
         for h in hashes
     ]
-    insert = dialect_insert(connection, table)
-    # A returning supporter's last activity moves forward (never back): what retention reads.
-    statement = insert.on_conflict_do_update(
-        index_elements=[table.c.phone_hash],
-        set_={"last_active_at": insert.excluded.last_active_at},
-        where=table.c.last_active_at.is_(None) | (table.c.last_active_at < insert.excluded.last_active_at),
-    )
-    connection.execute(statement, rows)
+    connection.execute(_supporters_upsert(connection.dialect.name), rows)
     found = connection.execute(
         select(table.c.id, table.c.phone_hash, table.c.latest_alert_appeal_id, table.c.language).where(
             table.c.phone_hash.in_(hashes)
@@ -60,21 +60,39 @@ def upsert_supporters(
     return {row["phone_hash"]: dict(row) for row in found}
 
 
+@functools.cache
+def _supporters_upsert(dialect: str) -> Any:
+    """Built once per dialect: building an upsert costs more than a small batch's rows."""
+    table = Supporter.__table__
+    insert = insert_for(dialect, table)
+    # A returning supporter's last activity moves forward (never back): what retention reads.
+    return insert.on_conflict_do_update(
+        index_elements=[table.c.phone_hash],
+        set_={"last_active_at": insert.excluded.last_active_at},
+        where=table.c.last_active_at.is_(None) | (table.c.last_active_at < insert.excluded.last_active_at),
+    )
+
+
 def insert_signatures(connection: Connection, rows: list[dict[str, Any]]) -> set[tuple[int, int]]:
     """Insert signatures, ignoring pairs already signed; return the (appeal, supporter) added."""
     if not rows:
         return set()
-    table = Signature.__table__
     values = sorted(
         ({k: v for k, v in row.items() if not k.startswith("_")} for row in rows),
         key=lambda row: (row["appeal_id"], row["supporter_id"]),
     )
-    statement = (
-        dialect_insert(connection, table)
-        .on_conflict_do_nothing()
-        .returning(table.c.appeal_id, table.c.supporter_id)
+    if copy_writes.worth_it(connection, len(values)):
+        columns = copy_writes.SIGNATURE_COLUMNS
+        return copy_writes.insert_signatures(connection, [tuple(v[c] for c in columns) for v in values])
+    return {(a, s) for a, s in connection.execute(_signatures_insert(connection.dialect.name), values)}
+
+
+@functools.cache
+def _signatures_insert(dialect: str) -> Any:
+    table = Signature.__table__
+    return (
+        insert_for(dialect, table).on_conflict_do_nothing().returning(table.c.appeal_id, table.c.supporter_id)
     )
-    return {(a, s) for a, s in connection.execute(statement, values)}
 
 
 def newly_signed(rows: list[dict[str, Any]], inserted: set[tuple[int, int]]) -> list[dict[str, Any]]:

@@ -39,6 +39,7 @@ BASIC = frozenset(_BASIC) - {"\x1b"}
 # TS 23.038 6.2.1.1: form feed 0x0A, ^ 0x14, { 0x28, } 0x29, \ 0x2F, [ 0x3C, ~ 0x3D, ] 0x3E,
 # | 0x40, € 0x65.
 EXTENSION = frozenset("\f^{}\\[~]|€")
+GSM = BASIC | EXTENSION
 
 SINGLE = {GSM_7BIT: 160, UCS_2: 70}
 PART = {GSM_7BIT: 153, UCS_2: 67}
@@ -87,7 +88,7 @@ def septets(character: str) -> int | None:
 
 
 def is_gsm(text: str) -> bool:
-    return all(c in BASIC or c in EXTENSION for c in text)
+    return GSM.issuperset(text)
 
 
 def _widths(text: str) -> tuple[str, list[int], tuple[str, ...]]:
@@ -98,6 +99,9 @@ def _widths(text: str) -> tuple[str, list[int], tuple[str, ...]]:
 
 
 def measure(text: str) -> Measure:
+    if BASIC.issuperset(text):  # the common case, one septet a character: no per-character list
+        units = len(text)
+        return Measure(GSM_7BIT, units, units, _uniform_count(units, GSM_7BIT), ())
     encoding, widths, forcing = _widths(text)
     units = sum(widths)
     return Measure(encoding, len(text), units, _count(widths, encoding), forcing)
@@ -105,6 +109,13 @@ def measure(text: str) -> Measure:
 
 def segments(text: str) -> int:
     return measure(text).segments
+
+
+def _uniform_count(units: int, encoding: str) -> int:
+    """``_count`` of ``units`` characters of one unit each."""
+    if units <= SINGLE[encoding]:
+        return 1 if units else 0
+    return -(-units // PART[encoding])
 
 
 def _count(widths: list[int], encoding: str) -> int:

@@ -53,7 +53,12 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
 
 def dialect_insert(connection: Connection, table: Any) -> Any:
     """INSERT with ON CONFLICT support, for the dialect of this connection."""
-    module = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return insert_for(connection.dialect.name, table)
+
+
+def insert_for(dialect: str, table: Any) -> Any:
+    """INSERT with ON CONFLICT support, for a dialect by name (for statements built once)."""
+    module = postgresql if dialect == "postgresql" else sqlite
     return module.insert(table)
 
 

@@ -16,8 +16,13 @@ import phonenumbers
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from campaign.errors import BadRequest, ConfigurationError
+from campaign.supporters.sealing import FernetWriter
 
 MASK = "•••"
+# Senders recently seen, by a keyed digest of the number as given: a supporter texting again
+# costs no parsing or encryption.  It holds only what the system may keep (hash, ciphertext,
+# country, masked form), never the number.
+SEEN = 16_384
 
 
 class InvalidNumber(BadRequest):
@@ -95,7 +100,8 @@ class PhoneVault:
 
     def __init__(self, secret_key: str, encryption_keys: Sequence[str] = ()):
         master = secret_key.encode()
-        self._hash_key = hmac.new(master, b"campaign/phone-hash/v1", hashlib.sha256).digest()
+        hash_key = hmac.new(master, b"campaign/phone-hash/v1", hashlib.sha256).digest()
+        self._hash = hmac.new(hash_key, digestmod=hashlib.sha256)  # keyed once, copied per number
         keys = [k.encode() for k in encryption_keys] or [derived_key(secret_key).encode()]
         try:
             fernets = [Fernet(key) for key in keys]
@@ -104,9 +110,11 @@ class PhoneVault:
                 "CAMPAIGN_ENCRYPTION_KEYS: each key must be 32 url-safe base64-encoded bytes"
             ) from None
         self._current = fernets[0]
+        self._writer = FernetWriter(keys[0])  # the current key's tokens, cheaper to make
         self._fernet = MultiFernet(fernets)
         self.key_fingerprints = tuple(key_fingerprint(key) for key in keys)
         self.fingerprint = hmac.new(master, b"campaign/fingerprint", hashlib.sha256).hexdigest()[:16]
+        self._seen: dict[str, Sender] = {}
 
     @property
     def current_key_fingerprint(self) -> str:
@@ -121,10 +129,12 @@ class PhoneVault:
         return True
 
     def hash(self, e164_number: str) -> str:
-        return hmac.new(self._hash_key, e164_number.encode(), hashlib.sha256).hexdigest()
+        digest = self._hash.copy()
+        digest.update(e164_number.encode())
+        return digest.hexdigest()
 
     def encrypt(self, e164_number: str) -> str:
-        return self._fernet.encrypt(e164_number.encode()).decode()
+        return self._writer.encrypt(e164_number.encode()).decode()
 
     def decrypt(self, token: str) -> str:
         try:
@@ -133,7 +143,7 @@ class PhoneVault:
             raise ValueError("this number was encrypted under another key") from None
 
     def encrypt_bytes(self, data: bytes) -> bytes:
-        return self._fernet.encrypt(data)
+        return self._writer.encrypt(data)
 
     def decrypt_bytes(self, token: bytes) -> bytes:
         return self._fernet.decrypt(token)
@@ -146,11 +156,19 @@ class PhoneVault:
             raise ValueError("this number was encrypted under another key") from None
 
     def sender(self, raw: str, default_region: str | None = None) -> Sender:
+        seen_as = self.hash(f"{default_region or ''}\0{raw}")
+        known = self._seen.get(seen_as)
+        if known is not None:
+            return known
         number = normalise(raw, default_region)
         normalised = e164(number)
-        return Sender(
+        sender = Sender(
             phone_hash=self.hash(normalised),
             phone_encrypted=self.encrypt(normalised),
             country=country_of(number),
             masked=mask(number),
         )
+        if len(self._seen) >= SEEN:
+            self._seen.clear()  # simpler than LRU; the next texts fill it again
+        self._seen[seen_as] = sender
+        return sender

@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,10 +23,13 @@ from campaign.errors import BadRequest
 from campaign.inbound.message import Part, TextResult
 from campaign.settings import Settings
 
+MAX_FIELDS = 200  # a form with more fields is refused (parse_qsl's max_num_fields)
 MAX_TEXT = 1600  # ten concatenated parts; anything longer is not an SMS
 # A provider's id (message id, short code, part reference): printable ASCII, no spaces.
 # Anything else is refused, not cut or cleaned: two ids cut alike would count as one.
 PROVIDER_ID = re.compile(r"[!-~]+")
+# A path or query taken as it is: printable ASCII without the characters a URL splits on.
+PLAIN_URL_PART = re.compile(r"[!-\"$-\[\]-~]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,20 +86,40 @@ class Provider(ABC):
 
     def public_url(self, request: Request) -> str:
         """The URL the provider signed: the configured public base plus path and query."""
-        url = self.settings.public_url + request.url.path
-        return f"{url}?{request.url.query}" if request.url.query else url
+        scope = request.scope
+        path, query = scope["path"], scope.get("query_string", b"").decode("latin-1")
+        if (
+            "?" in path
+            or not PLAIN_URL_PART.fullmatch(path)
+            or (query and not PLAIN_URL_PART.fullmatch(query))
+        ):
+            # Starlette's URL escapes and splits what a plain path and query never hold.
+            path, query = request.url.path, request.url.query
+        url = self.settings.public_url + path
+        return f"{url}?{query}" if query else url
 
 
 def form_fields(body: bytes) -> dict[str, str]:
-    """Read an application/x-www-form-urlencoded body; the last value of a field wins."""
+    """Read an application/x-www-form-urlencoded body; the last value of a field wins.
+
+    What ``parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)`` reads, with
+    the unquoting left out for the fields that need none (most of a provider's).
+    """
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("the form is not UTF-8") from None
-    try:
-        return dict(parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=200))
-    except ValueError as error:
-        raise BadRequest(f"the form could not be read: {error}") from None
+    if text.count("&") >= MAX_FIELDS:
+        raise BadRequest(f"the form could not be read: more than {MAX_FIELDS} fields")
+    fields: dict[str, str] = {}
+    for pair in text.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        if "%" in pair or "+" in pair:
+            name, value = unquote_plus(name), unquote_plus(value)
+        fields[name] = value
+    return fields
 
 
 def required(fields: Mapping[str, str], *names: str) -> list[str]:

@@ -169,6 +169,24 @@ def test_import_reports_bad_lines_and_never_imports_twice(
     assert figures.channels == {"sms": 1, "web": 1}
 
 
+def test_a_large_import_is_checked_in_worker_processes_and_names_its_bad_lines(
+    settings: Settings, runtime: Runtime, hassan: object, tmp_path: Path
+) -> None:
+    """Three chunks and more: the lines are checked in forked workers beside the progress bar."""
+    from campaign.inbound.importer import CHUNK
+
+    rows = [f"hassan,+3162{index:07d},2008-02-27T20:15:00Z" for index in range(CHUNK * 3)]
+    rows[CHUNK + 7] = "hassan,not-a-number,2008-02-27T20:15:00Z"
+    csv = tmp_path / "large.csv"
+    csv.write_text("appeal,phone,signed_at\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    result = campaign(settings, "import", "signatures", str(csv))
+    assert result.returncode == 1
+    assert f"{CHUNK * 3 - 1:,} imported, 0 already there, 1 bad line(s)" in result.stdout
+    assert f"large.csv:{CHUNK + 9}: the sender's number could not be read" in result.stderr
+    again = campaign(settings, "import", "signatures", str(csv))
+    assert f"0 imported, {CHUNK * 3 - 1:,} already there" in again.stdout
+
+
 def test_import_without_the_needed_columns(settings: Settings, runtime: Runtime, tmp_path: Path) -> None:
     csv = tmp_path / "wrong.csv"
     csv.write_text("name,number\nx,+31612345678\n")

@@ -281,3 +281,10 @@ def test_any_text_holding_an_opt_out_word_opts_out(before: str, after: str, word
 def test_reading_any_text_never_fails(text: str) -> None:
     reading = FREE.read(text)
     assert reading.language is None or reading.language in vocabulary.WORDS
+
+
+@given(st.text(max_size=50))
+def test_a_remembered_reading_is_the_reading(text: str) -> None:
+    book = KeywordBook(DEFAULT_YES_WORDS, {"HASSAN": "hassan"})
+    first = book.read(text)
+    assert book.read(text) == first == book._read(text)

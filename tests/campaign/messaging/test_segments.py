@@ -113,3 +113,12 @@ def test_fit_shortens_to_the_budget(text: str, most: int) -> None:
 
 def test_fit_leaves_a_text_that_fits() -> None:
     assert fit("Thank you!") == "Thank you!"
+
+
+@pytest.mark.parametrize("length", [0, 1, 159, 160, 161, 306, 307, 1000])
+def test_a_plain_text_is_measured_as_character_by_character(length: int) -> None:
+    text = ("Dank je! Jij en 1.234 anderen staan achter Hassan. " * 30)[:length]
+    encoding, widths, forcing = segments._widths(text)
+    assert measure(text) == segments.Measure(
+        encoding, len(text), sum(widths), segments._count(widths, encoding), forcing
+    )

@@ -50,3 +50,20 @@ def test_sender_keeps_no_clear_number() -> None:
     sender = VAULT.sender("+31612345678")
     assert "612345678" not in repr(sender)
     assert sender.country == "NL"
+
+
+def test_a_sender_seen_before_is_not_worked_out_again() -> None:
+    vault = PhoneVault("test-secret")
+    first = vault.sender("+31612345678")
+    assert vault.sender("+31612345678") is first
+    assert vault.sender("0612345678", "NL").phone_hash == first.phone_hash
+    # What it keeps is what the system may keep: no key or value holds the number.
+    for key, sender in vault._seen.items():
+        assert "612345678" not in key and "612345678" not in repr(sender)
+
+
+def test_an_invalid_number_is_refused_every_time() -> None:
+    vault = PhoneVault("test-secret")
+    for _ in range(2):
+        with pytest.raises(InvalidNumber):
+            vault.sender("+999")

@@ -158,3 +158,33 @@ def test_no_clear_number_reaches_the_database_or_redis(client: TestClient, runti
     assert "78" not in client.get("/api/v1/appeals/hassan").json().get("recent", "")
     wall = screens.create(runtime.engine, "wall", page="live", appeal="hassan", actor="test")
     assert "+31 6 ••• ••• 78" in client.get("/api/v1/appeals/hassan", params={"token": wall}).text
+
+
+@pytest.mark.parametrize(
+    "replies",
+    [[], ["Dank je! Jij en 1.234 anderen staan achter Hassan."], ["a & b <c> \"d\" 'e' 👍 \r\n x", "2 > 1"]],
+)
+def test_the_twiml_answer_is_the_twilio_librarys(replies: list[str]) -> None:
+    from twilio.twiml.messaging_response import MessagingResponse
+
+    from ingest.providers.twilio import twiml
+
+    expected = MessagingResponse()
+    for reply in replies:
+        expected.message(reply)
+    assert twiml(replies) == str(expected)
+
+
+def test_the_signature_check_is_the_twilio_librarys() -> None:
+    from twilio.request_validator import RequestValidator
+
+    from ingest.providers.twilio import signed
+
+    url = PUBLIC_URL + "/webhooks/twilio"
+    fields = twilio_form("SM1", "+31612345678", "JA 👍") | {"Extra": "ünïcode & more"}
+    good = RequestValidator("token").compute_signature(url, fields)
+    assert signed("token", url, fields, good)
+    assert not signed("other", url, fields, good)
+    assert not signed("token", url, fields | {"Body": "NEE"}, good)
+    with_port = RequestValidator("token").compute_signature(url.replace(".org/", ".org:443/"), fields)
+    assert signed("token", url, fields, with_port)  # Twilio may sign the URL with its port
