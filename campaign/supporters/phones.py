@@ -16,7 +16,6 @@ import phonenumbers
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from campaign.errors import BadRequest, ConfigurationError
-from campaign.supporters.sealing import FernetWriter
 
 MASK = "•••"
 # Senders recently seen, by a keyed digest of the number as given: a supporter texting again
@@ -110,7 +109,6 @@ class PhoneVault:
                 "CAMPAIGN_ENCRYPTION_KEYS: each key must be 32 url-safe base64-encoded bytes"
             ) from None
         self._current = fernets[0]
-        self._writer = FernetWriter(keys[0])  # the current key's tokens, cheaper to make
         self._fernet = MultiFernet(fernets)
         self.key_fingerprints = tuple(key_fingerprint(key) for key in keys)
         self.fingerprint = hmac.new(master, b"campaign/fingerprint", hashlib.sha256).hexdigest()[:16]
@@ -134,7 +132,7 @@ class PhoneVault:
         return digest.hexdigest()
 
     def encrypt(self, e164_number: str) -> str:
-        return self._writer.encrypt(e164_number.encode()).decode()
+        return self._current.encrypt(e164_number.encode()).decode()
 
     def decrypt(self, token: str) -> str:
         try:
@@ -143,7 +141,7 @@ class PhoneVault:
             raise ValueError("this number was encrypted under another key") from None
 
     def encrypt_bytes(self, data: bytes) -> bytes:
-        return self._writer.encrypt(data)
+        return self._current.encrypt(data)
 
     def decrypt_bytes(self, token: bytes) -> bytes:
         return self._fernet.decrypt(token)

@@ -31,14 +31,13 @@ supporter opted out.
 
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
 import hmac
 
 from starlette.requests import Request
 from starlette.responses import Response
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 
 from campaign.errors import BadRequest, Forbidden
 from campaign.inbound.message import TextResult
@@ -55,49 +54,22 @@ STATUS = {
     "failed": "failed",
 }
 OPTED_OUT = "21610"
-XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
-EMPTY_TWIML = f"{XML_DECLARATION}<Response />"
 
 
 def signed(token: str, url: str, fields: dict[str, str], signature: str) -> bool:
     """Whether ``signature`` is Twilio's for this URL and these fields."""
+    validator = _validator(token)
+    # Fast path: the URL exactly as configured (one HMAC).  ``validate`` then also
+    # tries it with and without the port, as Twilio may sign either form.
+    expected = validator.compute_signature(url, fields)
     if not signature.isascii():  # compare_digest refuses non-ASCII text: a forgery, not a 500
         return False
-    # Fast path: the URL exactly as configured (one HMAC, as ``RequestValidator.compute_signature``
-    # makes it).  ``validate`` then also tries it with and without the port, as Twilio may sign
-    # either form.
-    mac = _keyed(token).copy()
-    mac.update((url + "".join(name + fields[name] for name in sorted(fields))).encode())
-    expected = base64.b64encode(mac.digest()).decode()
-    return hmac.compare_digest(expected, signature) or RequestValidator(token).validate(
-        url, fields, signature
-    )
+    return hmac.compare_digest(expected, signature) or validator.validate(url, fields, signature)
 
 
 @functools.lru_cache(maxsize=4)
-def _keyed(token: str) -> hmac.HMAC:
-    """HMAC-SHA1 keyed with the auth token, made once (copied per request)."""
-    return hmac.new(token.encode(), digestmod=hashlib.sha1)
-
-
-def twiml(replies: list[str]) -> str:
-    """The TwiML answer with these replies, as twilio's ``MessagingResponse`` writes it (without
-    building an element tree for it)."""
-    if not replies:
-        return EMPTY_TWIML
-    messages = "".join(f"<Message>{_xml_text(reply)}</Message>" for reply in replies)
-    return f"{XML_DECLARATION}<Response>{messages}</Response>"
-
-
-def _xml_text(text: str) -> str:
-    """Text escaped as ElementTree escapes element text."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    return text
+def _validator(token: str) -> RequestValidator:
+    return RequestValidator(token)  # made once per auth token, not per request
 
 
 class Twilio(Provider):
@@ -119,7 +91,11 @@ class Twilio(Provider):
         ]
 
     def answer(self, outcomes: list[TextResult]) -> Response:
-        return Response(twiml([o.reply for o in outcomes if o.reply]), media_type="application/xml")
+        twiml = MessagingResponse()
+        for outcome in outcomes:
+            if outcome.reply:
+                twiml.message(outcome.reply)
+        return Response(str(twiml), media_type="application/xml")
 
     async def receipt(self, request: Request, body: bytes) -> Receipt | None:
         fields = self._signed_fields(request, body)
