@@ -26,11 +26,11 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    bindparam,
     cast,
     func,
     select,
     text,
-    tuple_,
 )
 from sqlalchemy.exc import DBAPIError
 
@@ -114,14 +114,32 @@ def figures(
     connection: Connection, table: Any, wanted: Iterable[tuple[Any, ...]]
 ) -> dict[tuple[Any, ...], int]:
     """The figures of the ``wanted`` keys of ``table``: each summed over its shards."""
-    keys = key_columns(table)
     ordered = sorted(set(wanted))
     out: dict[tuple[Any, ...], int] = {}
     for start in range(0, len(ordered), READ_CHUNK):
         chunk = ordered[start : start + READ_CHUNK]
-        for row in connection.execute(summed(table, tuple_(*keys).in_(chunk))):
-            out[tuple(row[:-1])] = int(row[-1])
+        # Each key column in the values it takes (one statement per table, compiled once);
+        # the few other combinations that also match are dropped here.
+        values = {f"_k{i}": sorted({key[i] for key in chunk}) for i in range(len(chunk[0]))}
+        asked = set(chunk)
+        for row in connection.execute(_reading(table), values):
+            key = tuple(row[:-1])
+            if key in asked:
+                out[key] = int(row[-1])
     return out
+
+
+_READINGS: dict[str, Select[Any]] = {}
+
+
+def _reading(table: Any) -> Select[Any]:
+    """The counts of ``table`` whose key columns are in the lists ``_k0``, ``_k1``, ... (summed)."""
+    statement = _READINGS.get(table.name)
+    if statement is None:
+        keys = key_columns(table)
+        lists = [column.in_(bindparam(f"_k{i}", expanding=True)) for i, column in enumerate(keys)]
+        statement = _READINGS[table.name] = summed(table, *lists)
+    return statement
 
 
 def key_columns(table: Any) -> list[Column[Any]]:
