@@ -101,7 +101,7 @@ class Recorder:
                 )
                 outcomes = batch.run()
             # After the commit: figures that include every commit before ours (see shards.committed).
-            committed_tallies(connection, directory, batch.tally_names, batch.changes)
+            committed_tallies(connection, directory, batch.tally_names, batch.changes, batch.totals_read)
         return BatchResult(outcomes, batch.changes)
 
     def offline_outcomes(self, messages: Sequence[InboundSms]) -> list[TextResult]:

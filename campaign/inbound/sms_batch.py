@@ -77,6 +77,7 @@ class SmsBatch:
         self.outcomes: list[TextResult | None] = [None] * len(messages)
         self.changes = LiveChanges()
         self.tally_names: set[tuple[int, str, str]] = set()  # the tallies this batch added to
+        self.totals_read: dict[tuple[int, str, str], int] = {}  # the appeals' totals, as read inside
 
     def run(self) -> list[TextResult]:
         """Each message's outcome, in order; the tally values after the commit are in ``changes``."""
@@ -181,6 +182,7 @@ class SmsBatch:
         signature_rows, new_members, joined = self._apply_intents(first_deliveries, read)
         counted_indexes = self._count(signature_rows, new_members, joined)
         totals = self._read_totals(read.appeals.values())
+        self.totals_read = {(appeal_id, "total", ""): n for appeal_id, n in totals.items()}
         self._answer(items, read, new_ids, counted_indexes, totals)
 
     def _read(self, items: list[tuple[int, InboundSms]]) -> _Read:

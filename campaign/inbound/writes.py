@@ -9,7 +9,7 @@ Used by the SMS batch (``campaign.inbound.sms_batch``) and by ``Recorder.record_
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -109,10 +109,20 @@ def bump_tallies(connection: Connection, increments: Counter[tuple[int, str, str
 
 
 def committed_tallies(
-    connection: Connection, directory: Directory, names: Iterable[tuple[int, str, str]], changes: LiveChanges
+    connection: Connection,
+    directory: Directory,
+    names: Iterable[tuple[int, str, str]],
+    changes: LiveChanges,
+    read_inside: Mapping[tuple[int, str, str], int] | None = None,
 ) -> None:
-    """Put the named tallies' figures, read just after the commit, in ``changes`` for Redis."""
+    """Put the named tallies' figures, read just after the commit, in ``changes`` for Redis.
+
+    If the database went away right after the commit, the figures the transaction read
+    (``read_inside``) go instead: lower perhaps, never wrong, and the workers raise them.
+    """
     figures = shards.committed(connection, Tally.__table__, names)
-    for (appeal_id, kind, key), count in (figures or {}).items():
+    if figures is None:
+        figures = dict(read_inside or {})
+    for (appeal_id, kind, key), count in figures.items():
         scope = "*" if appeal_id == NETWORK else directory.by_id[appeal_id].slug
         changes.tallies[scope][tally_field(kind, key)] = count
