@@ -11,7 +11,8 @@
    on SQLite and PostgreSQL (``bench/history.py``; its own databases, removed afterwards).
 8. ``--only soak``: a bounded soak at a fixed rate (10 min; quick 60 s) with memory of every
    process at start and end; ``--only scaleout``: 1, 2 and 4 ingest processes against the
-   minimal endpoint served the same way.  Neither runs by default.
+   minimal endpoint served the same way, with lock waits per table sampled from ``pg_locks``
+   on PostgreSQL (``bench/locks.py``).  Neither runs by default.
 9. The outbox: queuing an alert to 1,000,000 subscribers (seconds, against a raw INSERT ...
    SELECT), again in three languages (each supporter their language's version), the sender's
    texts per second against bare POSTs to the same provider stand-in, and how late thank-yous

@@ -11,7 +11,8 @@ the same total.
 Scale-out: the load generator at full speed against the ingest served by 1, 2 and 4
 processes, and against the minimal endpoint served the same way (the machine's own limit
 for that many processes, measured in the same run): requests/s, p99, ours/minimal and
-ours(N)/ours(1).
+ours(N)/ours(1); on PostgreSQL also the share of moments some transaction waited for a lock,
+per table (``bench.locks``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 from bench import proc, servers, webhooks
 from bench.load import LoadResult
+from bench.locks import LockSampler, LockWaits
 from bench.stack import WEBHOOK_APPEAL, Stack
 
 SCALE_LEVELS = (1, 2, 4)
@@ -282,12 +284,14 @@ class ScaleLevel:
     processes: int
     ours: LoadResult
     minimal: LoadResult
+    lock_waits: LockWaits = field(default_factory=LockWaits)  # during ours, on PostgreSQL
 
     def as_json(self) -> dict[str, Any]:
         return {
             "processes": self.processes,
             "ours": self.ours.as_json(),
             "minimal": self.minimal.as_json(),
+            "lock_waits": self.lock_waits.as_json(),
             "ours_over_minimal": round(self.ours.per_second / self.minimal.per_second, 4)
             if self.minimal.per_second
             else None,
@@ -309,11 +313,12 @@ def run_scaleout(
         pool = make_pool(f"+316{index + 2}", int(pool_rate * duration))
         with servers.ingest(stack, processes) as server:
             run(server.url, warmup, 1.0)
-            ours = _timed(run, server, pool, duration)
+            with LockSampler(stack.runtime.engine) as waits:
+                ours = _timed(run, server, pool, duration)
         with servers.minimal(stack, processes) as server:
             run(server.url, warmup, 1.0)
             minimal = _timed(run, server, pool, duration)
-        results.append(ScaleLevel(processes, ours, minimal))
+        results.append(ScaleLevel(processes, ours, minimal, waits))
     return results
 
 
@@ -345,6 +350,8 @@ def scale_lines(levels: list[ScaleLevel]) -> list[tuple[str, str]]:
                 f" ours/minimal {ratio:6.1%} | ours/ours(1) {scaling:4.2f}x",
             )
         )
+        if level.lock_waits.samples:
+            rows.append(("  lock waits", level.lock_waits.summary()))
         if level.ours.non_200 or level.ours.socket_errors:
             rows.append(("  note", f"{level.ours.non_200} not 200, {level.ours.socket_errors} socket errors"))
     return rows

@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 from sqlalchemy import Engine, func, select
 from twilio.request_validator import RequestValidator
 
+from campaign.storage import shards
 from campaign.storage.models import Appeal, Signature, Supporter, Tally
 
 if TYPE_CHECKING:
@@ -130,8 +131,8 @@ def counts(engine: Engine, slug: str) -> Counts:
         signatures = connection.scalar(
             select(func.count()).select_from(Signature).where(Signature.appeal_id == appeal_id)
         )
-        total = connection.scalar(
-            select(Tally.count).where(Tally.appeal_id == appeal_id, Tally.kind == "total", Tally.key == "")
+        total = shards.figures(connection, Tally.__table__, [(appeal_id, "total", "")]).get(
+            (appeal_id, "total", "")
         )
         supporters = connection.scalar(select(func.count()).select_from(Supporter))
     return Counts(int(signatures or 0), int(total or 0), int(supporters or 0))

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, select
 from campaign.errors import BadRequest, NotFound
 from campaign.history import rollups
 from campaign.live.view import LiveView
+from campaign.storage import shards
 from campaign.storage.db import dialect_insert
 from campaign.storage.models import Appeal, Campaign, CampaignTally, SocialAccount, SocialEvent, utcnow
 
@@ -80,61 +81,74 @@ def record(engine: Engine, items: list[SocialInput]) -> SocialResult:
     result = SocialResult()
     if not items:
         return result
-    with engine.begin() as connection:
-        campaigns, appeals = _scopes(connection)
-        rows: list[dict[str, Any]] = []
-        for item in items:
-            validate(item)
-            if item.appeal is not None:
-                if item.appeal not in appeals:
-                    raise NotFound(f"no appeal {item.appeal!r}")
-                appeal_id, campaign_id = appeals[item.appeal]
-            else:
-                if item.campaign not in campaigns:
-                    raise NotFound(f"no campaign {item.campaign!r}")
-                appeal_id, campaign_id = None, campaigns[str(item.campaign)]
-            rows.append(
-                {
-                    "campaign_id": campaign_id,
-                    "appeal_id": appeal_id,
-                    "platform": item.platform,
-                    "kind": item.kind,
-                    "external_id": item.external_id,
-                    "occurred_at": item.occurred_at.astimezone(UTC),
-                    "received_at": utcnow(),
-                    "country": item.country.upper() if item.country else None,
-                    "actor_hash": item.actor_hash,
-                    "attributes": item.attributes,
-                }
-            )
-        rows.sort(key=lambda row: (row["platform"], row["external_id"]))
-        table = SocialEvent.__table__
-        statement = (
-            dialect_insert(connection, table)
-            .on_conflict_do_nothing()
-            .returning(table.c.platform, table.c.external_id)
-        )
-        new = {(p, e) for p, e in connection.execute(statement, rows)}
-        increments: Counter[tuple[int, str, str]] = Counter()
-        stored: list[dict[str, Any]] = []
-        for row in rows:
-            key = (row["platform"], row["external_id"])
-            if key not in new:
-                result.duplicates += 1
-                continue
-            new.discard(key)  # the same id twice in one batch counts once
-            result.stored += 1
-            stored.append(row)
-            if row["kind"] == "visit":
-                referrer = str(row["attributes"].get("referrer") or "direct")
-                increments[(row["campaign_id"], "visits", referrer)] += 1
-            else:
-                increments[(row["campaign_id"], "social", f"{row['platform']}:{row['kind']}")] += 1
-        rollups.add_social(connection, stored)
-        slug_of = {campaign_id: slug for slug, campaign_id in campaigns.items()}
-        for (campaign_id, kind, name), count in bump(connection, increments).items():
-            result.tallies.setdefault(slug_of[campaign_id], {})[f"{kind}:{name}"] = count
+    with engine.connect() as connection:
+        with connection.begin():
+            campaigns, increments = _store(connection, items, result)
+        # After the commit: figures that include every commit before ours (see shards.committed).
+        figures = shards.committed(connection, CampaignTally.__table__, increments) or {}
+    slug_of = {campaign_id: slug for slug, campaign_id in campaigns.items()}
+    for (campaign_id, kind, name), count in figures.items():
+        result.tallies.setdefault(slug_of[campaign_id], {})[f"{kind}:{name}"] = count
     return result
+
+
+def _store(
+    connection: Connection, items: list[SocialInput], result: SocialResult
+) -> tuple[dict[str, int], Counter[tuple[int, str, str]]]:
+    """Store the events not seen before, add them to the rollups and to this transaction's shard
+    of the campaign tallies; returns the campaigns by slug and what was added to the tallies."""
+    campaigns, appeals = _scopes(connection)
+    rows: list[dict[str, Any]] = []
+    for item in items:
+        validate(item)
+        if item.appeal is not None:
+            if item.appeal not in appeals:
+                raise NotFound(f"no appeal {item.appeal!r}")
+            appeal_id, campaign_id = appeals[item.appeal]
+        else:
+            if item.campaign not in campaigns:
+                raise NotFound(f"no campaign {item.campaign!r}")
+            appeal_id, campaign_id = None, campaigns[str(item.campaign)]
+        rows.append(
+            {
+                "campaign_id": campaign_id,
+                "appeal_id": appeal_id,
+                "platform": item.platform,
+                "kind": item.kind,
+                "external_id": item.external_id,
+                "occurred_at": item.occurred_at.astimezone(UTC),
+                "received_at": utcnow(),
+                "country": item.country.upper() if item.country else None,
+                "actor_hash": item.actor_hash,
+                "attributes": item.attributes,
+            }
+        )
+    rows.sort(key=lambda row: (row["platform"], row["external_id"]))
+    table = SocialEvent.__table__
+    statement = (
+        dialect_insert(connection, table)
+        .on_conflict_do_nothing()
+        .returning(table.c.platform, table.c.external_id)
+    )
+    new = {(p, e) for p, e in connection.execute(statement, rows)}
+    increments: Counter[tuple[int, str, str]] = Counter()
+    stored: list[dict[str, Any]] = []
+    for row in rows:
+        key = (row["platform"], row["external_id"])
+        if key not in new:
+            result.duplicates += 1
+            continue
+        new.discard(key)  # the same id twice in one batch counts once
+        result.stored += 1
+        stored.append(row)
+        if row["kind"] == "visit":
+            referrer = str(row["attributes"].get("referrer") or "direct")
+            increments[(row["campaign_id"], "visits", referrer)] += 1
+        else:
+            increments[(row["campaign_id"], "social", f"{row['platform']}:{row['kind']}")] += 1
+    rollups.add_social(connection, stored)
+    shards.add(connection, CampaignTally.__table__, increments)
+    return campaigns, increments
 
 
 def record_live(engine: Engine, live: LiveView, items: list[SocialInput]) -> SocialResult:
@@ -157,23 +171,6 @@ def scopes(engine: Engine) -> tuple[set[str], set[str]]:
     with engine.connect() as connection:
         campaigns, appeals = _scopes(connection)
     return set(campaigns), set(appeals)
-
-
-def bump(
-    connection: Connection, increments: Counter[tuple[int, str, str]]
-) -> dict[tuple[int, str, str], int]:
-    if not increments:
-        return {}
-    table = CampaignTally.__table__
-    insert = dialect_insert(connection, table)
-    statement = insert.on_conflict_do_update(
-        index_elements=[table.c.campaign_id, table.c.kind, table.c.key],
-        set_={"count": table.c.count + insert.excluded.count},
-    ).returning(table.c.campaign_id, table.c.kind, table.c.key, table.c.count)
-    rows = [
-        {"campaign_id": c, "kind": k, "key": key, "count": n} for (c, k, key), n in sorted(increments.items())
-    ]
-    return {(c, k, key): n for c, k, key, n in connection.execute(statement, rows)}
 
 
 def _scopes(connection: Connection) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:

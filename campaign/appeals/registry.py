@@ -28,6 +28,7 @@ from campaign.inbound.keywords import fold
 from campaign.inbound.replies import SMS_LIMIT, budget, group_digits
 from campaign.messaging.bulk import check_body, language_code
 from campaign.messaging.segments import measure
+from campaign.storage import shards
 from campaign.storage.models import EVERY_CAMPAIGN, Appeal, Campaign, FeaturedAppeal, Tally, utcnow
 
 if TYPE_CHECKING:
@@ -325,8 +326,8 @@ def edit_appeal(
         scope = milestone_rules.appeal_scope(slug)
         if "goal" in wanted or "milestones" in wanted or "stretch_step" in wanted:
             connection = session.connection()
-            total = session.scalar(
-                select(Tally.count).where(Tally.appeal_id == appeal.id, Tally.kind == "total")
+            total = shards.figures(connection, Tally.__table__, [(appeal.id, "total", "")]).get(
+                (appeal.id, "total", "")
             )
             # Passed already when set: recorded as passed, never announced as news.
             marks = wanted.get("milestones")
@@ -423,9 +424,12 @@ def list_appeals(engine: Engine) -> list[AppealSummary]:
         featured: dict[int, list[str]] = {}
         for code, appeal_id in session.execute(select(FeaturedAppeal.short_code, FeaturedAppeal.appeal_id)):
             featured.setdefault(appeal_id, []).append(code)
-        totals = dict(
-            session.execute(select(Tally.appeal_id, Tally.count).where(Tally.kind == "total")).all()
-        )
+        totals = {
+            appeal_id: count
+            for appeal_id, _, _, count in session.execute(
+                shards.summed(Tally.__table__, Tally.kind == "total")
+            )
+        }
         rows = session.execute(
             select(Appeal, Campaign.slug, Campaign.name)
             .join(Campaign, Campaign.id == Appeal.campaign_id)

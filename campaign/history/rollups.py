@@ -4,7 +4,8 @@ Signatures are counted per UTC hour, day and calendar month, appeal, channel, pr
 country; new SMS-network members per hour, appeal and country; social events per hour,
 campaign, platform and kind.  The write path (``campaign.inbound.recorder``, ``campaign.activity.social``)
 adds to them only what it actually inserted (a duplicate adds nothing), inside its own
-transaction, so a rollup can never drift from the rows it counts.  ``rebuild`` recomputes
+transaction, so a rollup can never drift from the rows it counts.  Each count is a row per
+shard (``campaign.storage.shards``); the History queries sum them.  ``rebuild`` recomputes
 all of them from the raw tables in one transaction (``campaign rollup rebuild``).
 
 Hours and days are whole units since the Unix epoch (UTC), months whole calendar months since
@@ -34,7 +35,7 @@ from sqlalchemy import (
     select,
 )
 
-from campaign.storage.db import dialect_insert
+from campaign.storage import shards
 from campaign.storage.models import (
     InboundMessage,
     MemberHour,
@@ -145,18 +146,9 @@ def add_social(connection: Connection, events: Iterable[Mapping[str, Any]]) -> N
 
 
 def _bump(connection: Connection, table: Any, unit: str, counts: Mapping[tuple[Any, ...], int]) -> None:
-    if not counts:
-        return
-    keys = [c.name for c in table.primary_key.columns]
-    assert keys[0] == unit
-    statement = dialect_insert(connection, table)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c[name] for name in keys],
-        set_={"count": table.c.count + statement.excluded.count},
-    )
-    # Sorted, like the tallies, so concurrent batches on PostgreSQL take row locks in one order.
-    rows = [dict(zip(keys, key, strict=True)) | {"count": n} for key, n in sorted(counts.items())]
-    connection.execute(statement, rows)
+    assert shards.key_columns(table)[0].name == unit
+    # Into this transaction's shard: concurrent batches of the same hour add to different rows.
+    shards.add(connection, table, counts)
 
 
 # -- rebuilding from the raw rows ----------------------------------------------------------------
@@ -242,8 +234,8 @@ def rebuild_on(connection: Connection) -> dict[str, int]:
 
 
 def snapshot(connection: Connection) -> dict[str, set[tuple[Any, ...]]]:
-    """Every rollup row, for comparing an incremental result with a rebuild."""
+    """Every rollup count summed over its shards, for comparing an incremental result with a rebuild."""
     out = {}
     for table in TABLES:
-        out[table.name] = {tuple(row) for row in connection.execute(select(table)) if row[-1]}
+        out[table.name] = {tuple(row) for row in connection.execute(shards.summed(table)) if row[-1]}
     return out

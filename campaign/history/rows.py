@@ -25,6 +25,7 @@ from campaign.history.queries import (
     series_times,
     social,
 )
+from campaign.storage import shards
 from campaign.storage.models import Signature, SignatureHour
 
 if TYPE_CHECKING:
@@ -62,17 +63,9 @@ def figure_rows(connection: Connection, where: Scope) -> Iterable[tuple[Any, ...
         return
     table = SignatureHour.__table__
     names = {i: (row["slug"], row["campaign"]) for i, row in where.appeals.items()}
+    keys = shards.key_columns(table)  # hour, appeal, channel, provider, country
     result = connection.execution_options(stream_results=True, yield_per=BATCH).execute(
-        select(
-            table.c.hour,
-            table.c.appeal_id,
-            table.c.channel,
-            table.c.provider,
-            table.c.country,
-            table.c["count"],
-        )
-        .where(*part_conditions(part[0], where), table.c["count"] > 0)
-        .order_by(table.c.hour, table.c.appeal_id, table.c.channel, table.c.provider, table.c.country)
+        shards.summed(table, *part_conditions(part[0], where), table.c["count"] > 0).order_by(*keys)
     )
     for hour, appeal_id, channel, provider, country, count in result:
         at = rollups.hour_start(int(hour))

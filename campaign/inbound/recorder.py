@@ -29,6 +29,7 @@ from campaign.inbound.message import InboundSms, TextResult
 from campaign.inbound.sms_batch import SmsBatch
 from campaign.inbound.writes import (
     bump_tallies,
+    committed_tallies,
     insert_signatures,
     newly_signed,
     signature_increments,
@@ -88,15 +89,20 @@ class Recorder:
 
     # -- inbound SMS -----------------------------------------------------------------------
     def record(self, messages: Sequence[InboundSms]) -> BatchResult:
-        with self.engine.begin() as connection:
-            batch = SmsBatch(
-                connection,
-                messages,
-                self.directory(connection),
-                default_language=self.default_language,
-                thank_you_delay=self.thank_you_delay,
-            )
-            return BatchResult(batch.run(), batch.changes)
+        with self.engine.connect() as connection:
+            with connection.begin():
+                directory = self.directory(connection)
+                batch = SmsBatch(
+                    connection,
+                    messages,
+                    directory,
+                    default_language=self.default_language,
+                    thank_you_delay=self.thank_you_delay,
+                )
+                outcomes = batch.run()
+            # After the commit: figures that include every commit before ours (see shards.committed).
+            committed_tallies(connection, directory, batch.tally_names, batch.changes, batch.totals_read)
+        return BatchResult(outcomes, batch.changes)
 
     def offline_outcomes(self, messages: Sequence[InboundSms]) -> list[TextResult]:
         """Answers for texts kept in the spool while the database is away: no counts yet."""
@@ -124,25 +130,28 @@ class Recorder:
     # -- signatures given elsewhere (imports) ------------------------------------------------
     def record_signatures(self, inputs: Sequence[SignatureInput]) -> tuple[int, LiveChanges]:
         """Record signatures for named appeals; returns how many were new."""
-        with self.engine.begin() as connection:
-            directory = self.directory(connection)
-            supporters = upsert_supporters(connection, [(i.sender, i.received_at) for i in inputs])
-            rows = []
-            for item in inputs:
-                appeal = directory.by_slug[item.appeal_slug]
-                rows.append(
-                    {
-                        "appeal_id": appeal.id,
-                        "supporter_id": supporters[item.sender.phone_hash]["id"],
-                        "channel": item.channel,
-                        "provider": item.provider,
-                        "provider_message_id": item.provider_message_id,
-                        "country": item.sender.country,
-                        "received_at": item.received_at,
-                    }
-                )
-            counted = newly_signed(rows, insert_signatures(connection, rows))
-            rollups.add_signatures(connection, counted)
-            changes = LiveChanges()
-            bump_tallies(connection, directory, signature_increments(counted), changes)
-            return len(counted), changes
+        changes = LiveChanges()
+        with self.engine.connect() as connection:
+            with connection.begin():
+                directory = self.directory(connection)
+                supporters = upsert_supporters(connection, [(i.sender, i.received_at) for i in inputs])
+                rows = []
+                for item in inputs:
+                    appeal = directory.by_slug[item.appeal_slug]
+                    rows.append(
+                        {
+                            "appeal_id": appeal.id,
+                            "supporter_id": supporters[item.sender.phone_hash]["id"],
+                            "channel": item.channel,
+                            "provider": item.provider,
+                            "provider_message_id": item.provider_message_id,
+                            "country": item.sender.country,
+                            "received_at": item.received_at,
+                        }
+                    )
+                counted = newly_signed(rows, insert_signatures(connection, rows))
+                rollups.add_signatures(connection, counted)
+                increments = signature_increments(counted)
+                bump_tallies(connection, increments)
+            committed_tallies(connection, directory, increments, changes)
+        return len(counted), changes

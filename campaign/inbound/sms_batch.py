@@ -31,6 +31,7 @@ from campaign.inbound.writes import (
 )
 from campaign.live.changes import LiveChanges, Signed
 from campaign.messaging.outbox import ThankYou, queue_replies, queue_thank_yous
+from campaign.storage import shards
 from campaign.storage.db import dialect_insert
 from campaign.storage.models import NETWORK, InboundMessage, MessagePart, Supporter, Tally
 
@@ -75,6 +76,8 @@ class SmsBatch:
         self.thank_you_delay = thank_you_delay
         self.outcomes: list[TextResult | None] = [None] * len(messages)
         self.changes = LiveChanges()
+        self.tally_names: set[tuple[int, str, str]] = set()  # the tallies this batch added to
+        self.totals_read: dict[tuple[int, str, str], int] = {}  # the appeals' totals, as read inside
 
     def run(self) -> list[TextResult]:
         """Each message's outcome, in order; the tally values after the commit are in ``changes``."""
@@ -177,8 +180,9 @@ class SmsBatch:
         new_ids = self._log_messages(items, read)
         first_deliveries = [(i, m) for i, m in items if (m.provider, m.message_id) in new_ids]
         signature_rows, new_members, joined = self._apply_intents(first_deliveries, read)
-        counted_indexes, totals = self._count(signature_rows, new_members, joined)
-        self._read_other_totals(read.appeals.values(), totals)
+        counted_indexes = self._count(signature_rows, new_members, joined)
+        totals = self._read_totals(read.appeals.values())
+        self.totals_read = {(appeal_id, "total", ""): n for appeal_id, n in totals.items()}
         self._answer(items, read, new_ids, counted_indexes, totals)
 
     def _read(self, items: list[tuple[int, InboundSms]]) -> _Read:
@@ -280,10 +284,10 @@ class SmsBatch:
 
     def _count(
         self, signature_rows: list[dict[str, Any]], new_members: int, joined: Counter[tuple[int, int, str]]
-    ) -> tuple[set[int], dict[int, int]]:
+    ) -> set[int]:
         """Insert the signatures, add them and the new members to the rollups and tallies.
 
-        Returns the indexes of the texts that added a signature and the appeals' new totals.
+        Returns the indexes of the texts that added a signature.
         """
         connection = self.connection
         counted_rows = newly_signed(signature_rows, insert_signatures(connection, signature_rows))
@@ -292,7 +296,8 @@ class SmsBatch:
         increments = signature_increments(counted_rows)
         if new_members:
             increments[(NETWORK, "members", "")] += new_members
-        totals = bump_tallies(connection, self.directory, increments, self.changes)
+        bump_tallies(connection, increments)
+        self.tally_names.update(increments)
         for row in counted_rows:
             appeal = self.directory.by_id[row["appeal_id"]]
             message = self.messages[row["_index"]]
@@ -305,19 +310,14 @@ class SmsBatch:
                     row["received_at"],
                 )
             )
-        return {row["_index"] for row in counted_rows}, totals
+        return {row["_index"] for row in counted_rows}
 
-    def _read_other_totals(self, appeals: Iterable[AppealInfo | None], totals: dict[int, int]) -> None:
-        """Add the totals of the batch's appeals that no new signature moved (for the replies)."""
-        wanted = {a.id for a in appeals if a is not None and a.id not in totals}
-        if wanted:
-            totals.update(
-                self.connection.execute(
-                    select(Tally.appeal_id, Tally.count).where(
-                        Tally.appeal_id.in_(sorted(wanted)), Tally.kind == "total"
-                    )
-                ).all()
-            )
+    def _read_totals(self, appeals: Iterable[AppealInfo | None]) -> dict[int, int]:
+        """The totals of the batch's appeals for the replies: summed over the shards, as this
+        transaction sees them (its own signatures and every commit before it read them)."""
+        wanted = {(a.id, "total", "") for a in appeals if a is not None}
+        figures = shards.figures(self.connection, Tally.__table__, wanted)
+        return {appeal_id: count for (appeal_id, _, _), count in figures.items()}
 
     def _answer(
         self,

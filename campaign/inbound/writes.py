@@ -1,5 +1,8 @@
 """The statements the write path shares: supporters upserted, signatures inserted, tallies bumped.
 
+Tallies are counter shards (``campaign.storage.shards``): a batch adds to its own shard's rows
+and reads each figure as the sum over the shards.
+
 Used by the SMS batch (``campaign.inbound.sms_batch``) and by ``Recorder.record_signatures``.
 """
 
@@ -7,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +19,8 @@ from sqlalchemy import Connection, select
 from campaign.inbound import copy_writes
 from campaign.inbound.directory import Directory
 from campaign.live.changes import LiveChanges, epoch_minute, tally_field
-from campaign.storage.db import dialect_insert, insert_for
+from campaign.storage import shards
+from campaign.storage.db import insert_for
 from campaign.storage.models import NETWORK, Signature, Supporter, Tally
 from campaign.supporters.phones import Sender
 
@@ -117,28 +121,26 @@ def signature_increments(rows: Iterable[dict[str, Any]]) -> Counter[tuple[int, s
     return increments
 
 
-def bump_tallies(
+def bump_tallies(connection: Connection, increments: Counter[tuple[int, str, str]]) -> None:
+    """Add to this transaction's shard of the tallies (their figures are read after the commit)."""
+    shards.add(connection, Tally.__table__, increments)
+
+
+def committed_tallies(
     connection: Connection,
     directory: Directory,
-    increments: Counter[tuple[int, str, str]],
+    names: Iterable[tuple[int, str, str]],
     changes: LiveChanges,
-) -> dict[int, int]:
-    """Add to the tallies; record their new values in ``changes``; return totals per appeal."""
-    if not increments:
-        return {}
-    table = Tally.__table__
-    insert = dialect_insert(connection, table)
-    rows = [
-        {"appeal_id": a, "kind": k, "key": key, "count": n} for (a, k, key), n in sorted(increments.items())
-    ]
-    statement = insert.on_conflict_do_update(
-        index_elements=[table.c.appeal_id, table.c.kind, table.c.key],
-        set_={"count": table.c.count + insert.excluded.count},
-    ).returning(table.c.appeal_id, table.c.kind, table.c.key, table.c.count)
-    totals: dict[int, int] = {}
-    for appeal_id, kind, key, count in connection.execute(statement, rows):
+    read_inside: Mapping[tuple[int, str, str], int] | None = None,
+) -> None:
+    """Put the named tallies' figures, read just after the commit, in ``changes`` for Redis.
+
+    If the database went away right after the commit, the figures the transaction read
+    (``read_inside``) go instead: lower perhaps, never wrong, and the workers raise them.
+    """
+    figures = shards.committed(connection, Tally.__table__, names)
+    if figures is None:
+        figures = dict(read_inside or {})
+    for (appeal_id, kind, key), count in figures.items():
         scope = "*" if appeal_id == NETWORK else directory.by_id[appeal_id].slug
         changes.tallies[scope][tally_field(kind, key)] = count
-        if kind == "total":
-            totals[appeal_id] = count
-    return totals

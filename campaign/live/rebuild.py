@@ -35,6 +35,7 @@ from campaign.live.keys import (
     campaign_key,
 )
 from campaign.live.writes import LiveWrites, iso_stamp, ticker_entry
+from campaign.storage import shards
 from campaign.storage.models import (
     NETWORK,
     Appeal,
@@ -155,11 +156,7 @@ class LiveRebuild(LiveWrites, LiveReads):
             ids = dict(connection.execute(query).all())
             if not ids:
                 return {}
-            rows = connection.execute(
-                select(Tally.appeal_id, Tally.kind, Tally.key, Tally.count).where(
-                    Tally.appeal_id.in_(ids.values())
-                )
-            ).all()
+            rows = connection.execute(shards.summed(Tally.__table__, Tally.appeal_id.in_(ids.values()))).all()
         slug_of = {v: k for k, v in ids.items()}
         oldest = int(time.time()) // 60 - MINUTES_KEPT
         out: dict[str, dict[str, int]] = {}
@@ -276,9 +273,7 @@ class DatabaseSnapshot:
             tallies: dict[str, dict[str, int]] = {slug: {"total": 0} for slug in appeals}
             minutes: dict[str, dict[str, int]] = {slug: {} for slug in appeals}
             oldest_minute = epoch_minute(moment) - MINUTES_KEPT
-            for appeal_id, kind, key, count in connection.execute(
-                select(Tally.appeal_id, Tally.kind, Tally.key, Tally.count)
-            ):
+            for appeal_id, kind, key, count in connection.execute(shards.summed(Tally.__table__)):
                 if appeal_id == NETWORK:
                     tallies.setdefault("*", {})[tally_field(kind, key)] = count
                 elif appeal_id in slug_of and kind == "minute":
@@ -313,12 +308,10 @@ class DatabaseSnapshot:
             campaign_tallies: dict[str, dict[str, int]] = {
                 slug: {} for (slug,) in connection.execute(select(Campaign.slug))
             }
-            for slug, kind, key, count in connection.execute(
-                select(Campaign.slug, CampaignTally.kind, CampaignTally.key, CampaignTally.count).join(
-                    Campaign, Campaign.id == CampaignTally.campaign_id
-                )
-            ):
-                campaign_tallies[slug][f"{kind}:{key}"] = count
+            slug_of_campaign = dict(connection.execute(select(Campaign.id, Campaign.slug)).all())
+            for campaign_id, kind, key, count in connection.execute(shards.summed(CampaignTally.__table__)):
+                if campaign_id in slug_of_campaign:
+                    campaign_tallies[slug_of_campaign[campaign_id]][f"{kind}:{key}"] = count
         return cls(appeals, tallies, minutes, dict(seconds), recent, campaign_tallies)
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import Engine, delete, select
 
 from campaign.live.rebuild import recount, recount_campaigns
 from campaign.live.view import LiveView
+from campaign.storage import shards
 from campaign.storage.db import dialect_insert
 from campaign.storage.models import NETWORK, Appeal, Campaign, CampaignTally, Tally
 from campaign.supporters.phones import PhoneVault
@@ -24,12 +25,7 @@ def fix_tallies(engine: Engine) -> list[str]:
     differences: list[str] = []
     with engine.begin() as connection:
         slug_of = dict(connection.execute(select(Appeal.id, Appeal.slug)).all())
-        stored = {
-            (a, k, key): n
-            for a, k, key, n in connection.execute(
-                select(Tally.appeal_id, Tally.kind, Tally.key, Tally.count)
-            ).all()
-        }
+        stored = {(a, k, key): n for a, k, key, n in connection.execute(shards.summed(Tally.__table__)).all()}
         for name in sorted(set(truth) | set(stored)):
             want, have = truth.get(name, 0), stored.get(name, 0)
             if want == have:
@@ -56,10 +52,7 @@ def fix_campaign_tallies(engine: Engine) -> list[str]:
     with engine.begin() as connection:
         slug_of = dict(connection.execute(select(Campaign.id, Campaign.slug)).all())
         stored = {
-            (c, k, key): n
-            for c, k, key, n in connection.execute(
-                select(CampaignTally.campaign_id, CampaignTally.kind, CampaignTally.key, CampaignTally.count)
-            )
+            (c, k, key): n for c, k, key, n in connection.execute(shards.summed(CampaignTally.__table__))
         }
         for name in sorted(set(truth) | set(stored)):
             want, have = truth.get(name, 0), stored.get(name, 0)

@@ -46,6 +46,7 @@ from campaign.logs import mask_phones
 from campaign.messaging.outbox import DESPITE_OPT_OUT, IN_DOUBT, LANES, mark_opted_out
 from campaign.messaging.providers.base import SendResult, SmsProvider
 from campaign.messaging.segments import segments
+from campaign.storage import shards
 from campaign.storage.models import OutboxMessage, Supporter, Tally, utcnow
 from campaign.supporters.phones import PhoneVault
 
@@ -299,15 +300,10 @@ class OutboxSender:
             bodies: dict[int, str] = {}
             if thanks:
                 directory = self._load_directory(connection)
-                totals = dict(
-                    connection.execute(
-                        select(Tally.appeal_id, Tally.count).where(
-                            Tally.appeal_id.in_({r.appeal_id for r in thanks}),
-                            Tally.kind == "total",
-                            Tally.key == "",
-                        )
-                    ).all()
-                )
+                wanted = {(r.appeal_id, "total", "") for r in thanks}
+                totals = {
+                    a: n for (a, _, _), n in shards.figures(connection, Tally.__table__, wanted).items()
+                }
                 for r in thanks:
                     appeal = directory.by_id.get(r.appeal_id)
                     if appeal is None:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -217,12 +218,16 @@ class MessagePart(Base):
     done: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
+SHARD = SmallInteger  # a counter shard (campaign.storage.shards)
+
+
 class Tally(Base):
     """Running counts per appeal, kept in the same transaction as the signatures they count.
 
     kinds: ``total`` (key ""), ``channel`` (key sms, web, ...), ``country`` (ISO alpha-2),
     ``minute`` (UTC epoch minute), ``members`` (appeal id 0: the whole SMS network).
-    The counts only grow, which lets Redis keep them as max-registers.
+    The counts only grow, which lets Redis keep them as max-registers.  Each count is a row per
+    ``shard`` (``campaign.storage.shards``): its figure is their sum.
     """
 
     __tablename__ = "tallies"
@@ -230,6 +235,9 @@ class Tally(Base):
     appeal_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shard: Mapped[int] = mapped_column(
+        SmallInteger, primary_key=True, autoincrement=False, server_default="0"
+    )
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
@@ -245,6 +253,9 @@ class CampaignTally(Base):
     campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    shard: Mapped[int] = mapped_column(
+        SmallInteger, primary_key=True, autoincrement=False, server_default="0"
+    )
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
@@ -355,7 +366,8 @@ class AuditEntry(Base):
 # -- history rollups (issue 6): counts per hour and per day, kept with the rows they count ---------
 # ``hour`` and ``day`` are whole hours / days since the Unix epoch in UTC, ``month`` whole calendar
 # months since January 1970 (UTC): integers compare and group the same on every database, and a
-# local date range becomes integer bounds.
+# local date range becomes integer bounds.  Like the tallies, every count is a row per ``shard``
+# (``campaign.storage.shards``); the History queries sum ``count``, so shards add up by themselves.
 
 
 class SignatureHour(Base):
@@ -369,6 +381,9 @@ class SignatureHour(Base):
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     provider: Mapped[str] = mapped_column(String(32), primary_key=True)
     country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    shard: Mapped[int] = mapped_column(
+        SmallInteger, primary_key=True, autoincrement=False, server_default="0"
+    )
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
@@ -383,6 +398,9 @@ class SignatureMonth(Base):
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     provider: Mapped[str] = mapped_column(String(32), primary_key=True)
     country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    shard: Mapped[int] = mapped_column(
+        SmallInteger, primary_key=True, autoincrement=False, server_default="0"
+    )
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
@@ -397,6 +415,9 @@ class SignatureDay(Base):
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     provider: Mapped[str] = mapped_column(String(32), primary_key=True)
     country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    shard: Mapped[int] = mapped_column(
+        SmallInteger, primary_key=True, autoincrement=False, server_default="0"
+    )
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
@@ -411,6 +432,9 @@ class MemberHour(Base):
     hour: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     appeal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    shard: Mapped[int] = mapped_column(
+        SmallInteger, primary_key=True, autoincrement=False, server_default="0"
+    )
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
@@ -423,6 +447,9 @@ class SocialHour(Base):
     campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     platform: Mapped[str] = mapped_column(String(16), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    shard: Mapped[int] = mapped_column(
+        SmallInteger, primary_key=True, autoincrement=False, server_default="0"
+    )
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 

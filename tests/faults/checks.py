@@ -16,6 +16,7 @@ from sqlalchemy import select
 from campaign.live.changes import epoch_minute, tally_field
 from campaign.live.keys import appeal_key
 from campaign.runtime import Runtime
+from campaign.storage import shards
 from campaign.storage.models import Appeal, InboundMessage, Signature, Tally
 from tests.faults.load import LoadResult
 from tests.faults.servers import wait_for
@@ -81,11 +82,9 @@ def database_figures(runtime: Runtime, slug: str = SLUG) -> dict[str, dict[str, 
     oldest = epoch_minute_now() - 60
     with runtime.engine.connect() as connection:
         appeal_id = connection.scalar(select(Appeal.id).where(Appeal.slug == slug))
-        rows = connection.execute(
-            select(Tally.kind, Tally.key, Tally.count).where(Tally.appeal_id == appeal_id)
-        ).all()
-    tally = {tally_field(kind, key): count for kind, key, count in rows if kind != "minute"}
-    minutes = {key: count for kind, key, count in rows if kind == "minute" and int(key) >= oldest}
+        rows = connection.execute(shards.summed(Tally.__table__, Tally.appeal_id == appeal_id)).all()
+    tally = {tally_field(kind, key): count for _, kind, key, count in rows if kind != "minute"}
+    minutes = {key: count for _, kind, key, count in rows if kind == "minute" and int(key) >= oldest}
     return {"tally": tally, "minutes": minutes}
 
 

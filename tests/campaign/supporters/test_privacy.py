@@ -27,6 +27,7 @@ from campaign.inbound.spool import Spool
 from campaign.live.rebuild import recount
 from campaign.runtime import Runtime
 from campaign.settings import Settings
+from campaign.storage import shards
 from campaign.storage.models import AuditEntry, InboundMessage, MessagePart, Signature, Supporter, Tally
 from campaign.supporters import privacy
 from ingest.app import create_app
@@ -122,9 +123,7 @@ def assert_nowhere(haystacks: dict[str, str | bytes], needles: Iterable[str]) ->
 def counts(rt: Runtime) -> dict[str, object]:
     """The anonymous figures: tallies, signatures per appeal, the live view."""
     with rt.engine.connect() as connection:
-        tallies = sorted(
-            connection.execute(select(Tally.appeal_id, Tally.kind, Tally.key, Tally.count)).all()
-        )
+        tallies = sorted(connection.execute(shards.summed(Tally.__table__)).all())
         per_appeal = sorted(
             connection.execute(select(Signature.appeal_id, func.count()).group_by(Signature.appeal_id)).all()
         )
@@ -142,7 +141,7 @@ def counts(rt: Runtime) -> dict[str, object]:
 
 def stored_tallies(rt: Runtime) -> dict[tuple[int, str, str], int]:
     with rt.engine.connect() as connection:
-        rows = connection.execute(select(Tally.appeal_id, Tally.kind, Tally.key, Tally.count))
+        rows = connection.execute(shards.summed(Tally.__table__))
         return {(a, k, key): n for a, k, key, n in rows if n}
 
 

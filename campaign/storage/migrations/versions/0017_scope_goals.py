@@ -1,7 +1,7 @@
 """goals and milestones of a campaign and of the whole network; stretch goals
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-03 09:20:00
 
 ``scope_goals`` keeps one row per scope that is not an appeal (``campaign:torture``, ``all``):
@@ -17,7 +17,7 @@ from alembic import op
 from campaign.storage.types import UtcDateTime
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
