@@ -135,3 +135,28 @@ def test_overlay_celebrates_a_milestone_once_unless_told_not_to(
         assert loud.outside() == []
     finally:
         server.stop()
+
+
+def test_the_goal_bar_follows_a_stretch_goal_on_air(
+    runtime: Runtime, visit: object, backend: object, screen_token: Callable[..., str], tmp_path: object
+) -> None:
+    if getattr(backend, "name", "") != "embedded":
+        pytest.skip("the page is the same on every backend; the embedded run covers it")
+    from playwright.sync_api import expect  # as the browser fixture: only once Chromium is there
+
+    appeals.edit_appeal(runtime.engine, "hassan", goal=2, stretch_step=3)
+    runtime.live.publish_appeal(appeals.get_appeal(runtime.engine, "hassan").public())
+    server = start_ingest(runtime.settings, tmp_path / "ingest.log")  # type: ignore[operator]
+    try:
+        token = screen_token(appeal="hassan")
+        shown = visit(server.url + f"/overlay/hassan?theme=green&token={token}")  # type: ignore[operator]
+        expect(shown.page.locator("#goal .text")).to_have_text("2 goal · 0%")
+        with httpx.Client(base_url=server.url) as http:
+            post_twilio(http, twilio_form("SMs1", "+31612345678", "JA"))
+            post_twilio(http, twilio_form("SMs2", "+31612345679", "JA"))
+        shown.page.wait_for_function("window.campaignOverlay.milestones.includes(2)", timeout=5000)
+        # Reached, then moved on by its step without a reload: 2 of 5.
+        expect(shown.page.locator("#goal .text")).to_have_text("5 goal · 40%", timeout=10000)
+        assert shown.outside() == []
+    finally:
+        server.stop()
