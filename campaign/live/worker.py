@@ -9,7 +9,9 @@ a worker killed mid-batch loses nothing.  Work is idempotent, since an entry may
 The work today: a moment after the commit (``SETTLE``), make sure Redis shows what the
 database committed, raising figures still low.  That covers an ingest process killed
 between its commit and its Redis write, which no later write of that process repairs.  The
-2xx never waits for a worker: the database commit comes first, always.
+2xx never waits for a worker: the database commit comes first, always.  Every ``FOLD_EVERY``
+seconds a worker also folds counter shards back into shard 0 (``campaign.storage.folding``),
+a bounded amount per run, so tallies and History hours do not stay spread over many rows.
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ import redis
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from campaign.runtime import Runtime
+from campaign.storage import folding
 
 log = logging.getLogger("campaign.worker")
 
 BATCH = 200  # entries taken at once
 BLOCK_MS = 1000  # how long a read waits for new entries
 SETTLE = 1.0  # seconds after an entry before its commit is taken as done (or not happening)
+FOLD_EVERY = 300.0  # seconds between folds of the counter shards
+FOLD_BUDGET = 20_000  # rows folded at most per run: a bounded pause in the worker's loop
 
 
 def default_name() -> str:
@@ -44,6 +49,7 @@ class Worker:
         claim_after: float = 5.0,
         batch: int = BATCH,
         settle: float = SETTLE,
+        fold_every: float = FOLD_EVERY,
     ):
         self.runtime = runtime
         self.settle = settle
@@ -53,6 +59,9 @@ class Worker:
         self.done = 0  # entries acknowledged by this worker
         self.claimed = 0  # entries taken over from stalled workers
         self.fixed = 0  # figures found low in Redis and raised
+        self.folded = 0  # shard rows folded into shard 0
+        self.fold_every = fold_every
+        self._next_fold = time.monotonic()  # the first fold right after start
         self._group_ready = False
 
     def run(self, stop: threading.Event) -> None:
@@ -60,6 +69,7 @@ class Worker:
         log.info("worker %s started", self.name)
         while not stop.is_set():
             try:
+                self.fold_when_due()
                 self.run_once()
             except (redis.RedisError, OSError) as error:
                 self._group_ready = False  # Redis may come back empty: make the group again
@@ -69,6 +79,17 @@ class Worker:
                 log.warning("database unavailable (%s); retrying", type(error).__name__)
                 stop.wait(1.0)
         log.info("worker %s stopped: %d entries done, %d claimed", self.name, self.done, self.claimed)
+
+    def fold_when_due(self) -> int:
+        """Fold counter shards if ``fold_every`` has passed since the last fold; rows folded."""
+        if time.monotonic() < self._next_fold:
+            return 0
+        self._next_fold = time.monotonic() + self.fold_every  # an outage waits a full period too
+        folded = sum(folding.fold(self.runtime.engine, budget=FOLD_BUDGET).values())
+        if folded:
+            self.folded += folded
+            log.info("folded %d counter shard row(s) into shard 0", folded)
+        return folded
 
     def run_once(self, block_ms: int = BLOCK_MS) -> int:
         """Take stalled entries first, else wait for new ones; process and acknowledge them."""

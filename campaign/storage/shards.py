@@ -74,9 +74,14 @@ def claim(connection: Connection) -> int:
 
 def add(connection: Connection, table: Any, counts: Mapping[tuple[Any, ...], int]) -> None:
     """Add ``counts`` (by key, in key-column order) to this transaction's shard of ``table``."""
-    if not counts:
-        return
-    shard = claim(connection)
+    if counts:
+        add_to_shard(connection, table, claim(connection), counts)
+
+
+def add_to_shard(
+    connection: Connection, table: Any, shard: int, counts: Mapping[tuple[Any, ...], int]
+) -> None:
+    """Add ``counts`` to the rows of one given ``shard`` (``add`` for a writer, folding for shard 0)."""
     keys = key_columns(table)
     names = [column.name for column in keys]
     insert = dialect_insert(connection, table)

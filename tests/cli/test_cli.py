@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from campaign import audit
 from campaign.runtime import Runtime
 from campaign.settings import Settings
-from campaign.storage.models import Signature
+from campaign.storage.models import NETWORK, Signature, Tally
 from tests.conftest import backend_env
 
 
@@ -201,3 +201,19 @@ def test_reconcile_reports_what_it_fixed(settings: Settings, runtime: Runtime, h
     assert result.returncode == 0, result.stderr
     assert "hassan: total was 41 in Redis, 0 in the database" in result.stdout
     assert runtime.live.figures("hassan").signatures == 0  # type: ignore[union-attr]
+
+
+def test_fold_shards_reports_the_rows_folded(settings: Settings, runtime: Runtime) -> None:
+    with runtime.engine.begin() as connection:
+        connection.execute(
+            insert(Tally),
+            [{"appeal_id": NETWORK, "kind": "members", "key": "", "shard": s, "count": 2} for s in (0, 4, 9)],
+        )
+    result = campaign(settings, "fold-shards")
+    assert result.returncode == 0, result.stderr
+    assert "tallies: 2 rows folded" in result.stdout
+    assert "0 rows outside shard 0 left" in result.stdout
+    with runtime.engine.connect() as connection:
+        assert connection.execute(select(Tally.shard, Tally.count)).all() == [(0, 6)]
+    refused = campaign(settings, "fold-shards", "--budget", "0")
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr

@@ -7,11 +7,14 @@ import time
 
 import pytest
 import redis
+from sqlalchemy import insert
 
 from campaign.inbound.recorder import BatchResult
 from campaign.live.keys import WORK_GROUP, WORK_STREAM, appeal_key
 from campaign.live.worker import Worker
 from campaign.runtime import Runtime
+from campaign.storage import shards
+from campaign.storage.models import NETWORK, Tally
 from tests.campaign.inbound.test_recorder import sms
 from tests.conftest import flush_redis
 
@@ -98,3 +101,23 @@ def test_a_rebuild_cut_by_a_flush_is_not_marked_ready(runtime: Runtime) -> None:
     assert not runtime.live.is_ready()  # so the keeper rebuilds again on its next tick
     runtime.live.mark_ready(runtime.live.begin_rebuild(), "2026-12-01T00:00:00+00:00")
     assert runtime.live.is_ready()
+
+
+MEMBERS = (NETWORK, "members", "")
+
+
+def members_on(runtime: Runtime, *on_shards: int) -> None:
+    rows = [{"appeal_id": NETWORK, "kind": "members", "key": "", "shard": s, "count": 1} for s in on_shards]
+    with runtime.engine.begin() as connection:
+        connection.execute(insert(Tally), rows)
+
+
+def test_a_worker_folds_counter_shards_on_its_cadence(runtime: Runtime) -> None:
+    members_on(runtime, 0, 2, 5)
+    worker = Worker(runtime, "w", settle=0, fold_every=3600)
+    assert worker.fold_when_due() == 2  # due at start
+    members_on(runtime, 3)
+    assert worker.fold_when_due() == 0  # not again before the hour is up
+    assert worker.folded == 2
+    with runtime.engine.connect() as connection:
+        assert shards.figures(connection, Tally.__table__, [MEMBERS]) == {MEMBERS: 4}
