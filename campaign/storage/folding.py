@@ -5,12 +5,13 @@ write path bumps from many transactions ends up as up to ``SHARDS`` rows.  Foldi
 each such row into the key's shard-0 row and deletes it, a batch of one shard of one table per
 transaction, so readers summing over the shards see the same figure before, during and after.
 
-Exact under concurrent writers: on PostgreSQL the fold first takes the shard's advisory
-lock in the writers' own lock space, so no writer claims that shard while the fold runs
-(a shard a writer holds is skipped until the next run).  Even a writer that adds to it
-anyway (every shard taken) stays counted: the DELETE locks each row and returns the count of
-the version it removed, and an addition after that makes a new row, folded next time.  Rows
-are locked in key order, as writers take them, so the two cannot deadlock.  Rollups fold
+Exact under concurrent writers: on PostgreSQL the fold first takes the advisory locks of
+the shard and of shard 0 in the writers' own lock space, so no writer claims either while
+the fold runs (a shard a writer holds is skipped until the next run).  Even a writer that
+adds to one anyway (every shard taken) stays counted: the DELETE locks each row and returns
+the count of the version it removed, and an addition after that makes a new row, folded next
+time.  Rows are locked in key order, as a writer's ``add`` takes them, so the two do not
+deadlock (were they to, PostgreSQL rolls one back whole, and nothing is half done).  Rollups fold
 only periods that are over (the current hour, day or month would be sharded again at once).
 SQLite has one writer at a time and uses shard 0 only; the fold works there all the same.
 """
@@ -62,12 +63,12 @@ def fold(engine: Engine, *, budget: int | None = None, now: datetime | None = No
 
 
 def fold_batch(connection: Connection, table: Table, shard: int, limit: int, now: datetime) -> int | None:
-    """Move up to ``limit`` rows of ``shard`` into shard 0; None if a writer holds the shard."""
+    """Move up to ``limit`` rows of ``shard`` into shard 0; None if a writer holds it or shard 0."""
     if connection.dialect.name == "postgresql":
-        if not connection.execute(TRY_LOCK, {"space": shards.LOCK_CLASS, "shard": shard}).scalar():
-            return None
-        # Shard 0 too if free: writers then go elsewhere instead of waiting for our rows there.
-        connection.execute(TRY_LOCK, {"space": shards.LOCK_CLASS, "shard": 0})
+        # Shard 0 too: writers then go elsewhere instead of waiting for the rows we add there.
+        for locked in (shard, 0):
+            if not connection.execute(TRY_LOCK, {"space": shards.LOCK_CLASS, "shard": locked}).scalar():
+                return None
     keys = shards.key_columns(table)
     where = [table.c.shard == shard]
     closed = closed_before(keys[0].name, now)

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select, text
 
 from campaign.appeals.registry import AppealSummary
 from campaign.history import queries as history
@@ -186,3 +186,43 @@ def test_folding_beside_concurrent_writers_keeps_exact_sums(runtime: Runtime) ->
         assert shards.figures(connection, TALLIES, expected) == expected
         assert len(connection.execute(select(TALLIES)).all()) == 2  # one row per key
     assert folded > 0
+
+
+def test_a_writer_falling_back_onto_the_shard_being_folded_stays_counted(runtime: Runtime) -> None:
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: every transaction uses shard 0")
+    mine = shards.preferred()
+    if mine == 0:
+        pytest.skip("this process's preferred shard is 0, which a fold never empties")
+    engine = runtime.engine
+    with engine.begin() as connection:
+        shards.add_to_shard(connection, TALLIES, mine, {MEMBERS: 5})
+    with engine.connect() as holder, engine.connect() as folder, engine.connect() as writer:
+        holder.begin()  # every shard but the folded one and 0 taken: the writer falls back onto it
+        for shard in set(range(shards.SHARDS)) - {mine, 0}:
+            holder.execute(text("SELECT pg_advisory_xact_lock(:c, :s)"), {"c": shards.LOCK_CLASS, "s": shard})
+        folder.begin()
+        assert folding.fold_batch(folder, TALLIES, mine, 10, NOW) == 1  # deleted, not committed yet
+        added = threading.Event()
+
+        def add() -> None:
+            with writer.begin():
+                shards.add(writer, TALLIES, {MEMBERS: 1})  # waits for the row the fold deleted
+                assert shards.claim(writer) == mine
+            added.set()
+
+        thread = threading.Thread(target=add)
+        thread.start()
+        assert not added.wait(0.5)
+        folder.commit()
+        thread.join(30)
+        assert added.is_set()
+        holder.rollback()
+    with engine.connect() as connection:
+        assert rows_of(connection, TALLIES) == [
+            (NETWORK, "members", "", 0, 5),  # what the fold moved
+            (NETWORK, "members", "", mine, 1),  # the writer's, in a new row: folded next time
+        ]
+    folding.fold(engine)
+    with engine.connect() as connection:
+        assert rows_of(connection, TALLIES) == [(NETWORK, "members", "", 0, 6)]
