@@ -34,7 +34,7 @@ from campaign.live.keys import (
     appeal_of_key,
     campaign_key,
 )
-from campaign.live.writes import LiveWrites, iso_stamp, ticker_entry
+from campaign.live.writes import MAX_SET, LiveWrites, iso_stamp, ticker_entry
 from campaign.storage import shards
 from campaign.storage.models import (
     NETWORK,
@@ -93,13 +93,7 @@ class LiveRebuild(LiveWrites, LiveReads):
             if old:
                 self.redis.hdel(key, *old)
         for slug in known:
-            key = appeal_key(slug, "seconds")
-            pipe = self.redis.pipeline()
-            pipe.delete(key)
-            if snapshot.seconds.get(slug):
-                pipe.hset(key, mapping={str(k): v for k, v in snapshot.seconds[slug].items()})
-                pipe.expire(key, SECONDS_KEPT)
-            pipe.execute()
+            self._sync_seconds(slug, snapshot.seconds.get(slug) or {}, force, stamp)
             recent_key = appeal_key(slug, "recent")
             if self.redis.type(recent_key) not in ("list", "none"):
                 self.redis.delete(recent_key)  # written as a stream by an earlier version
@@ -111,6 +105,26 @@ class LiveRebuild(LiveWrites, LiveReads):
             if scope != "*":
                 self._announce_total(scope, values.get("total", 0))
         return differences
+
+    def _sync_seconds(self, slug: str, counted: Mapping[int, int], force: bool, stamp: str) -> None:
+        """The last two minutes' signatures per second (the rate on screens and the counter).
+
+        Raised, never replaced, unless ``force``: a signature committed after the snapshot was
+        read has already added its second here, and replacing the hash would drop it from the
+        rate for a minute.
+        """
+        key = appeal_key(slug, "seconds")
+        pipe = self.redis.pipeline()
+        if force:
+            pipe.delete(key)
+            if counted:
+                pipe.hset(key, mapping={str(k): v for k, v in counted.items()})
+        elif counted:
+            args = [a for second, count in counted.items() for a in (str(second), count)]
+            pipe.execute_command("EVAL", MAX_SET, 1, key, *args, stamp)
+        if counted:
+            pipe.expire(key, SECONDS_KEPT)
+        pipe.execute()
 
     def refresh_appeals(self, engine: Engine, slugs: Iterable[str] | None, grace: float = 0.5) -> list[str]:
         """Raise appeals' tallies in Redis to the database's (max-registers); report what was low.
