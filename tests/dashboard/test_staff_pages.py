@@ -208,7 +208,7 @@ def test_map_draws_flickr_photos_without_fetching_them(
     dashboard_env: Settings, runtime: Runtime, kenya: AppealSummary, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     thumbnail = "https://live.staticflickr.com/65535/kibera_q.jpg"
-    moment = at_noon(today()) - timedelta(hours=3)
+    moment = datetime.now(UTC) - timedelta(hours=3)  # in the past at any hour (the map takes every photo)
     social.record(
         runtime.engine,
         [
