@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from campaign.runtime import Runtime
 from campaign.settings import Settings
 from campaign.storage.models import NETWORK, Signature, Tally
 from tests.conftest import backend_env
+from tests.support import cli_process
 
 
 def campaign(
@@ -26,11 +26,9 @@ def campaign(
         "COLUMNS": "200",
         **(env or {}),
     }
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+    return cli_process.run(
+        args,
         env=environment,
-        capture_output=True,
-        text=True,
         timeout=120,
         cwd=settings.data_dir.parent,
     )

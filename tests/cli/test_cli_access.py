@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 
 import httpx
 import pytest
@@ -16,6 +15,7 @@ from campaign.access import screens, users
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from tests.conftest import Backend, backend_env
+from tests.support import cli_process
 
 PASSWORD = "correct horse battery"
 
@@ -28,12 +28,10 @@ def campaign(settings: Settings, *args: str, input: str = "") -> subprocess.Comp
         "CAMPAIGN_PUBLIC_URL": settings.public_url,
         "COLUMNS": "200",
     }
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+    return cli_process.run(
+        args,
         env=environment,
         input=input,
-        capture_output=True,
-        text=True,
         timeout=120,
         cwd=settings.data_dir.parent,
     )

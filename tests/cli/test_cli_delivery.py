@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from campaign.runtime import Runtime
 from campaign.settings import Settings
 from tests.campaign.appeals.test_petition import import_history
 from tests.conftest import backend_env, free_port
+from tests.support import cli_process
 from tests.support.smtp import running_smtp
 
 EMAIL = "minister@justice.example.org"
@@ -36,11 +36,9 @@ def campaign(
     for name in list(environment):  # only what the test gives: not the machine's own mail settings
         if name.startswith(("CAMPAIGN_SMTP_", "CAMPAIGN_MAIL_")) and name not in (env or {}):
             del environment[name]
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+    return cli_process.run(
+        args,
         env=environment,
-        capture_output=True,
-        text=True,
         timeout=120,
         input=answer,
         cwd=settings.data_dir.parent,

@@ -150,7 +150,10 @@ def verify(
         "note": note,
     }
     FIGURES.append(row)
-    assert not result.gave_up, f"senders gave up on {len(result.gave_up)} events"
+    assert not result.gave_up, (
+        f"senders gave up on {len(result.gave_up)} events ({', '.join(result.gave_up[:5])});"
+        f" answers: {dict(result.statuses)}"
+    )
     assert lost == set(), f"{len(lost)} acknowledged signatures lost"
     assert duplicates == 0
     assert stored == set(signed) == result.acknowledged, "the database holds exactly what was acknowledged"

@@ -39,9 +39,11 @@ async def _send(url: str, share: list[Event], rate: float) -> dict[str, object]:
         async def deliver(sid: str, form: dict[str, str], signature: str, repeat: bool) -> None:
             nonlocal requests
             headers = {"X-Twilio-Signature": signature}
-            began = time.monotonic()
             pause = 0.2
             async with semaphore:
+                # A provider's retry window opens at its first attempt, not while the event
+                # waited for a free connection here (a loaded machine queues them for seconds).
+                began = time.monotonic()
                 while True:
                     requests += 1
                     try:

@@ -24,6 +24,7 @@ from campaign.storage.models import Signature
 from cli import main as campaign_cli
 from tests.campaign.history.test_history import SIGNATURES, TZ, seeded  # noqa: F401 - the fixture
 from tests.conftest import ROOT, backend_env
+from tests.support import cli_process
 
 
 def read_csv(data: bytes) -> tuple[dict[str, str], list[str], list[list[str]], str]:
@@ -143,11 +144,9 @@ def cli_env(settings: Settings) -> dict[str, str]:
 
 
 def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+    return cli_process.run(
+        args,
         env={**os.environ, **cli_env(settings)},
-        capture_output=True,
-        text=True,
         timeout=60,
         cwd=ROOT,
     )

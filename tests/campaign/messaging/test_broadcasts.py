@@ -19,6 +19,7 @@ from campaign.storage.models import Supporter
 from tests.campaign.messaging.conftest import NUMBERS, outbox_rows, send_all, subscribe
 from tests.cli.test_cli import campaign
 from tests.conftest import backend_env
+from tests.support import cli_process
 from tests.support.sms_api import SmsApi
 
 
@@ -29,12 +30,10 @@ def answering(settings: Settings, answer: str, *args: str) -> subprocess.Complet
         **backend_env(settings),
         "COLUMNS": "200",
     }
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+    return cli_process.run(
+        args,
         env=env,
         input=answer,
-        capture_output=True,
-        text=True,
         timeout=120,
         cwd=settings.data_dir.parent,
     )

@@ -32,6 +32,7 @@ from campaign.storage.models import AuditEntry, InboundMessage, MessagePart, Sig
 from campaign.supporters import privacy
 from ingest.app import create_app
 from tests.conftest import PUBLIC_URL, Server, backend_env, post_twilio, twilio_form
+from tests.support import cli_process
 
 NUMBER = "+31612345678"
 DIGITS = "612345678"
@@ -51,12 +52,10 @@ def cli(settings: Settings, *args: str, stdin: str = "", **env: str) -> subproce
         "COLUMNS": "200",
         **env,
     }
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+    return cli_process.run(
+        args,
         env=environment,
         input=stdin,
-        capture_output=True,
-        text=True,
         timeout=120,
         cwd=settings.data_dir.parent,
     )
