@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 
 from campaign.inbound import copy_writes
 from campaign.inbound.directory import Directory
+from campaign.live import minute_tallies
 from campaign.live.changes import LiveChanges, epoch_minute, tally_field
 from campaign.storage import shards
 from campaign.storage.db import insert_for
@@ -111,13 +112,17 @@ def newly_signed(rows: list[dict[str, Any]], inserted: set[tuple[int, int]]) -> 
 
 
 def signature_increments(rows: Iterable[dict[str, Any]]) -> Counter[tuple[int, str, str]]:
+    """The tallies the signatures add to; a minute only inside its window (``minute_tallies``)."""
     increments: Counter[tuple[int, str, str]] = Counter()
+    first_minute = minute_tallies.first_minute()
     for row in rows:
         appeal_id = row["appeal_id"]
         increments[(appeal_id, "total", "")] += 1
         increments[(appeal_id, "channel", row["channel"])] += 1
         increments[(appeal_id, "country", row["country"])] += 1
-        increments[(appeal_id, "minute", str(epoch_minute(row["received_at"])))] += 1
+        minute = epoch_minute(row["received_at"])
+        if minute >= first_minute:
+            increments[(appeal_id, "minute", str(minute))] += 1
     return increments
 
 
