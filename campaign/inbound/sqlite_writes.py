@@ -51,7 +51,13 @@ def upsert_supporters(connection: Connection, rows: Sequence[tuple[Any, ...]]) -
     stored = functools.partial(stored_time, connection)
     cursor = _cursor(connection)
     try:
-        cursor.executemany(SUPPORTERS_UPSERT, [(h, e, c, stored(f), stored(la)) for h, e, c, f, la in rows])
+        values = []
+        for phone_hash, encrypted, country, first, latest in rows:
+            first_stored = stored(first)
+            # Most supporters of an import are seen once: first and latest are the same time.
+            latest_stored = first_stored if latest is first else stored(latest)
+            values.append((phone_hash, encrypted, country, first_stored, latest_stored))
+        cursor.executemany(SUPPORTERS_UPSERT, values)
         found = []
         for start in range(0, len(rows), CHUNK):
             hashes = [row[0] for row in rows[start : start + CHUNK]]
