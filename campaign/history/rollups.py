@@ -124,9 +124,11 @@ def add_signatures(connection: Connection, rows: Iterable[Mapping[str, Any]]) ->
     months: Counter[tuple[int, int, str, str, str]] = Counter()
     for row in rows:
         key = (row["appeal_id"], row["channel"], row["provider"], row["country"])
-        hours[(hour_of(row["received_at"]), *key)] += 1
-        days[(day_of(row["received_at"]), *key)] += 1
-        months[(month_of(row["received_at"]), *key)] += 1
+        utc = row["received_at"].astimezone(UTC)  # once per row: an import passes many
+        seconds = int(utc.timestamp())
+        hours[(seconds // HOUR, *key)] += 1
+        days[(seconds // DAY, *key)] += 1
+        months[((utc.year - 1970) * 12 + utc.month - 1, *key)] += 1
     _bump(connection, SignatureHour.__table__, "hour", hours)
     _bump(connection, SignatureDay.__table__, "day", days)
     _bump(connection, SignatureMonth.__table__, "month", months)

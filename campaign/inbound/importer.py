@@ -34,6 +34,7 @@ from campaign.live.changes import LiveChanges
 from campaign.supporters.phones import PhoneVault, Sender
 
 REQUIRED = ("appeal", "phone", "signed_at")
+Row = tuple[int, list[str]]  # a line's number and its values
 CHANNELS = {"sms", "web", "email", "paper", "whatsapp", "facebook", "import"}
 BATCH = 2000
 CHUNK = 500  # lines a worker process checks at a time
@@ -70,15 +71,30 @@ def parse_time(value: str) -> datetime:
     return moment
 
 
-def read_rows(handle: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
+def read_rows(handle: Iterable[str]) -> tuple[list[str], Iterator[Row]]:
+    """The header (names in lower case) and the rows after it, each its line number and values.
+
+    The values stay a list here: the process that checks a row makes it a dict (``named``),
+    which costs more than reading it, and a large file's rows are checked in other processes.
+    """
     reader = csv.DictReader(handle)
     header = [name.strip().lower() for name in header_of(reader)]
     missing = [name for name in REQUIRED if name not in header]
     if missing:
         raise BadRequest(f"line 1: the header lacks {', '.join(missing)} (needs {', '.join(REQUIRED)})")
-    reader.fieldnames = header
-    for row in reader:
-        yield reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}
+    plain = reader.reader  # past the header; a blank line is skipped, as DictReader skips it
+
+    def rows() -> Iterator[Row]:
+        for values in plain:
+            if values:
+                yield plain.line_num, values
+
+    return header, rows()
+
+
+def named(header: list[str], values: list[str]) -> dict[str, str]:
+    """A row's values by column name, stripped; a missing value is empty, extra values are dropped."""
+    return {name: value.strip() for name, value in zip(header, values, strict=False) if name}
 
 
 def import_signatures(
@@ -123,14 +139,15 @@ def import_signatures(
 
     with handle:
         lines = Lines(handle)
-        chunks = _chunks(read_rows(lines), report)
+        header, rows = read_rows(lines)
+        chunks = _chunks(rows, report)
         head = list(itertools.islice(chunks, 2))  # a file of one chunk is not worth the workers
         processes = workers or _cores()
         if len(head) < 2 or processes < 2 or "fork" not in multiprocessing.get_all_start_methods():
             for chunk in itertools.chain(head, chunks):
-                take(_check(chunk, source, appeals, vault))
+                take(_check(chunk, header, source, appeals, vault))
         else:
-            with _pool(processes, source, appeals, vault) as pool:
+            with _pool(processes, header, source, appeals, vault) as pool:
                 pending: deque[Future[list[tuple[int, Packed | str]]]] = deque()
                 for chunk in itertools.chain(head, chunks):
                     pending.append(pool.submit(_check_here, chunk))
@@ -141,9 +158,6 @@ def import_signatures(
         flush()
         report.errors = sorted(report.errors + lines.bad)
     return report
-
-
-Row = tuple[int, dict[str, str]]
 
 
 def _chunks(rows: Iterator[Row], report: SignatureImportReport) -> Iterator[list[Row]]:
@@ -165,13 +179,13 @@ def _chunks(rows: Iterator[Row], report: SignatureImportReport) -> Iterator[list
 
 
 def _check(
-    chunk: list[Row], source: str, appeals: frozenset[str], vault: PhoneVault
+    chunk: list[Row], header: list[str], source: str, appeals: frozenset[str], vault: PhoneVault
 ) -> list[tuple[int, SignatureInput | str]]:
     """Each line of a chunk as a signature, or the reason it is not one."""
     checked: list[tuple[int, SignatureInput | str]] = []
-    for line, row in chunk:
+    for line, values in chunk:
         try:
-            checked.append((line, _signature(row, line, source, appeals, vault)))
+            checked.append((line, _signature(named(header, values), line, source, appeals, vault)))
         except (ValueError, BadRequest) as error:
             checked.append((line, str(error)))
     return checked
@@ -185,18 +199,21 @@ def _cores() -> int:
 
 
 # What a worker process checks lines against, given when the pool starts.
-_worker: tuple[str, frozenset[str], PhoneVault] | None = None
+_worker: tuple[list[str], str, frozenset[str], PhoneVault] | None = None
 
 
-def _pool(workers: int, source: str, appeals: frozenset[str], vault: PhoneVault) -> ProcessPoolExecutor:
+def _pool(
+    workers: int, header: list[str], source: str, appeals: frozenset[str], vault: PhoneVault
+) -> ProcessPoolExecutor:
     """Worker processes forked from this one: they inherit the vault, which is never pickled."""
     context = multiprocessing.get_context("fork")
-    return ProcessPoolExecutor(workers, context, initializer=_start_worker, initargs=(source, appeals, vault))
+    initargs = (header, source, appeals, vault)
+    return ProcessPoolExecutor(workers, context, initializer=_start_worker, initargs=initargs)
 
 
-def _start_worker(source: str, appeals: frozenset[str], vault: PhoneVault) -> None:
+def _start_worker(header: list[str], source: str, appeals: frozenset[str], vault: PhoneVault) -> None:
     global _worker
-    _worker = (source, appeals, vault)
+    _worker = (header, source, appeals, vault)
 
 
 def _check_here(chunk: list[Row]) -> list[tuple[int, Packed | str]]:

@@ -9,6 +9,7 @@ Used by the SMS batch (``campaign.inbound.sms_batch``) and by ``Recorder.record_
 from __future__ import annotations
 
 import functools
+import operator
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -16,8 +17,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from campaign.inbound import copy_writes
+from campaign.inbound import copy_writes, sqlite_writes
 from campaign.inbound.directory import Directory
+from campaign.live import minute_tallies
 from campaign.live.changes import LiveChanges, epoch_minute, tally_field
 from campaign.storage import shards
 from campaign.storage.db import insert_for
@@ -37,11 +39,12 @@ def upsert_supporters(
     if not first:
         return {}
     hashes = sorted(first)
-    if copy_writes.worth_it(connection, len(hashes)):
+    bulk = _bulk_writes(connection, len(hashes))
+    if bulk is not None:
         copied = [
             (h, first[h][0].phone_encrypted, first[h][0].country, first[h][1], latest[h]) for h in hashes
         ]
-        return {row["phone_hash"]: row for row in copy_writes.upsert_supporters(connection, copied)}
+        return {row["phone_hash"]: row for row in bulk.upsert_supporters(connection, copied)}
     table = Supporter.__table__
     rows = [
         {
@@ -81,14 +84,21 @@ def insert_signatures(connection: Connection, rows: list[dict[str, Any]]) -> set
     """Insert signatures, ignoring pairs already signed; return the (appeal, supporter) added."""
     if not rows:
         return set()
-    values = sorted(
-        ({k: v for k, v in row.items() if not k.startswith("_")} for row in rows),
-        key=lambda row: (row["appeal_id"], row["supporter_id"]),
-    )
-    if copy_writes.worth_it(connection, len(values)):
-        columns = copy_writes.SIGNATURE_COLUMNS
-        return copy_writes.insert_signatures(connection, [tuple(v[c] for c in columns) for v in values])
+    ordered = sorted(rows, key=lambda row: (row["appeal_id"], row["supporter_id"]))
+    bulk = _bulk_writes(connection, len(ordered))
+    if bulk is not None:
+        as_tuple = operator.itemgetter(*copy_writes.SIGNATURE_COLUMNS)
+        return bulk.insert_signatures(connection, [as_tuple(row) for row in ordered])
+    values = [{k: v for k, v in row.items() if not k.startswith("_")} for row in ordered]
     return {(a, s) for a, s in connection.execute(_signatures_insert(connection.dialect.name), values)}
+
+
+def _bulk_writes(connection: Connection, rows: int) -> Any:
+    """The module that writes a batch this large past SQLAlchemy's parameters, if any."""
+    for module in (copy_writes, sqlite_writes):
+        if module.worth_it(connection, rows):
+            return module
+    return None
 
 
 @functools.cache
@@ -111,13 +121,17 @@ def newly_signed(rows: list[dict[str, Any]], inserted: set[tuple[int, int]]) -> 
 
 
 def signature_increments(rows: Iterable[dict[str, Any]]) -> Counter[tuple[int, str, str]]:
+    """The tallies the signatures add to; a minute only inside its window (``minute_tallies``)."""
     increments: Counter[tuple[int, str, str]] = Counter()
+    first_minute = minute_tallies.first_minute()
     for row in rows:
         appeal_id = row["appeal_id"]
         increments[(appeal_id, "total", "")] += 1
         increments[(appeal_id, "channel", row["channel"])] += 1
         increments[(appeal_id, "country", row["country"])] += 1
-        increments[(appeal_id, "minute", str(epoch_minute(row["received_at"])))] += 1
+        minute = epoch_minute(row["received_at"])
+        if minute >= first_minute:
+            increments[(appeal_id, "minute", str(minute))] += 1
     return increments
 
 

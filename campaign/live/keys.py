@@ -39,6 +39,11 @@ WORK_GROUP = "workers"
 WORK_KEPT = 10_000  # stream entries kept (approximately); acknowledged work is history only
 RECENT_LENGTH = 30  # entries of an appeal's ``recent`` list
 MINUTES_KEPT = 60  # fields of an appeal's ``minutes`` hash (the live hour)
+# Minutes the database keeps a per-minute tally for (``campaign.live.minute_tallies``): the live
+# hour is rebuilt from them; older minutes are read by nothing (History uses the rollups), so an
+# import of old signatures writes none, and the workers delete the old ones.  Two hours: the
+# live hour with an hour's margin.
+MINUTE_TALLIES_KEPT = 120
 SECONDS_KEPT = 120  # lifetime of an appeal's ``seconds`` hash
 
 

@@ -19,7 +19,7 @@ import redis
 from sqlalchemy import Engine, func, select
 
 from campaign.appeals.milestones import marks
-from campaign.live import cluster
+from campaign.live import cluster, minute_tallies
 from campaign.live.changes import Signed, epoch_minute, tally_field
 from campaign.live.figures import LiveReads
 from campaign.live.keys import (
@@ -329,8 +329,12 @@ class DatabaseSnapshot:
         return cls(appeals, tallies, minutes, dict(seconds), recent, campaign_tallies)
 
 
-def recount(engine: Engine) -> dict[tuple[int, str, str], int]:
-    """Tallies computed afresh from the signatures and supporters themselves."""
+def recount(engine: Engine, first_minute: int | None = None) -> dict[tuple[int, str, str], int]:
+    """Tallies computed afresh from the signatures and supporters themselves; minutes from
+    ``first_minute`` on (default: the window of ``minute_tallies`` now)."""
+    if first_minute is None:
+        first_minute = minute_tallies.first_minute()
+    since = datetime.fromtimestamp(first_minute * 60, UTC)
     counts: dict[tuple[int, str, str], int] = {}
     with engine.connect() as connection:
         for appeal_id, n in connection.execute(
@@ -342,7 +346,8 @@ def recount(engine: Engine) -> dict[tuple[int, str, str], int]:
                 select(Signature.appeal_id, column, func.count()).group_by(Signature.appeal_id, column)
             ):
                 counts[(appeal_id, kind, key)] = n
-        for appeal_id, received_at in connection.execute(select(Signature.appeal_id, Signature.received_at)):
+        recent = select(Signature.appeal_id, Signature.received_at).where(Signature.received_at >= since)
+        for appeal_id, received_at in connection.execute(recent):
             bucket = (appeal_id, "minute", str(epoch_minute(received_at)))
             counts[bucket] = counts.get(bucket, 0) + 1
         members = connection.scalar(

@@ -11,7 +11,8 @@ database committed, raising figures still low.  That covers an ingest process ki
 between its commit and its Redis write, which no later write of that process repairs.  The
 2xx never waits for a worker: the database commit comes first, always.  Every ``FOLD_EVERY``
 seconds a worker also folds counter shards back into shard 0 (``campaign.storage.folding``),
-a bounded amount per run, so tallies and History hours do not stay spread over many rows.
+a bounded amount per run, so tallies and History hours do not stay spread over many rows,
+and deletes the minute tallies past their window (``campaign.live.minute_tallies``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import time
 import redis
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from campaign.live import minute_tallies
 from campaign.runtime import Runtime
 from campaign.storage import folding
 
@@ -60,6 +62,7 @@ class Worker:
         self.claimed = 0  # entries taken over from stalled workers
         self.fixed = 0  # figures found low in Redis and raised
         self.folded = 0  # shard rows folded into shard 0
+        self.pruned = 0  # minute tallies deleted past their window
         self.fold_every = fold_every
         self._next_fold = time.monotonic()  # the first fold right after start
         self._group_ready = False
@@ -81,10 +84,17 @@ class Worker:
         log.info("worker %s stopped: %d entries done, %d claimed", self.name, self.done, self.claimed)
 
     def fold_when_due(self) -> int:
-        """Fold counter shards if ``fold_every`` has passed since the last fold; rows folded."""
+        """Fold counter shards if ``fold_every`` has passed since the last fold; rows folded.
+
+        Minute tallies past their window are deleted first (nothing reads them; no use folding them).
+        """
         if time.monotonic() < self._next_fold:
             return 0
         self._next_fold = time.monotonic() + self.fold_every  # an outage waits a full period too
+        pruned = minute_tallies.prune(self.runtime.engine)
+        if pruned:
+            self.pruned += pruned
+            log.info("deleted %d minute tally row(s) past the live window", pruned)
         folded = sum(folding.fold(self.runtime.engine, budget=FOLD_BUDGET).values())
         if folded:
             self.folded += folded

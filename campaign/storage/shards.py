@@ -54,6 +54,7 @@ def preferred() -> int:
 
 
 READ_CHUNK = 500  # counts read back per statement (SQLite allows a few thousand parameters)
+BULK_FROM = 200  # counts from which they go to the driver as tuples, past SQLAlchemy's parameters
 
 
 def claim(connection: Connection) -> int:
@@ -82,6 +83,9 @@ def add_to_shard(
     connection: Connection, table: Any, shard: int, counts: Mapping[tuple[Any, ...], int]
 ) -> None:
     """Add ``counts`` to the rows of one given ``shard`` (``add`` for a writer, folding for shard 0)."""
+    if len(counts) >= BULK_FROM:
+        _add_in_bulk(connection, table, shard, counts)
+        return
     keys = key_columns(table)
     names = [column.name for column in keys]
     insert = dialect_insert(connection, table)
@@ -94,6 +98,40 @@ def add_to_shard(
         dict(zip(names, key, strict=True)) | {"shard": shard, "count": n} for key, n in sorted(counts.items())
     ]
     connection.execute(statement, rows)
+
+
+def _add_in_bulk(
+    connection: Connection, table: Any, shard: int, counts: Mapping[tuple[Any, ...], int]
+) -> None:
+    """``add_to_shard`` for many counts (an import's hours): on SQLite the rows go to the driver as
+    tuples; on PostgreSQL as one array per column, in one statement.  Same order, same rule."""
+    names = [column.name for column in key_columns(table)]
+    listed = ", ".join(names)
+    upsert = f" ON CONFLICT ({listed}, shard) DO UPDATE SET count = {table.name}.count + excluded.count"
+    ordered = sorted(counts.items())
+    if connection.dialect.name == "postgresql":
+        dialect = connection.dialect
+        arrays = ", ".join(
+            f"CAST(:k{i} AS {column.type.compile(dialect)}[])" for i, column in enumerate(key_columns(table))
+        )
+        statement = text(
+            f"INSERT INTO {table.name} ({listed}, shard, count)"  # noqa: S608 - our names
+            f" SELECT {listed}, :shard, n FROM unnest({arrays}, CAST(:n AS bigint[])) AS u({listed}, n)"
+            f" ORDER BY {listed}{upsert}"
+        )
+        columns = list(zip(*(key for key, _ in ordered), strict=True))
+        values = {f"k{i}": list(column) for i, column in enumerate(columns)}
+        connection.execute(statement, values | {"shard": shard, "n": [n for _, n in ordered]})
+        return
+    marks = ", ".join("?" * (len(names) + 2))
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(
+            f"INSERT INTO {table.name} ({listed}, shard, count) VALUES ({marks}){upsert}",  # noqa: S608
+            [(*key, shard, n) for key, n in ordered],
+        )
+    finally:
+        cursor.close()
 
 
 def committed(

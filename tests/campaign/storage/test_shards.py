@@ -10,7 +10,7 @@ from sqlalchemy import Connection, insert, inspect, select, text
 
 from campaign.runtime import Runtime
 from campaign.storage import db, shards
-from campaign.storage.models import NETWORK, Tally
+from campaign.storage.models import NETWORK, SignatureHour, Tally
 
 MEMBERS = (NETWORK, "members", "")
 TALLIES = Tally.__table__
@@ -109,3 +109,19 @@ def test_migration_sums_the_shards_going_down_and_keeps_them_going_up(runtime: R
     command.upgrade(config, "head")
     with engine.connect() as connection:
         assert connection.execute(select(TALLIES)).all() == [(NETWORK, "members", "", 0, 15)]
+
+
+def test_many_counts_at_once_add_as_few_do(runtime: Runtime) -> None:
+    """Past ``BULK_FROM`` counts go to the driver in bulk: new keys made, known keys added to."""
+    hours = SignatureHour.__table__
+    many = {(hour, 1, "sms", "import", "NL"): hour % 3 + 1 for hour in range(shards.BULK_FROM + 10)}
+    with runtime.engine.begin() as connection:
+        shards.add(connection, hours, {(0, 1, "sms", "import", "NL"): 5, (7, 1, "sms", "import", "NL"): 1})
+    with runtime.engine.begin() as connection:
+        shards.add(connection, hours, many)
+    with runtime.engine.connect() as connection:
+        got = shards.figures(connection, hours, list(many))
+    want = dict(many)
+    want[(0, 1, "sms", "import", "NL")] += 5
+    want[(7, 1, "sms", "import", "NL")] += 1
+    assert got == want
