@@ -18,6 +18,7 @@ import time
 from sqlalchemy import Engine, delete, select
 
 from campaign.live.keys import MINUTE_TALLIES_KEPT
+from campaign.storage import folding
 from campaign.storage.models import Tally
 
 PRUNE_MARGIN = 60  # minutes past the window a minute tally stays before the workers delete it
@@ -30,14 +31,31 @@ def first_minute(now: float | None = None) -> int:
 
 
 def prune(engine: Engine, now: float | None = None) -> int:
-    """Delete the minute tallies that fell out of the window (every shard); rows deleted."""
+    """Delete the minute tallies that fell out of the window (every shard); rows deleted.
+
+    A shard at a time, under the locks a fold takes (``folding.hold``): a fold on another
+    worker moves the same old rows into shard 0, and the two must not lock them in turn.
+    """
     before = first_minute(now) - PRUNE_MARGIN
-    with engine.begin() as connection:
-        keys = connection.execute(select(Tally.key).where(Tally.kind == "minute").distinct()).scalars()
-        old = sorted(key for key in keys if int(key) < before)
-        deleted = 0
-        for start in range(0, len(old), PRUNE_CHUNK):
-            chunk = old[start : start + PRUNE_CHUNK]
-            result = connection.execute(delete(Tally).where(Tally.kind == "minute", Tally.key.in_(chunk)))
-            deleted += result.rowcount or 0
+    with engine.connect() as connection:
+        found = connection.execute(select(Tally.shard, Tally.key).where(Tally.kind == "minute").distinct())
+        old: dict[int, list[str]] = {}
+        for shard, key in found:
+            if int(key) < before:
+                old.setdefault(shard, []).append(key)
+    deleted = 0
+    for shard, keys in sorted(old.items()):
+        keys.sort()
+        for start in range(0, len(keys), PRUNE_CHUNK):
+            with engine.begin() as connection:
+                if not folding.hold(connection, shard):
+                    break  # a writer or a fold has it: next time
+                result = connection.execute(
+                    delete(Tally).where(
+                        Tally.kind == "minute",
+                        Tally.shard == shard,
+                        Tally.key.in_(keys[start : start + PRUNE_CHUNK]),
+                    )
+                )
+                deleted += result.rowcount or 0
     return deleted

@@ -64,11 +64,8 @@ def fold(engine: Engine, *, budget: int | None = None, now: datetime | None = No
 
 def fold_batch(connection: Connection, table: Table, shard: int, limit: int, now: datetime) -> int | None:
     """Move up to ``limit`` rows of ``shard`` into shard 0; None if a writer holds it or shard 0."""
-    if connection.dialect.name == "postgresql":
-        # Shard 0 too: writers then go elsewhere instead of waiting for the rows we add there.
-        for locked in (shard, 0):
-            if not connection.execute(TRY_LOCK, {"space": shards.LOCK_CLASS, "shard": locked}).scalar():
-                return None
+    if not hold(connection, shard):
+        return None
     keys = shards.key_columns(table)
     where = [table.c.shard == shard]
     closed = closed_before(keys[0].name, now)
@@ -82,6 +79,20 @@ def fold_batch(connection: Connection, table: Table, shard: int, limit: int, now
         return 0
     shards.add_to_shard(connection, table, 0, {tuple(row[:-1]): int(row[-1]) for row in removed})
     return len(removed)
+
+
+def hold(connection: Connection, shard: int) -> bool:
+    """Take ``shard``'s and shard 0's advisory locks for this transaction, if no one holds them.
+
+    Shard 0 too: writers then go elsewhere instead of waiting for the rows a fold adds there.
+    SQLite has one writer at a time: always True.
+    """
+    if connection.dialect.name != "postgresql":
+        return True
+    return all(
+        connection.execute(TRY_LOCK, {"space": shards.LOCK_CLASS, "shard": locked}).scalar()
+        for locked in dict.fromkeys((shard, 0))
+    )
 
 
 def closed_before(unit: str, now: datetime) -> int | None:

@@ -7,7 +7,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, select
+import pytest
+from sqlalchemy import insert, select, text
 
 from campaign.appeals import registry as appeals
 from campaign.inbound import importer
@@ -18,6 +19,7 @@ from campaign.live.rebuild import recount
 from campaign.live.reconcile import fix_tallies, reconcile
 from campaign.live.worker import Worker
 from campaign.runtime import Runtime
+from campaign.storage import shards
 from campaign.storage.models import Tally
 from tests.campaign.inbound.test_recorder import live_equals_database
 
@@ -85,3 +87,24 @@ def test_a_worker_deletes_minute_tallies_past_the_window(runtime: Runtime) -> No
     worker.fold_when_due()
     assert worker.pruned == 2 * len(gone)
     assert minute_keys(runtime) == {str(m) for m in kept}
+
+
+def test_a_shard_a_writer_or_fold_holds_is_pruned_next_time(runtime: Runtime) -> None:
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: every transaction uses shard 0")
+    appeals.add_appeal(runtime.engine, slug="hassan", title="Hassan", campaign="torture")
+    hassan = runtime.recorder.directory().by_slug["hassan"].id
+    old = str(minute_tallies.first_minute() - minute_tallies.PRUNE_MARGIN - 10)
+    with runtime.engine.begin() as connection:
+        connection.execute(
+            insert(Tally),
+            [{"appeal_id": hassan, "kind": "minute", "key": old, "shard": s, "count": 1} for s in (0, 3, 5)],
+        )
+    with runtime.engine.connect() as holder, holder.begin():  # a fold of shard 5 under way
+        holder.execute(text("SELECT pg_advisory_xact_lock(:space, 5)"), {"space": shards.LOCK_CLASS})
+        assert minute_tallies.prune(runtime.engine) == 2
+    with runtime.engine.connect() as connection:
+        left = connection.execute(select(Tally.shard).where(Tally.kind == "minute")).scalars().all()
+    assert left == [5]
+    assert minute_tallies.prune(runtime.engine) == 1
+    assert minute_keys(runtime) == set()
