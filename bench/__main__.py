@@ -17,6 +17,8 @@
    SELECT), again in three languages (each supporter their language's version), the sender's
    texts per second against bare POSTs to the same provider stand-in, and how late thank-yous
    leave while a 100,000-text alert is sent at the configured rate (p99 against 5 s).
+10. Folding counter shards: a day's worth of tally and rollup rows in every shard folded into
+   shard 0 (rows per second, against writing the same rows), sums checked (``bench/fold.py``).
 
 A full run takes about three minutes, ``--quick`` (smaller sizes) about one and a half.
 ``--smoke`` runs every section with tiny sizes (about a minute; CI runs it so the bench
@@ -39,7 +41,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import fanout, freshness, history, imports, load, outbox, report, screens, servers, soak, webhooks
+from bench import (
+    fanout,
+    fold,
+    freshness,
+    history,
+    imports,
+    load,
+    outbox,
+    report,
+    screens,
+    servers,
+    soak,
+    webhooks,
+)
 from bench.stack import IMPORT_APPEAL, PUBLIC_URL, SHORT_CODE, TWILIO_TOKEN, WEBHOOK_APPEAL, Stack, open_stack
 
 WEBHOOK_TARGET = 0.40  # ours >= 40 % of the minimal endpoint (the ingest issue)
@@ -50,8 +65,10 @@ POOL_RATE = 6000
 WARMUP_SECONDS = 1
 WARMUP_POOL = 4000
 FANOUT_BURST_SECONDS = 5.0  # at most; --duration when shorter
-SECTIONS = ("webhooks", "import", "freshness", "fanout", "screens", "history", "outbox", "soak", "scaleout")
-DEFAULT_SECTIONS = SECTIONS[:7]  # the soak and scale-out run only when named: they take minutes
+SECTIONS = (
+    "webhooks", "import", "freshness", "fanout", "screens", "history", "outbox", "fold", "soak", "scaleout",
+)  # fmt: skip
+DEFAULT_SECTIONS = SECTIONS[:8]  # the soak and scale-out run only when named: they take minutes
 GROUPS = {"live": ("freshness", "fanout", "screens"), "all": DEFAULT_SECTIONS}
 QUEUE_TARGET_S = 60.0  # seconds to queue an alert to a million subscribers, at most
 LANGUAGES_QUEUE_TARGET_S = 60.0  # the same in three languages (issue 13), under
@@ -182,6 +199,8 @@ def parse_args() -> argparse.Namespace:
     args.window = args.window or size(20.0, 8.0, 2.0)
     args.history_rows = args.history_rows or size(1_000_000, 200_000, 5_000)
     args.history_repeats = size(5, 3, 1)
+    args.fold_keys = size(5_000, 1_000, 50)
+    args.fold_hours = size(2_000, 500, 20)
     return args
 
 
@@ -276,6 +295,7 @@ def main() -> None:
         section("soak", lambda: bench_soak(stack, args))
         section("scaleout", lambda: bench_scaleout(stack, generator, args))
         section("outbox", lambda: bench_outbox(stack, args))
+        section("fold", lambda: bench_fold(stack, args))
     section("history", lambda: bench_history(args))
     results["seconds"] = round(time.monotonic() - began, 1)
     results["load_average_end"] = report.load_average()
@@ -305,6 +325,8 @@ def unfinished(name: str, result: dict[str, Any]) -> str:
         problems.append(str(result["error"]))
     if name == "webhooks" and result["ours"]["db_check"] != "ok":
         problems.append("the signatures in the database do not add up to the senders")
+    if name == "fold" and result["check"] != "ok":
+        problems.append("the folded figures do not add up")
     if name == "import" and result["ours"]["db_check"] != "ok":
         problems.append("the imported rows do not add up")
     if name == "freshness":
@@ -494,6 +516,16 @@ def bench_scaleout(stack: Stack, generator: Generator, args: argparse.Namespace)
     results = soak.run_scaleout(stack, generator.run, make_pool, args.duration, pool_rate=POOL_RATE)
     report.lines(soak.scale_lines(results))
     return {"levels": [level.as_json() for level in results]}
+
+
+def bench_fold(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    report.heading(
+        f"folding counter shards: {args.fold_keys:,} tallies and {args.fold_hours:,} closed hours,"
+        f" each in all {fold.shards.SHARDS} shards ({stack.dialect})"
+    )
+    result = fold.run(stack.runtime.engine, IMPORT_APPEAL, args.fold_keys, args.fold_hours)
+    report.lines(fold.lines(result))
+    return result.as_json()
 
 
 def bench_history(args: argparse.Namespace) -> dict[str, Any]:
