@@ -106,6 +106,8 @@ class Buckets:
 def client_of(scope: Scope, proxies: TrustedProxies) -> str:
     """The request's client by the one rule of ``campaign.access.clients``; ``UnknownClient`` if none."""
     peer = scope.get("client")
+    if not proxies:  # X-Forwarded-For is read behind a trusted proxy only: skip the headers
+        return proxies.client(peer[0] if peer else None)
     forwarded = [
         value.decode("latin-1") for name, value in scope.get("headers", ()) if name == b"x-forwarded-for"
     ]
@@ -126,7 +128,7 @@ class RateLimit:
         # await, so a request passes no extra frame on each of its awaits.
         if scope["type"] == "http" and self.buckets.limits:
             group = group_of(scope["path"])
-            if group is not None:
+            if group in self.buckets.limits:  # None, or a group without a limit: nothing to take
                 try:
                     client = client_of(scope, self.proxies)
                 except UnknownClient as unknown:
