@@ -45,8 +45,13 @@ class Directory:
 
 
 def current_version(connection: Connection) -> str:
-    value = connection.scalar(select(SystemValue.value).where(SystemValue.name == VERSION_KEY))
+    value = connection.scalar(_VERSION_READ)
     return value or "0"
+
+
+# Built once: every batch asks, and a statement built anew loses what SQLAlchemy memoises on it
+# (reading a fresh one's result columns cost more than the rest of the query).
+_VERSION_READ = select(SystemValue.value).where(SystemValue.name == VERSION_KEY)
 
 
 def bump_version(connection: Connection) -> None:

@@ -8,6 +8,7 @@ tallies; then answer every text, queueing the replies that cannot go in the webh
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -32,7 +33,7 @@ from campaign.inbound.writes import (
 from campaign.live.changes import LiveChanges, Signed
 from campaign.messaging.outbox import ThankYou, queue_replies, queue_thank_yous
 from campaign.storage import shards
-from campaign.storage.db import dialect_insert
+from campaign.storage.db import dialect_insert, insert_for
 from campaign.storage.models import NETWORK, InboundMessage, MessagePart, Supporter, Tally
 
 PARTS_KEPT = timedelta(days=2)  # how long parts of a completed text are remembered
@@ -78,6 +79,9 @@ class SmsBatch:
         self.changes = LiveChanges()
         self.tally_names: set[tuple[int, str, str]] = set()  # the tallies this batch added to
         self.totals_read: dict[tuple[int, str, str], int] = {}  # the appeals' totals, as read inside
+        self._rendered: dict[
+            tuple[str, int, int, str], str
+        ] = {}  # replies by template, appeal, total, language
 
     def run(self) -> list[TextResult]:
         """Each message's outcome, in order; the tally values after the commit are in ``changes``."""
@@ -243,12 +247,7 @@ class SmsBatch:
             if language is not None and language != stored.get(supporter_id)
         ]
         if changed:
-            self.connection.execute(
-                update(Supporter)
-                .where(Supporter.id == bindparam("_id"))
-                .values(language=bindparam("_language")),
-                changed,
-            )
+            self.connection.execute(_LANGUAGE_UPDATE, changed)
 
     def _opt_out(self, supporter_id: int, at: datetime) -> None:
         self.connection.execute(
@@ -350,15 +349,24 @@ class SmsBatch:
                             supporter_id, appeal.id, template, read.languages[index], outcome.reply or ""
                         )
                     )
-                outcome = replace(outcome, reply=None)
+                outcome = _unreplied(outcome)
             if outcome.reply and not message.replies_inline:
                 if not retry:
                     kind = REPLY_KINDS.get(outcome.intent, "reply") if outcome.intent else "reply"
                     queued_replies.append((read.supporter_id(message), kind, outcome.reply))
-                outcome = replace(outcome, reply=None)
+                outcome = _unreplied(outcome)
             self.outcomes[index] = outcome
         queue_thank_yous(self.connection, thanks, self.thank_you_delay)
         queue_replies(self.connection, queued_replies)
+
+    def _thanks(self, template: str, appeal: AppealInfo, total: int, language: str) -> str:
+        """A thank-you (or "already signed"), rendered once per batch: its JAs share the total."""
+        key = (template, appeal.id, total, language)
+        text = self._rendered.get(key)
+        if text is None:
+            render = replies.thank_you if template == "thank_you" else replies.already_signed
+            text = self._rendered[key] = render(appeal.words, total, language)
+        return text
 
     def _appeal_for(
         self, reading: Reading, message: InboundSms, supporter: dict[str, Any]
@@ -394,12 +402,7 @@ class SmsBatch:
                     "received_at": message.received_at,
                 }
             )
-        table = InboundMessage.__table__
-        statement = (
-            dialect_insert(self.connection, table)
-            .on_conflict_do_nothing()
-            .returning(table.c.provider, table.c.provider_message_id)
-        )
+        statement = _messages_insert(self.connection.dialect.name)
         return {(p, m) for p, m in self.connection.execute(statement, rows)}
 
     def _outcome(
@@ -424,10 +427,9 @@ class SmsBatch:
             if not appeal.is_open:
                 text = replies.closed(appeal.words, language)
                 return TextResult(intent, slug, retry=retry, total=total, reply=text)
-            if counted or retry:
-                text = replies.thank_you(appeal.words, total, language)
-            else:
-                text = replies.already_signed(appeal.words, total, language)
+            text = self._thanks(
+                "thank_you" if counted or retry else "already_signed", appeal, total, language
+            )
             return TextResult(intent, slug, counted=counted, retry=retry, total=total, reply=text)
         if intent is Intent.LANGUAGE:
             if reading.language is None:
@@ -448,6 +450,29 @@ class SmsBatch:
             Intent.UNKNOWN: replies.UNKNOWN,
         }[intent]
         return TextResult(intent, slug, retry=retry, reply=replies.plain(table, language, fallback))
+
+
+@functools.cache
+def _messages_insert(dialect: str) -> Any:
+    """Built once per dialect: building it costs more than a batch's rows."""
+    table = InboundMessage.__table__
+    return (
+        insert_for(dialect, table)
+        .on_conflict_do_nothing()
+        .returning(table.c.provider, table.c.provider_message_id)
+    )
+
+
+_LANGUAGE_UPDATE = (
+    update(Supporter).where(Supporter.id == bindparam("_id")).values(language=bindparam("_language"))
+)  # built once
+
+
+def _unreplied(outcome: TextResult) -> TextResult:
+    """The outcome without its reply (queued instead); ``dataclasses.replace`` costs more."""
+    return TextResult(
+        outcome.intent, outcome.appeal_slug, outcome.counted, outcome.retry, outcome.spooled, outcome.total
+    )
 
 
 def _signature_row(index: int, message: InboundSms, appeal: AppealInfo, supporter_id: int) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from campaign.inbound import copy_writes, sqlite_writes
 from campaign.inbound.directory import Directory
@@ -45,7 +45,6 @@ def upsert_supporters(
             (h, first[h][0].phone_encrypted, first[h][0].country, first[h][1], latest[h]) for h in hashes
         ]
         return {row["phone_hash"]: row for row in bulk.upsert_supporters(connection, copied)}
-    table = Supporter.__table__
     rows = [
         {
             "phone_hash": h,
@@ -59,12 +58,13 @@ def upsert_supporters(
         for h in hashes
     ]
     connection.execute(_supporters_upsert(connection.dialect.name), rows)
-    found = connection.execute(
-        select(table.c.id, table.c.phone_hash, table.c.latest_alert_appeal_id, table.c.language).where(
-            table.c.phone_hash.in_(hashes)
-        )
-    ).mappings()
+    found = connection.execute(_SUPPORTERS_READ, {"hashes": hashes}).mappings()
     return {row["phone_hash"]: dict(row) for row in found}
+
+
+_SUPPORTERS_READ = select(
+    Supporter.id, Supporter.phone_hash, Supporter.latest_alert_appeal_id, Supporter.language
+).where(Supporter.phone_hash.in_(bindparam("hashes", expanding=True)))  # built once, not per batch
 
 
 @functools.cache

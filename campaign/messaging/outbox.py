@@ -16,6 +16,7 @@ outcome messages); the sender takes every due reply before any bulk text.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from campaign.audit import record as audit
 from campaign.messaging.segments import segments
-from campaign.storage.db import dialect_insert
+from campaign.storage.db import dialect_insert, insert_for
 from campaign.storage.models import OutboxMessage, Supporter, lane_of, utcnow
 
 # reply: any other answer to a text (JOIN, START, an unknown word) where the provider
@@ -80,6 +81,7 @@ def queue_thank_yous(
     moment = now or utcnow()
     due = moment + timedelta(seconds=delay)
     rows: dict[str, dict[str, Any]] = {}
+    lengths: dict[str, int] = {}  # a batch's thank-yous share a few texts: measure each once
     for item in thanks:
         key = thank_you_key(item.appeal_id, item.supporter_id)
         if key in rows and rows[key]["template"] == "thank_you":
@@ -93,15 +95,20 @@ def queue_thank_yous(
             "template": item.template,
             "language": item.language,
             "body": item.preview,
-            "segments": segments(item.preview),
+            "segments": lengths.get(item.preview) or lengths.setdefault(item.preview, segments(item.preview)),
             "scheduled_at": due,
             "status": "queued",
             "attempts": 0,
             "created_at": moment,
             "updated_at": moment,
         }
-    statement = dialect_insert(connection, OutboxMessage.__table__).on_conflict_do_nothing()
-    connection.execute(statement, [rows[key] for key in sorted(rows)])
+    connection.execute(_thanks_insert(connection.dialect.name), [rows[key] for key in sorted(rows)])
+
+
+@functools.cache
+def _thanks_insert(dialect: str) -> Any:
+    """Built once per dialect: each batch of JAs queues its thank-yous with it."""
+    return insert_for(dialect, OutboxMessage.__table__).on_conflict_do_nothing()
 
 
 def queue_batch(

@@ -16,6 +16,7 @@ added under the row's lock.  SQLite has one writer at a time, so it always uses 
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -34,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 
-from campaign.storage.db import dialect_insert
+from campaign.storage.db import insert_for
 
 SHARDS = 16
 # The advisory lock space of the counter shards (any constant the project uses for nothing else).
@@ -86,13 +87,8 @@ def add_to_shard(
     if len(counts) >= BULK_FROM:
         _add_in_bulk(connection, table, shard, counts)
         return
-    keys = key_columns(table)
-    names = [column.name for column in keys]
-    insert = dialect_insert(connection, table)
-    statement = insert.on_conflict_do_update(
-        index_elements=[*keys, table.c.shard],
-        set_={"count": table.c["count"] + insert.excluded["count"]},
-    )
+    names = [column.name for column in key_columns(table)]
+    statement = _adding(connection.dialect.name, table)
     # Sorted, so transactions that do share a shard take its row locks in one order.
     rows = [
         dict(zip(names, key, strict=True)) | {"shard": shard, "count": n} for key, n in sorted(counts.items())
@@ -132,6 +128,18 @@ def _add_in_bulk(
         )
     finally:
         cursor.close()
+
+
+@functools.cache
+def _adding(dialect: str, table: Any) -> Any:
+    """The upsert that adds to a shard's counts, built once per dialect and table (building one
+    costs more than a batch's few rows)."""
+    keys = key_columns(table)
+    insert = insert_for(dialect, table)
+    return insert.on_conflict_do_update(
+        index_elements=[*keys, table.c.shard],
+        set_={"count": table.c["count"] + insert.excluded["count"]},
+    )
 
 
 def committed(

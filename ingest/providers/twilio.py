@@ -56,9 +56,21 @@ STATUS = {
 OPTED_OUT = "21610"
 
 
+class _OneValueEach(dict[str, str]):
+    """The form's fields, offering the ``getall`` of a multi-dict (one value each).
+
+    ``RequestValidator.get_values`` tries ``getall``, then ``getlist``, then indexing; on a
+    plain dict it raises and catches two AttributeErrors per field, most of the check's cost.
+    """
+
+    def getall(self, name: str) -> list[str]:
+        return [self[name]]
+
+
 def signed(token: str, url: str, fields: dict[str, str], signature: str) -> bool:
     """Whether ``signature`` is Twilio's for this URL and these fields."""
     validator = _validator(token)
+    fields = _OneValueEach(fields)
     # Fast path: the URL exactly as configured (one HMAC).  ``validate`` then also
     # tries it with and without the port, as Twilio may sign either form.
     expected = validator.compute_signature(url, fields)
@@ -70,6 +82,16 @@ def signed(token: str, url: str, fields: dict[str, str], signature: str) -> bool
 @functools.lru_cache(maxsize=4)
 def _validator(token: str) -> RequestValidator:
     return RequestValidator(token)  # made once per auth token, not per request
+
+
+@functools.lru_cache(maxsize=64)
+def _twiml(replies: tuple[str, ...]) -> str:
+    """The TwiML answer with these replies, rendered once: most answers are alike (none when
+    thank-yous are queued; the same count within a batch)."""
+    twiml = MessagingResponse()
+    for reply in replies:
+        twiml.message(reply)
+    return str(twiml)
 
 
 class Twilio(Provider):
@@ -91,11 +113,8 @@ class Twilio(Provider):
         ]
 
     def answer(self, outcomes: list[TextResult]) -> Response:
-        twiml = MessagingResponse()
-        for outcome in outcomes:
-            if outcome.reply:
-                twiml.message(outcome.reply)
-        return Response(str(twiml), media_type="application/xml")
+        replies = tuple(outcome.reply for outcome in outcomes if outcome.reply)
+        return Response(_twiml(replies), media_type="application/xml")
 
     async def receipt(self, request: Request, body: bytes) -> Receipt | None:
         fields = self._signed_fields(request, body)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -12,7 +15,7 @@ from starlette.testclient import TestClient
 from campaign.runtime import Runtime
 from campaign.settings import Settings
 from ingest.app import create_app
-from ingest.ratelimit import Buckets, Limit, group_of
+from ingest.ratelimit import Buckets, Limit, RateLimit, group_of
 from tests.conftest import PUBLIC_URL, post_twilio, twilio_form
 from tests.ingest.test_metrics import METRICS_TOKEN
 
@@ -147,3 +150,44 @@ def test_a_trusted_proxy_that_names_no_client_is_refused(
         assert answer.json()["error"]["code"] == "unknown_client"
     assert "X-Forwarded-For" in refused.json()["error"]["message"]
     assert named.status_code == 200
+
+
+# -- the middleware itself, driven as ASGI -----------------------------------------------------
+def _asgi_request(middleware: object, path: str, client: tuple[str, int] | None) -> list[dict[str, Any]]:
+    """Send one GET through ``middleware``; the messages it answered with itself (none: the app ran)."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": path, "headers": [], "client": client}
+    asyncio.run(middleware(scope, receive, send))  # type: ignore[operator]
+    return sent
+
+
+def test_the_middleware_refuses_in_the_error_shape_and_passes_unlimited_groups(settings: Settings) -> None:
+    ran: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: object, send: object) -> None:
+        ran.append(scope["path"])
+
+    tight = settings.model_copy(
+        update={"rate_limit_feeds": 1.0, "rate_limit_burst": 1.0, "rate_limit_webhooks": 0}
+    )
+    limit = RateLimit(app, tight)  # type: ignore[arg-type]
+    # A limited group: its client must be known (a Unix socket has no address), then one a second.
+    no_address = _asgi_request(limit, "/overlay/hassan", None)
+    assert no_address[0]["status"] == 400
+    assert json.loads(no_address[1]["body"])["error"]["code"] == "unknown_client"
+    assert _asgi_request(limit, "/overlay/hassan", ("203.0.113.9", 5000)) == []
+    over = _asgi_request(limit, "/overlay/hassan", ("203.0.113.9", 5000))
+    assert over[0]["status"] == 429
+    assert (b"retry-after", b"1") in over[0]["headers"]
+    assert json.loads(over[1]["body"])["error"]["code"] == "rate_limited"
+    # A group without a limit (webhooks here) and a path in no group: straight to the app.
+    assert _asgi_request(limit, "/webhooks/twilio", None) == []
+    assert _asgi_request(limit, "/healthz", None) == []
+    assert ran == ["/overlay/hassan", "/webhooks/twilio", "/healthz"]
