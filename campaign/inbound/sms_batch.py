@@ -79,9 +79,8 @@ class SmsBatch:
         self.changes = LiveChanges()
         self.tally_names: set[tuple[int, str, str]] = set()  # the tallies this batch added to
         self.totals_read: dict[tuple[int, str, str], int] = {}  # the appeals' totals, as read inside
-        self._rendered: dict[
-            tuple[str, int, int, str], str
-        ] = {}  # replies by template, appeal, total, language
+        # Thank-you texts by template, appeal, total and language: a batch's JAs share a total.
+        self._rendered: dict[tuple[str, int, int, str], str] = {}
 
     def run(self) -> list[TextResult]:
         """Each message's outcome, in order; the tally values after the commit are in ``changes``."""
@@ -349,12 +348,12 @@ class SmsBatch:
                             supporter_id, appeal.id, template, read.languages[index], outcome.reply or ""
                         )
                     )
-                outcome = _unreplied(outcome)
+                outcome = replace(outcome, reply=None)
             if outcome.reply and not message.replies_inline:
                 if not retry:
                     kind = REPLY_KINDS.get(outcome.intent, "reply") if outcome.intent else "reply"
                     queued_replies.append((read.supporter_id(message), kind, outcome.reply))
-                outcome = _unreplied(outcome)
+                outcome = replace(outcome, reply=None)
             self.outcomes[index] = outcome
         queue_thank_yous(self.connection, thanks, self.thank_you_delay)
         queue_replies(self.connection, queued_replies)
@@ -466,13 +465,6 @@ def _messages_insert(dialect: str) -> Any:
 _LANGUAGE_UPDATE = (
     update(Supporter).where(Supporter.id == bindparam("_id")).values(language=bindparam("_language"))
 )  # built once
-
-
-def _unreplied(outcome: TextResult) -> TextResult:
-    """The outcome without its reply (queued instead); ``dataclasses.replace`` costs more."""
-    return TextResult(
-        outcome.intent, outcome.appeal_slug, outcome.counted, outcome.retry, outcome.spooled, outcome.total
-    )
 
 
 def _signature_row(index: int, message: InboundSms, appeal: AppealInfo, supporter_id: int) -> dict[str, Any]:

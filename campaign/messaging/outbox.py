@@ -83,6 +83,8 @@ def queue_thank_yous(
     rows: dict[str, dict[str, Any]] = {}
     lengths: dict[str, int] = {}  # a batch's thank-yous share a few texts: measure each once
     for item in thanks:
+        if item.preview not in lengths:
+            lengths[item.preview] = segments(item.preview)
         key = thank_you_key(item.appeal_id, item.supporter_id)
         if key in rows and rows[key]["template"] == "thank_you":
             continue  # a new signature's thank-you wins over "you already signed"
@@ -95,7 +97,7 @@ def queue_thank_yous(
             "template": item.template,
             "language": item.language,
             "body": item.preview,
-            "segments": lengths.get(item.preview) or lengths.setdefault(item.preview, segments(item.preview)),
+            "segments": lengths[item.preview],
             "scheduled_at": due,
             "status": "queued",
             "attempts": 0,
