@@ -23,7 +23,8 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
@@ -153,20 +154,45 @@ def flush_redis(client: redis.Redis) -> None:
 
 
 def _truncate(url: str) -> None:
-    engine = create_engine(url.replace("postgresql+psycopg", "postgresql+psycopg"))
-    with engine.begin() as connection:
-        tables = [
-            row[0]
-            for row in connection.execute(
-                text(
-                    "SELECT tablename FROM pg_tables"
-                    " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+    """Empty every table of this session's database.
+
+    A connection that an earlier test left inside a transaction would make TRUNCATE wait for
+    ever; after a short wait this names that connection's last statement, ends it (the
+    database is this session's own) and fails the one test instead of every later one.
+    """
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("SET LOCAL lock_timeout = '20s'"))
+            tables = [
+                row[0]
+                for row in connection.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables"
+                        " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                    )
                 )
+            ]
+            if tables:
+                connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    except OperationalError as error:
+        if "lock timeout" not in str(error):
+            raise
+        leftovers = _end_leftover_sessions(engine)
+        pytest.fail(f"an earlier test left a transaction open on this test database: {leftovers}")
+    finally:
+        engine.dispose()
+
+
+def _end_leftover_sessions(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT pid, state, left(query, 200), pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
-        ]
-        if tables:
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+        ).all()
+    return [f"pid {pid} {state}: {query}" for pid, state, query, _ in rows]
 
 
 @pytest.fixture

@@ -324,7 +324,8 @@ def test_rebuild_equals_what_the_write_paths_kept(seeded: Runtime) -> None:
         assert rollups.snapshot(connection) == incremental
     assert counts == {name: len(rows) for name, rows in incremental.items()}
     # The member who joined on 4777 counts for the appeal featured there, after a rebuild too.
-    hassan_id = next(i for i, row in _appeals(seeded.engine.connect()).items() if row["slug"] == "hassan")
+    with seeded.engine.connect() as connection:
+        hassan_id = next(i for i, row in _appeals(connection).items() if row["slug"] == "hassan")
     assert (rollups.hour_of(utc(27, 20)), hassan_id, "NL", 1) in incremental["member_hours"]
     assert (rollups.hour_of(utc(10, 11, month=3)), rollups.NO_APPEAL, "KE", 1) in incremental["member_hours"]
 
