@@ -10,6 +10,7 @@ server Redis is used through a database number of its own, which is flushed per 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import socket
 import subprocess
@@ -25,6 +26,7 @@ import pytest
 import redis
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
@@ -137,6 +139,8 @@ def backend(
     flush_redis(client)
     client.close()
     yield chosen
+    if chosen.name == "server":
+        _no_transaction_left_open(chosen.database_url)
 
 
 def flush_redis(client: redis.Redis) -> None:
@@ -153,14 +157,20 @@ def flush_redis(client: redis.Redis) -> None:
     pipe.execute()
 
 
+@functools.cache
+def _admin_engine(url: str) -> Engine:
+    """One engine per test database for the fixtures' own statements."""
+    return create_engine(url, poolclass=NullPool)
+
+
 def _truncate(url: str) -> None:
     """Empty every table of this session's database.
 
-    A connection that an earlier test left inside a transaction would make TRUNCATE wait for
-    ever; after a short wait this names that connection's last statement, ends it (the
+    A connection left inside a transaction would make TRUNCATE wait for ever (the teardown
+    below names the test that leaves one); after a short wait this ends such sessions (the
     database is this session's own) and fails the one test instead of every later one.
     """
-    engine = create_engine(url)
+    engine = _admin_engine(url)
     try:
         with engine.begin() as connection:
             connection.execute(text("SET LOCAL lock_timeout = '20s'"))
@@ -178,18 +188,36 @@ def _truncate(url: str) -> None:
     except OperationalError as error:
         if "lock timeout" not in str(error):
             raise
-        leftovers = _end_leftover_sessions(engine)
+        leftovers = _end_sessions(engine, "state IS NOT NULL")
         pytest.fail(f"an earlier test left a transaction open on this test database: {leftovers}")
-    finally:
-        engine.dispose()
 
 
-def _end_leftover_sessions(engine: Engine) -> list[str]:
+def _no_transaction_left_open(url: str) -> None:
+    """Fail the test that leaves a connection inside a transaction (it would block the next
+    test's TRUNCATE); a process the test stopped may take a moment to be noticed gone."""
+    engine = _admin_engine(url)
+    open_ones = "state LIKE 'idle in transaction%'"
+    deadline = time.monotonic() + 5
+    while _sessions(engine, open_ones) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _sessions(engine, open_ones):
+        leftovers = _end_sessions(engine, open_ones)
+        pytest.fail(f"the test left a transaction open on the database: {leftovers}")
+
+
+_OTHER_SESSIONS = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND "
+
+
+def _sessions(engine: Engine, condition: str) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(text(f"SELECT count(*) {_OTHER_SESSIONS}{condition}")).scalar_one())
+
+
+def _end_sessions(engine: Engine, condition: str) -> list[str]:
     with engine.connect() as connection:
         rows = connection.execute(
             text(
-                "SELECT pid, state, left(query, 200), pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                f"SELECT pid, state, left(query, 200), pg_terminate_backend(pid) {_OTHER_SESSIONS}{condition}"
             )
         ).all()
     return [f"pid {pid} {state}: {query}" for pid, state, query, _ in rows]

@@ -22,6 +22,11 @@ LOCAL = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 pytestmark = pytest.mark.browser
 
+# How long a page may take to follow what happened (a signature, a milestone, a lost feed).
+# The tests show that pages follow without a reload; how fast is the bench's figure
+# (freshness p99), not a deadline here: the whole suite on two loaded cores once took over 4 s.
+FOLLOW_MS = 20_000
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:

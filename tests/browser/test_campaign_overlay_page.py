@@ -9,6 +9,7 @@ import pytest
 
 from campaign.appeals import registry as appeals
 from campaign.runtime import Runtime
+from tests.browser.conftest import FOLLOW_MS
 from tests.conftest import Server, post_twilio, start_ingest, twilio_form
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("hassan", "kenya")]
@@ -46,7 +47,7 @@ def test_campaign_overlay_follows_its_appeals_and_never_goes_back(
         post_twilio(http, twilio_form("SMw1", "+31612345678", "JA"))  # hassan
         post_twilio(http, twilio_form("SMw2", "+31612345679", "KENYA"))  # another campaign
         post_twilio(http, twilio_form("SMw3", "+31612345670", "AHMED"))
-        page.wait_for_function("document.getElementById('total').dataset.value === '2'", timeout=3000)
+        page.wait_for_function("document.getElementById('total').dataset.value === '2'", timeout=FOLLOW_MS)
         assert http.get("/api/v1/campaigns/torture/total.txt", params={"token": token}).text == "2"
     page.evaluate("window.campaignOverlay.show(1)")  # a lower figure arriving late
     page.wait_for_timeout(300)
@@ -69,7 +70,7 @@ def test_network_overlay_is_transparent_for_keying(
     with httpx.Client(base_url=ingest_server.url) as http:
         post_twilio(http, twilio_form("SMx1", "+31612345678", "JA"))
         post_twilio(http, twilio_form("SMx2", "+31612345679", "KENYA"))
-    page.wait_for_function("document.getElementById('total').dataset.value === '2'", timeout=3000)
+    page.wait_for_function("document.getElementById('total').dataset.value === '2'", timeout=FOLLOW_MS)
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgba(0, 0, 0, 0)"
     assert shown.outside() == []
 
@@ -92,7 +93,7 @@ def test_the_public_widget_polls_and_never_counts_down(
     with httpx.Client(base_url=ingest_server.url) as http:
         for i in range(3):
             post_twilio(http, twilio_form(f"SMy{i}", f"+3161234567{i}", "JA"))
-    expect(total).to_have_attribute("data-value", "3", timeout=6000)
+    expect(total).to_have_attribute("data-value", "3", timeout=FOLLOW_MS)
     assert "Ziel" in page.inner_text("#goal") and "in der letzten Minute" in page.inner_text("#rate")
     page.evaluate("window.campaignCounter.show({title: 'x', total: 1, goal: null, last_minute: 0})")
     assert total.get_attribute("data-value") == "3"
@@ -106,7 +107,7 @@ def test_the_public_widget_polls_and_never_counts_down(
         f'<iframe src="{ingest_server.url}/embed/appeals/hassan?lang=nl" width="360" height="150"></iframe>'
     )
     inner = framed.page.frame_locator("iframe").locator("#total")
-    expect(inner).to_have_attribute("data-value", "3", timeout=6000)
+    expect(inner).to_have_attribute("data-value", "3", timeout=FOLLOW_MS)
 
 
 def test_overlay_celebrates_a_milestone_once_unless_told_not_to(
@@ -127,7 +128,7 @@ def test_overlay_celebrates_a_milestone_once_unless_told_not_to(
             post_twilio(http, twilio_form("SMz1", "+31612345678", "JA"))
             post_twilio(http, twilio_form("SMz2", "+31612345679", "JA"))
         for shown in (loud, quiet):
-            shown.page.wait_for_function("window.campaignOverlay.milestones.length === 1", timeout=5000)
+            shown.page.wait_for_function("window.campaignOverlay.milestones.length === 1", timeout=FOLLOW_MS)
         assert loud.page.inner_text("#celebration") == "2!"
         assert "on" in str(loud.page.get_attribute("#celebration", "class"))
         assert quiet.page.inner_text("#celebration") == "", "?celebrate=0: the event, no flourish"
@@ -154,7 +155,7 @@ def test_the_goal_bar_follows_a_stretch_goal_on_air(
         with httpx.Client(base_url=server.url) as http:
             post_twilio(http, twilio_form("SMs1", "+31612345678", "JA"))
             post_twilio(http, twilio_form("SMs2", "+31612345679", "JA"))
-        shown.page.wait_for_function("window.campaignOverlay.milestones.includes(2)", timeout=5000)
+        shown.page.wait_for_function("window.campaignOverlay.milestones.includes(2)", timeout=FOLLOW_MS)
         # Reached, then moved on by its step without a reload: 2 of 5.
         expect(shown.page.locator("#goal .text")).to_have_text("5 goal · 40%", timeout=10000)
         assert shown.outside() == []

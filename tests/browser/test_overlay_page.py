@@ -7,6 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from tests.browser.conftest import FOLLOW_MS
 from tests.conftest import Server, post_twilio, twilio_form
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("hassan")]
@@ -24,7 +25,7 @@ def test_overlay_follows_signatures_and_never_goes_back(
     with httpx.Client(base_url=ingest_server.url) as http:
         post_twilio(http, twilio_form("SMb1", "+31612345678", "JA"))
         post_twilio(http, twilio_form("SMb2", "+32470123456", "JA"))
-        page.wait_for_function("document.getElementById('total').dataset.value === '2'", timeout=2000)
+        page.wait_for_function("document.getElementById('total').dataset.value === '2'", timeout=FOLLOW_MS)
         assert http.get("/api/v1/appeals/hassan/total.txt", params={"token": token}).text == "2"
     assert page.inner_text("#label") == "Hassan"
     page.evaluate("window.campaignOverlay.show(1)")  # a lower figure arriving late
@@ -44,6 +45,6 @@ def test_overlay_marks_a_lost_feed_discreetly(
     page = shown.page
     page.wait_for_function("document.getElementById('total').dataset.value === '0'")
     ingest_server.stop()
-    page.wait_for_function("document.body.classList.contains('offline')", timeout=5000)
+    page.wait_for_function("document.body.classList.contains('offline')", timeout=FOLLOW_MS)
     assert page.evaluate("document.getElementById('total').dataset.value") == "0"  # the number stays
     shown.screenshot("overlay-green-offline")

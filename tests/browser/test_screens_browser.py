@@ -1,5 +1,5 @@
 """The whole system in Chromium: signed webhooks in, the Live page, the On-air page and the
-overlay all moving within two seconds, agreeing with total.txt, nothing fetched from outside."""
+overlay all moving as signatures come in, agreeing with total.txt, nothing fetched from outside."""
 
 from __future__ import annotations
 
@@ -15,11 +15,8 @@ import httpx
 import pytest
 
 from campaign.settings import Settings
+from tests.browser.conftest import FOLLOW_MS
 from tests.conftest import Backend, Server, backend_env, free_port, post_twilio, twilio_form
-
-# Every screen follows within a second or two; a CI machine running the whole suite on two
-# cores gets some slack.  The bench measures the real figure (freshness p99).
-FOLLOW_MS = 4000
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("hassan")]
 
@@ -84,7 +81,7 @@ def test_every_screen_follows_the_signatures(
 
     frame = on_air.page.frame_locator("iframe").first if on_air.page.locator("iframe").count() else None
     number = on_air.page.locator(".onair .n") if frame is None else frame.locator(".onair .n")
-    number.filter(has_text="3").wait_for(timeout=5000)
+    number.filter(has_text="3").wait_for(timeout=FOLLOW_MS)
 
     for name, shown in [("live", live), ("on-air", on_air), ("overlay", overlay)]:
         assert shown.page.locator("[role=dialog]:visible").count() == 0, f"{name} shows a dialog"
