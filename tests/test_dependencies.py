@@ -4,6 +4,7 @@ and a vulnerability check that fails on a known vulnerability (issue 14, finding
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 import tomllib
@@ -68,21 +69,31 @@ def floor(requirement: Requirement) -> Version | None:
 
 def imported(folders: Iterable[str]) -> set[str]:
     """The top-level modules that the code in ``folders`` imports (absolute imports only)."""
+    return set().union(*(_imported_by(folder) for folder in folders))
+
+
+@functools.cache
+def _imported_by(folder: str) -> frozenset[str]:
     modules: set[str] = set()
-    for folder in folders:
-        for path in (ROOT / folder).rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text(), str(path))):
-                if isinstance(node, ast.Import):
-                    modules.update(alias.name.split(".")[0] for alias in node.names)
-                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                    modules.add(node.module.split(".")[0])
-    return modules
+    for path in (ROOT / folder).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules.add(node.module.split(".")[0])
+    return frozenset(modules)
 
 
 def distributions(modules: Iterable[str]) -> set[NormalizedName]:
     """The installed distributions that provide ``modules``."""
-    provided = packages_distributions()
+    provided = _packages_distributions()
     return {canonicalize_name(dist) for module in modules for dist in provided.get(module, [])}
+
+
+@functools.cache
+def _packages_distributions() -> dict[str, list[str]]:
+    """Read once: it scans every installed distribution's files."""
+    return dict(packages_distributions())
 
 
 def applies(requirement: Requirement) -> bool:
