@@ -125,6 +125,13 @@ def lead(runtime: object) -> str:
     return "lucia"
 
 
+def wait_for_count(locator: object, count: int) -> None:
+    """Wait until the page shows ``count`` of these: Streamlit draws a page's parts one by one."""
+    from playwright.sync_api import expect  # as the browser fixture: only once Chromium is there
+
+    expect(locator).to_have_count(count, timeout=FOLLOW_MS)  # type: ignore[arg-type]
+
+
 def log_in(page: object, name: str, password: str = STAFF_PASSWORD) -> None:
     """Fill in the dashboard's login form and send it, as a person would."""
     page.get_by_label("User name").fill(name)  # type: ignore[attr-defined]

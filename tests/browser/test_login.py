@@ -13,7 +13,7 @@ import pytest
 
 from campaign.access import screens, users
 from campaign.runtime import Runtime
-from tests.browser.conftest import STAFF_PASSWORD, log_in
+from tests.browser.conftest import STAFF_PASSWORD, log_in, wait_for_count
 from tests.browser.test_staff_pages_browser import dashboard  # noqa: F401 - the fixture: `campaign dashboard`
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("hassan")]
@@ -54,5 +54,5 @@ def test_a_screen_link_shows_on_air_without_login_until_revoked(
     (screen,) = screens.listing(runtime.engine)
     screens.revoke(runtime.engine, screen.name, actor="test")
     page.get_by_label("User name").wait_for(timeout=20000)  # the screen re-checks its link every few s
-    assert page.get_by_text("unknown or was revoked").count() == 1
+    wait_for_count(page.get_by_text("unknown or was revoked"), 1)  # type: ignore[attr-defined]
     assert page.locator(".onair .n").count() == 0, "the number is gone"

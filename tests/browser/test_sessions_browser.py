@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from campaign.settings import Settings
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, wait_for_count
 from tests.browser.test_staff_pages_browser import dashboard  # noqa: F401 - the fixture: `campaign dashboard`
 from tests.cli.test_cli_access import campaign
 
@@ -73,7 +73,7 @@ def test_logging_in_at_the_root_shows_the_navigation(
     for label in ("Map", "History", "Messages", "Appeals", "Live"):
         navigation.get_by_role("link", name=label).wait_for(timeout=15000)  # visible
     assert navigation.get_by_role("link", name="Admin").count() == 0, "a lead's pages only"
-    assert page.get_by_text("Appeals needing attention").count() == 1
+    wait_for_count(page.get_by_text("Appeals needing attention"), 1)  # type: ignore[attr-defined]
     shown.screenshot("home-for-a-lead")
     navigation.get_by_role("link", name="History").click()
     page.get_by_text(HISTORY).wait_for(timeout=45000)

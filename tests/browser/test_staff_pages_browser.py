@@ -25,7 +25,7 @@ from campaign.appeals.registry import AppealSummary
 from campaign.demo import seed as demo
 from campaign.runtime import Runtime
 from campaign.settings import Settings
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, wait_for_count
 from tests.conftest import Backend, backend_env, free_port
 
 pytestmark = pytest.mark.browser
@@ -118,7 +118,7 @@ def test_the_map_draws_offline(campaign_data: None, dashboard: str, visit: objec
     shown.page.wait_for_function(f"{COUNTRY_SHAPES} > 100", timeout=45000)
     shown.page.wait_for_timeout(1500)  # let the markers settle for the picture
     assert shown.page.evaluate(COUNTRY_SHAPES) > 150
-    assert shown.page.locator(".geo .scattergeo path.point").count() == 11
+    wait_for_count(shown.page.locator(".geo .scattergeo path.point"), 11)  # type: ignore[attr-defined]
     shown.screenshot("map-kenya")
     assert any(u.endswith("/app/static/topojson/world_110m.json") for u in shown.requests)
     assert shown.outside() == [], f"the map reached outside: {shown.outside()}"
