@@ -76,8 +76,18 @@ def day_of(moment: datetime) -> int:
 
 
 def month_of(moment: datetime) -> int:
-    utc = moment.astimezone(UTC)
+    return _month(moment.astimezone(UTC))
+
+
+def _month(utc: datetime) -> int:
     return (utc.year - 1970) * 12 + utc.month - 1
+
+
+def buckets(moment: datetime) -> tuple[int, int, int]:
+    """``hour_of``, ``day_of`` and ``month_of`` with one conversion to UTC (an import passes many)."""
+    utc = moment.astimezone(UTC)
+    seconds = int(utc.timestamp())
+    return seconds // HOUR, seconds // DAY, _month(utc)
 
 
 def hour_start(hour: int) -> datetime:
@@ -124,11 +134,10 @@ def add_signatures(connection: Connection, rows: Iterable[Mapping[str, Any]]) ->
     months: Counter[tuple[int, int, str, str, str]] = Counter()
     for row in rows:
         key = (row["appeal_id"], row["channel"], row["provider"], row["country"])
-        utc = row["received_at"].astimezone(UTC)  # once per row: an import passes many
-        seconds = int(utc.timestamp())
-        hours[(seconds // HOUR, *key)] += 1
-        days[(seconds // DAY, *key)] += 1
-        months[((utc.year - 1970) * 12 + utc.month - 1, *key)] += 1
+        hour, day, month = buckets(row["received_at"])
+        hours[(hour, *key)] += 1
+        days[(day, *key)] += 1
+        months[(month, *key)] += 1
     _bump(connection, SignatureHour.__table__, "hour", hours)
     _bump(connection, SignatureDay.__table__, "day", days)
     _bump(connection, SignatureMonth.__table__, "month", months)
