@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 GIVE_UP = 60.0  # seconds a sender keeps retrying one event
+ANSWER_WITHIN = 15.0  # seconds a request waits for its answer: Twilio's webhook timeout
 IN_FLIGHT = 8  # concurrent requests per sender
 
 Event = tuple[str, dict[str, str], str]  # MessageSid, form, X-Twilio-Signature
@@ -34,7 +35,7 @@ async def _send(url: str, share: list[Event], rate: float) -> dict[str, object]:
     gave_up: list[str] = []
     requests = 0
     semaphore = asyncio.Semaphore(IN_FLIGHT)
-    async with httpx.AsyncClient(base_url=url, timeout=10.0) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=ANSWER_WITHIN) as http:
 
         async def deliver(sid: str, form: dict[str, str], signature: str, repeat: bool) -> None:
             nonlocal requests
