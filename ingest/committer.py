@@ -178,7 +178,8 @@ class GroupCommitter:
         except (OperationalError, DBAPIError):
             pass  # the database is away; try again on the next tick
 
-    def _drain_spool(self) -> LiveChanges | None:
+    def _drain_spool(self) -> tuple[int, LiveChanges] | None:
+        """Write up to one batch of spooled texts; None while the database is still away."""
         merged = LiveChanges()
 
         def record(messages: list[InboundSms]) -> None:
@@ -188,21 +189,29 @@ class GroupCommitter:
             merged.signed.extend(result.changes.signed)
 
         try:
-            drained = self.spool.drain(record)
+            drained = self.spool.drain(record, batch=self.max_batch, limit=self.max_batch)
         except (OperationalError, DBAPIError):
             return None
-        if drained:
-            log.info("wrote %d spooled texts to the database", drained)
-        return merged
+        return drained, merged
+
+    async def _drain(self) -> None:
+        """Empty the spool one batch per turn of the writer, so live webhooks wait for one batch at most."""
+        loop = asyncio.get_running_loop()
+        written = 0
+        while self.spool.pending():
+            step = await loop.run_in_executor(self._db, self._drain_spool)
+            if step is None or step[0] == 0:
+                break  # the database is away, or another process is draining
+            written += step[0]
+            await loop.run_in_executor(self._redis, self._apply_live, step[1])
+        if written:
+            log.info("wrote %d spooled texts to the database", written)
 
     async def _keeper_loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                if self.spool.pending():
-                    changes = await loop.run_in_executor(self._db, self._drain_spool)
-                    if changes:
-                        await loop.run_in_executor(self._redis, self._apply_live, changes)
+                await self._drain()
                 await loop.run_in_executor(self._redis, self._refresh_live)
             except Exception:  # the keeper must outlive any one failure
                 log.exception("live keeper tick failed")

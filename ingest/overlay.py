@@ -330,6 +330,9 @@ async def stream(request: Request) -> Response:
     return HeldStream(events(), release=lambda: hub.close_stream(client), headers=headers)
 
 
+EVENT_STREAM = "campaign.event_stream"  # marks the ASGI scope of a response that never ends
+
+
 class HeldStream(StreamingResponse):
     """An event stream that gives its client's slot back however it ends (finished, cancelled, cut).
 
@@ -342,6 +345,7 @@ class HeldStream(StreamingResponse):
         self.release = release
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[EVENT_STREAM] = True  # the server closes it at shutdown (ingest.serve)
         try:
             await super().__call__(scope, receive, send)
         finally:

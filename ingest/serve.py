@@ -38,7 +38,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """The options every ingest process runs with."""
     return {
         "access_log": False,  # Vonage puts the sender's number in the query string
-        "timeout_graceful_shutdown": 3,  # overlay streams never end by themselves; viewers reconnect
+        "timeout_graceful_shutdown": 3,  # for requests in flight; event streams are closed at once
         "log_level": "info",
         "log_config": None,  # keep the masked handler of campaign.logs.configure
         "server_header": False,
@@ -61,6 +61,8 @@ def header_timeout_protocol(seconds: float) -> type[Any]:
     connection's next request begins, and stops when the headers are complete.
     """
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    from ingest.overlay import EVENT_STREAM
 
     class HeaderTimeoutProtocol(HttpToolsProtocol):
         header_timeout = seconds
@@ -87,6 +89,16 @@ def header_timeout_protocol(seconds: float) -> type[Any]:
                     self.limit_concurrency, self.app = limit, app
                 return
             super().on_headers_complete()
+
+        def shutdown(self) -> None:
+            # An event stream never completes, so uvicorn would wait out its grace period and
+            # then cancel it with a traceback.  Closed now, the viewer's browser reconnects at
+            # once, to a sibling process or to this one's replacement.
+            cycle = self.cycle
+            if cycle is not None and not cycle.response_complete and cycle.scope.get(EVENT_STREAM):
+                self.transport.close()
+                return
+            super().shutdown()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._stop_header_clock()

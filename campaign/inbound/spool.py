@@ -114,11 +114,18 @@ class Spool:
             if line.strip()
         ]
 
-    def drain(self, record: Callable[[list[InboundSms]], object]) -> int:
-        """Record every spooled batch; return how many messages went to the database.
+    def drain(
+        self, record: Callable[[list[InboundSms]], object], batch: int = 500, limit: int | None = None
+    ) -> int:
+        """Record spooled texts, several files to a transaction; return how many were written.
 
-        A file that cannot be read (another secret key, a damaged disk) is set aside as
-        ``.unreadable`` for a person to look at, not deleted.
+        Files are read oldest first and joined until a transaction holds about ``batch``
+        texts: an outage of a few minutes leaves thousands of small files, and one commit
+        each would keep the writer from live webhooks for a minute once the database is
+        back.  Each file is removed only after the transaction holding it committed.  With
+        ``limit``, drain stops after that many texts, so the caller can serve other work
+        between calls.  A file that cannot be read (another secret key, a damaged disk) is
+        set aside as ``.unreadable`` for a person to look at, not deleted.
         """
         done = 0
         # Several ingest processes share the spool: one drains at a time, the others skip.
@@ -127,16 +134,33 @@ class Spool:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 return 0
+            group: list[Path] = []
+            messages: list[InboundSms] = []
             for path in self.pending():
+                if limit is not None and done + len(messages) >= limit:
+                    break
                 try:
-                    messages = self.load(path)
+                    loaded = self.load(path)
                 except FileNotFoundError:
                     continue  # drained by a process that held the lock before us
                 except (InvalidToken, ValueError, KeyError, TypeError):
                     path.rename(path.with_suffix(".unreadable"))
                     continue
-                if messages:
-                    record(messages)
-                path.unlink(missing_ok=True)
-                done += len(messages)
+                group.append(path)
+                messages += loaded
+                if len(messages) >= batch:
+                    done += self._commit_group(record, group, messages)
+                    group, messages = [], []
+            if group:
+                done += self._commit_group(record, group, messages)
         return done
+
+    @staticmethod
+    def _commit_group(
+        record: Callable[[list[InboundSms]], object], group: list[Path], messages: list[InboundSms]
+    ) -> int:
+        if messages:
+            record(messages)
+        for path in group:
+            path.unlink(missing_ok=True)
+        return len(messages)

@@ -59,6 +59,7 @@ def test_ingest_workers_share_one_port_and_a_dead_one_is_replaced(settings: Sett
         **backend_env(settings),
         "CAMPAIGN_PUBLIC_URL": settings.public_url,
         "CAMPAIGN_TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
+        "CAMPAIGN_OVERLAY_TOKENS": "false",
     }
     argv = [
         sys.executable,
@@ -74,6 +75,7 @@ def test_ingest_workers_share_one_port_and_a_dead_one_is_replaced(settings: Sett
     with open(tmp_path / "ingest.log", "wb") as log:
         supervisor = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
     url = f"http://127.0.0.1:{port}"
+    closed = False
 
     def healthy() -> bool:
         try:
@@ -104,8 +106,22 @@ def test_ingest_workers_share_one_port_and_a_dead_one_is_replaced(settings: Sett
             while counted() != 10 and time.monotonic() < deadline:
                 time.sleep(0.2)
             assert counted() == 10, (tmp_path / "ingest.log").read_text()[-4000:]
+        # An overlay viewer is watching when the service stops.
+        with httpx.stream("GET", url + "/api/v1/appeals/hassan/stream", timeout=10) as viewer:
+            lines = viewer.iter_lines()
+            assert next(lines).startswith("retry:")
+            supervisor.terminate()
+            supervisor.wait(timeout=30)
+            # The server closes the connection; a browser's EventSource reconnects after `retry`.
+            with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+                list(lines)
+            closed = True
     finally:
         supervisor.terminate()
         supervisor.wait(timeout=30)
     assert children_of(supervisor.pid) == []
-    assert "exited (-9); starting another" in (tmp_path / "ingest.log").read_text()
+    log = (tmp_path / "ingest.log").read_text()
+    assert "exited (-9); starting another" in log
+    assert closed
+    # Closed at once, not cancelled with a traceback when the grace period ran out.
+    assert "graceful shutdown exceeded" not in log and "Traceback" not in log, log[-4000:]
