@@ -31,6 +31,7 @@ from campaign.inbound.recorder import BatchResult
 from campaign.inbound.spool import Spool
 from campaign.live.changes import LiveChanges
 from campaign.runtime import Runtime
+from campaign.storage import db
 from ingest.metrics import Metrics
 
 log = logging.getLogger("campaign.ingest")
@@ -59,6 +60,11 @@ class GroupCommitter:
         )
         self.metrics.probes.add(
             "campaign_spool_files", "Batches in the durable spool, waiting for the database.", self._backlog
+        )
+        self.metrics.probes.add(
+            "campaign_spool_set_aside_files",
+            "Spool files set aside for a person: unreadable, or refused by the database.",
+            lambda: len(self.spool.set_aside()),
         )
         self.live_stale = True  # build the live view from the database at start
         self.redis_down = False  # while true, commits do not wait for Redis
@@ -127,9 +133,7 @@ class GroupCommitter:
                 self._apply_live(result.changes)
             return result.outcomes
         except (OperationalError, DBAPIError) as error:
-            if isinstance(error, DBAPIError) and not (
-                isinstance(error, OperationalError) or error.connection_invalidated
-            ):
+            if db.refused(error):
                 raise
             log.warning("database unavailable (%s); spooling %d texts", _brief(error), len(messages))
         try:
@@ -189,7 +193,7 @@ class GroupCommitter:
             merged.signed.extend(result.changes.signed)
 
         try:
-            drained = self.spool.drain(record, batch=self.max_batch, limit=self.max_batch)
+            drained = self.spool.drain(record, batch=self.max_batch, limit=self.max_batch, refused=db.refused)
         except (OperationalError, DBAPIError):
             return None
         return drained, merged

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +21,8 @@ from cryptography.fernet import InvalidToken
 
 from campaign.inbound.message import InboundSms
 from campaign.supporters.phones import PhoneVault
+
+log = logging.getLogger("campaign.spool")
 
 
 class Spool:
@@ -115,7 +118,11 @@ class Spool:
         ]
 
     def drain(
-        self, record: Callable[[list[InboundSms]], object], batch: int = 500, limit: int | None = None
+        self,
+        record: Callable[[list[InboundSms]], object],
+        batch: int = 500,
+        limit: int | None = None,
+        refused: Callable[[BaseException], bool] | None = None,
     ) -> int:
         """Record spooled texts, several files to a transaction; return how many were written.
 
@@ -124,8 +131,14 @@ class Spool:
         each would keep the writer from live webhooks for a minute once the database is
         back.  Each file is removed only after the transaction holding it committed.  With
         ``limit``, drain stops after that many texts, so the caller can serve other work
-        between calls.  A file that cannot be read (another secret key, a damaged disk) is
-        set aside as ``.unreadable`` for a person to look at, not deleted.
+        between calls.
+
+        Nothing is deleted that was not written.  A file that cannot be read (another secret
+        key, a damaged disk) is set aside as ``.unreadable``.  When ``refused`` says an error
+        is the database refusing the texts (a constraint, bad data) rather than being away,
+        the files of that transaction are tried one at a time, and one refused on its own is
+        set aside as ``.refused``, so it cannot hold back the spool behind it.  Either kind
+        waits for a person; renamed back to ``.spool``, it is tried again.
         """
         done = 0
         # Several ingest processes share the spool: one drains at a time, the others skip.
@@ -134,33 +147,69 @@ class Spool:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 return 0
-            group: list[Path] = []
-            messages: list[InboundSms] = []
+            group: list[tuple[Path, list[InboundSms]]] = []
+            size = 0
             for path in self.pending():
-                if limit is not None and done + len(messages) >= limit:
+                if limit is not None and done + size >= limit:
                     break
                 try:
                     loaded = self.load(path)
                 except FileNotFoundError:
                     continue  # drained by a process that held the lock before us
                 except (InvalidToken, ValueError, KeyError, TypeError):
-                    path.rename(path.with_suffix(".unreadable"))
+                    self._set_aside(path, ".unreadable", "cannot be read with this secret key")
                     continue
-                group.append(path)
-                messages += loaded
-                if len(messages) >= batch:
-                    done += self._commit_group(record, group, messages)
-                    group, messages = [], []
+                group.append((path, loaded))
+                size += len(loaded)
+                if size >= batch:
+                    done += self._commit_group(record, group, refused)
+                    group, size = [], 0
             if group:
-                done += self._commit_group(record, group, messages)
+                done += self._commit_group(record, group, refused)
         return done
 
-    @staticmethod
+    def set_aside(self) -> list[Path]:
+        """Files waiting for a person: unreadable or refused by the database."""
+        if not self.directory.exists():
+            return []
+        return sorted([*self.directory.glob("*.unreadable"), *self.directory.glob("*.refused")])
+
     def _commit_group(
-        record: Callable[[list[InboundSms]], object], group: list[Path], messages: list[InboundSms]
+        self,
+        record: Callable[[list[InboundSms]], object],
+        group: list[tuple[Path, list[InboundSms]]],
+        refused: Callable[[BaseException], bool] | None,
     ) -> int:
-        if messages:
-            record(messages)
-        for path in group:
+        messages = [message for _, loaded in group for message in loaded]
+        try:
+            if messages:
+                record(messages)
+        except Exception as error:
+            if refused is None or not refused(error):
+                raise
+            if len(group) == 1:
+                self._set_aside(group[0][0], ".refused", f"refused by the database ({_brief(error)})")
+                return 0
+            return sum(self._commit_group(record, [one], refused) for one in group)
+        for path, _ in group:
             path.unlink(missing_ok=True)
         return len(messages)
+
+    @staticmethod
+    def _set_aside(path: Path, suffix: str, why: str) -> None:
+        aside = path.with_suffix(suffix)
+        path.rename(aside)
+        log.error("spool file %s %s: set aside as %s for a person to look at", path.name, why, aside.name)
+
+
+def _brief(error: BaseException) -> str:
+    """The error's kind and codes, never its message: a data error's message can quote a text."""
+    cause = getattr(error, "orig", None) or error
+    parts = [type(cause).__name__]
+    for code in ("sqlstate", "sqlite_errorname"):  # psycopg, sqlite3
+        if getattr(cause, code, None):
+            parts.append(str(getattr(cause, code)))
+    constraint = getattr(getattr(cause, "diag", None), "constraint_name", None)
+    if constraint:
+        parts.append(f"constraint {constraint}")
+    return ", ".join(parts)

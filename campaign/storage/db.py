@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaign import files
@@ -49,6 +49,17 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def refused(error: BaseException) -> bool:
+    """The database answered and refused (a constraint, bad data), as opposed to being away.
+
+    A dropped connection is an OperationalError, or another DBAPIError that invalidated the
+    connection; those are worth waiting out, a refusal is not.
+    """
+    return isinstance(error, DBAPIError) and not (
+        isinstance(error, OperationalError) or error.connection_invalidated
+    )
 
 
 def dialect_insert(connection: Connection, table: Any) -> Any:
