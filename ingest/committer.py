@@ -182,34 +182,40 @@ class GroupCommitter:
         except (OperationalError, DBAPIError):
             pass  # the database is away; try again on the next tick
 
-    def _drain_spool(self) -> tuple[int, LiveChanges] | None:
-        """Write up to one batch of spooled texts; None while the database is still away."""
+    def _drain_spool(self) -> tuple[int, LiveChanges, bool]:
+        """Write up to one batch of spooled texts: how many, their figures, whether the database went away."""
         merged = LiveChanges()
+        written = 0
 
         def record(messages: list[InboundSms]) -> None:
+            nonlocal written
             result = self.runtime.recorder.record(messages)
+            written += len(messages)
             for scope, values in result.changes.tallies.items():
                 merged.tallies[scope].update(values)
             merged.signed.extend(result.changes.signed)
 
+        if not self.redis_down:
+            self._announce()  # as for a webhook's commit: the workers check Redis even if we die
         try:
-            drained = self.spool.drain(record, batch=self.max_batch, limit=self.max_batch, refused=db.refused)
+            self.spool.drain(record, batch=self.max_batch, limit=self.max_batch, refused=db.refused)
         except (OperationalError, DBAPIError):
-            return None
-        return drained, merged
+            return written, merged, True  # what committed before it went away still goes to Redis
+        return written, merged, False
 
     async def _drain(self) -> None:
         """Empty the spool one batch per turn of the writer, so live webhooks wait for one batch at most."""
         loop = asyncio.get_running_loop()
-        written = 0
+        total = 0
         while self.spool.pending():
-            step = await loop.run_in_executor(self._db, self._drain_spool)
-            if step is None or step[0] == 0:
-                break  # the database is away, or another process is draining
-            written += step[0]
-            await loop.run_in_executor(self._redis, self._apply_live, step[1])
-        if written:
-            log.info("wrote %d spooled texts to the database", written)
+            written, changes, away = await loop.run_in_executor(self._db, self._drain_spool)
+            if written:
+                total += written
+                await loop.run_in_executor(self._redis, self._apply_live, changes)
+            if away or not written:
+                break  # the database is away, another process is draining, or all was set aside
+        if total:
+            log.info("wrote %d spooled texts to the database", total)
 
     async def _keeper_loop(self) -> None:
         loop = asyncio.get_running_loop()
