@@ -20,6 +20,7 @@ from pathlib import Path
 from cryptography.fernet import InvalidToken
 
 from campaign.inbound.message import InboundSms
+from campaign.storage import db
 from campaign.supporters.phones import PhoneVault
 
 log = logging.getLogger("campaign.spool")
@@ -157,7 +158,7 @@ class Spool:
                 except FileNotFoundError:
                     continue  # drained by a process that held the lock before us
                 except (InvalidToken, ValueError, KeyError, TypeError):
-                    self._set_aside(path, ".unreadable", "cannot be read with this secret key")
+                    self._set_aside(path, ".unreadable", "cannot be read (another secret key, or damaged)")
                     continue
                 group.append((path, loaded))
                 size += len(loaded)
@@ -188,7 +189,7 @@ class Spool:
             if refused is None or not refused(error):
                 raise
             if len(group) == 1:
-                self._set_aside(group[0][0], ".refused", f"refused by the database ({_brief(error)})")
+                self._set_aside(group[0][0], ".refused", f"refused by the database ({db.error_codes(error)})")
                 return 0
             return sum(self._commit_group(record, [one], refused) for one in group)
         for path, _ in group:
@@ -200,16 +201,3 @@ class Spool:
         aside = path.with_suffix(suffix)
         path.rename(aside)
         log.error("spool file %s %s: set aside as %s for a person to look at", path.name, why, aside.name)
-
-
-def _brief(error: BaseException) -> str:
-    """The error's kind and codes, never its message: a data error's message can quote a text."""
-    cause = getattr(error, "orig", None) or error
-    parts = [type(cause).__name__]
-    for code in ("sqlstate", "sqlite_errorname"):  # psycopg, sqlite3
-        if getattr(cause, code, None):
-            parts.append(str(getattr(cause, code)))
-    constraint = getattr(getattr(cause, "diag", None), "constraint_name", None)
-    if constraint:
-        parts.append(f"constraint {constraint}")
-    return ", ".join(parts)

@@ -62,6 +62,20 @@ def refused(error: BaseException) -> bool:
     )
 
 
+def error_codes(error: BaseException) -> str:
+    """A database error's kind and codes, never its message: a data error's message can quote
+    the values (a supporter's text) it refused."""
+    cause = getattr(error, "orig", None) or error
+    parts = [type(cause).__name__]
+    for code in ("sqlstate", "sqlite_errorname"):  # psycopg, sqlite3
+        if getattr(cause, code, None):
+            parts.append(str(getattr(cause, code)))
+    constraint = getattr(getattr(cause, "diag", None), "constraint_name", None)
+    if constraint:
+        parts.append(f"constraint {constraint}")
+    return ", ".join(parts)
+
+
 def dialect_insert(connection: Connection, table: Any) -> Any:
     """INSERT with ON CONFLICT support, for the dialect of this connection."""
     return insert_for(connection.dialect.name, table)
