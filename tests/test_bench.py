@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
 from bench import __main__ as bench
+from bench import floor, imports, webhooks
 
 
 def parsed(monkeypatch: pytest.MonkeyPatch, *argv: str) -> object:
@@ -70,3 +72,25 @@ def test_a_crashed_section_is_reported_the_next_runs_and_the_exit_is_1(
     assert stopped.value.code == 1
     assert ran == ["import"]
     assert "webhooks: crashed: RuntimeError: made to crash" in capsys.readouterr().err
+
+
+def test_the_webhook_floor_times_real_signatures_of_the_bench_pool(tmp_path: Path) -> None:
+    made = {"public_url": "https://campaign.example.org", "number_prefix": "+3161", "short_code": "4777"}
+    pool = webhooks.build_pool(tmp_path / "run.pool", 50, token="right", **made)
+    url = made["public_url"] + webhooks.PATH
+    steps = floor.webhook_floor(pool.path, "right", url, "Thank you!")
+    assert steps.sample == 50 and all(us > 0 for us in steps.steps.values())
+    assert steps.per_item_us == pytest.approx(sum(steps.steps.values()))
+    with pytest.raises(AssertionError, match="signature"):  # the step checks, it does not only hash
+        floor.webhook_floor(pool.path, "wrong", url, "Thank you!")
+
+
+def test_the_import_ceiling_is_the_slower_of_one_writer_and_the_steps_shared_by_the_cores(
+    tmp_path: Path,
+) -> None:
+    imports.write_csv(tmp_path / "lines.csv", 40, "hassan")
+    steps = floor.import_floor(tmp_path / "lines.csv")
+    assert steps.sample == 40 and "encrypt (Fernet)" in steps.steps
+    thirty = floor.Floor({"all": 36.0}, 1)  # with 4 us per raw row: 40 us of work per line
+    assert floor.import_ceiling(thirty, 250_000, 2) == pytest.approx(50_000)  # 20 us per line on 2 cores
+    assert floor.import_ceiling(thirty, 250_000, 16) == pytest.approx(250_000)  # one writer at raw speed
