@@ -60,6 +60,7 @@ from bench import (
     webhooks,
 )
 from bench.stack import IMPORT_APPEAL, PUBLIC_URL, SHORT_CODE, TWILIO_TOKEN, WEBHOOK_APPEAL, Stack, open_stack
+from campaign.inbound import importer
 
 FLOOR_ANSWER = "Thank you! You and 12,345 others stand with Hassan. Reply STOP to opt out."  # TwiML timed
 WEBHOOK_TARGET = 0.40  # ours >= 40 % of the minimal endpoint (the ingest issue)
@@ -699,7 +700,7 @@ def bench_import(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     report.line(raw.method, report.import_line(raw))
     report.line("  method", raw.detail)
     steps = floor.import_floor(path)
-    cores = report.usable_cores()
+    cores = importer.cores()  # the processes the import checked its lines in
     ceiling = floor.import_ceiling(steps, raw.per_second, cores)
     report.line(
         "ceiling",

@@ -22,7 +22,7 @@ def machine() -> dict[str, Any]:
     """Cores, Python and what uvicorn's "auto" settings pick (uvloop and httptools if importable)."""
     return {
         "cores": os.cpu_count(),
-        "cores_usable": usable_cores(),
+        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "platform": platform.platform(),
         "python": sys.version.split()[0],
         "uvicorn": _version("uvicorn"),
@@ -30,13 +30,6 @@ def machine() -> dict[str, Any]:
         "http": f"httptools {_version('httptools')}" if _importable("httptools") else "h11",
         "load_average": load_average(),
     }
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (a container or taskset may allow fewer than the machine's)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def load_average() -> str:

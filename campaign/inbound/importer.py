@@ -142,7 +142,7 @@ def import_signatures(
         header, rows = read_rows(lines)
         chunks = _chunks(rows, report)
         head = list(itertools.islice(chunks, 2))  # a file of one chunk is not worth the workers
-        processes = workers or _cores()
+        processes = workers or cores()
         if len(head) < 2 or processes < 2 or "fork" not in multiprocessing.get_all_start_methods():
             for chunk in itertools.chain(head, chunks):
                 take(_check(chunk, header, source, appeals, vault))
@@ -191,7 +191,8 @@ def _check(
     return checked
 
 
-def _cores() -> int:
+def cores() -> int:
+    """The processes a large import checks its lines in by default: the cores it may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
